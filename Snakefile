@@ -1,0 +1,25 @@
+# reglab: data synthesis -> closed-form baselines + diagnostics -> figures -> one HTML report.
+# Run `snakemake --cores 8`; see README.md for the config keys and outputs.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/closed_form.smk"
+include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report.html",
+    default_target: True

@@ -1,0 +1,9 @@
+"""Adapter: multicollinearity diagnostics for one dataset."""
+from reglab import datasets, diagnostics
+from reglab.io import write_json
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    data = datasets.load(snakemake.input[0])
+    result = diagnostics.diagnose(data.X(), feature_names=data.features, intercept=data.intercept, y=data.y())
+    write_json(snakemake.output[0], {"dataset": data.name, "target": data.target, **result})

@@ -1,0 +1,7 @@
+"""Adapter: download the FuelConsumption file named in config and verify it."""
+from reglab.datasets import fetch_fuel
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    digest = fetch_fuel(snakemake.params.url, snakemake.output[0])
+    print(f"downloaded {snakemake.params.url} -> {snakemake.output[0]} (sha256 {digest})")

@@ -1,0 +1,15 @@
+"""Adapter: render the HTML report from artifacts."""
+from reglab import report
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    report.render(
+        title=snakemake.params.title,
+        datasets=snakemake.params.datasets,
+        closed_form=list(snakemake.input.closed_form),
+        diagnostics=list(snakemake.input.diagnostics),
+        figures=list(snakemake.input.figures),
+        template=snakemake.input.template,
+        css=snakemake.input.css,
+        output=snakemake.output[0],
+    )

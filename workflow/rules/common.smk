@@ -1,0 +1,36 @@
+# Shared helpers: which datasets exist, where their inputs come from, config slices for params.
+
+FUEL_FILE = "resources/FuelConsumption.csv"
+DATASETS = list(config["datasets"])
+# The amortized dataset of datasets has many small regressions: it gets closed forms per group
+# but no single-design diagnostics.
+GROUPED = [n for n, s in config["datasets"].items() if s.get("kind") == "amortized"]
+TABULAR = [n for n in DATASETS if n not in GROUPED]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+
+
+def dataset_spec(wildcards):
+    """The dataset's own config entry: changing it reruns this dataset's jobs only."""
+    spec = dict(config["datasets"][wildcards.dataset])
+    spec.pop("url", None)  # where the file came from does not change its content
+    return spec
+
+
+def dataset_source(wildcards):
+    spec = config["datasets"][wildcards.dataset]
+    kind = spec.get("kind", "file")
+    if kind == "fuel":
+        return FUEL_FILE
+    if kind == "file":
+        return spec["path"]
+    return []
+
+
+def fuel_url(wildcards):
+    urls = [s["url"] for s in config["datasets"].values() if s.get("kind") == "fuel"]
+    if not urls:
+        raise ValueError("no dataset of kind 'fuel' in config, so nothing names a URL for " + FUEL_FILE)
+    return urls[0]

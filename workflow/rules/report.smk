@@ -1,0 +1,21 @@
+# Stage 4: one self-contained HTML report, built from artifacts only (seconds, no retraining).
+
+
+rule report:
+    input:
+        closed_form=expand("results/closed_form/{dataset}.json", dataset=DATASETS),
+        diagnostics=expand("results/diagnostics/{dataset}.json", dataset=TABULAR),
+        figures=expand(
+            "results/figures/{dataset}/{kind}.png", dataset=TABULAR, kind=["solvers", "diagnostics"]
+        ),
+        template=f"{workflow.basedir}/report/templates/report.html.j2",
+        css=f"{workflow.basedir}/report/templates/report.css",
+    output:
+        "results/report.html",
+    params:
+        datasets=DATASETS,
+        title=config["report"]["title"],
+    log:
+        "results/logs/report.log",
+    script:
+        "../../scripts/report.py"
