@@ -1,0 +1,594 @@
+"""Identifiability and collinearity diagnostics for a linear-model design matrix.
+
+The one entry point the pipeline uses is :func:`diagnose`, which returns a strictly
+JSON-serialisable ``dict`` (plain ``float``/``int``/``str``/``bool``/``None``/``list``/``dict``;
+no NaN or Infinity).  **Infinite or undefined numbers are stored as** ``None``; the
+``verdict`` sentence spells them out as ``infinite``, and ``vif_none_reason`` says why each
+``None`` VIF is ``None``.
+
+Everything is float64 through LAPACK (numpy/scipy).  No explicit inverse is formed:
+singular values and right singular vectors come from an SVD of the design, or, when
+``n >= n_params``, from an SVD of the ``n_params x n_params`` triangular factor ``R`` of a
+Householder QR of the design (same singular values and right singular vectors, at
+``O(n p^2)`` cost with a small constant).  The minimum-norm least-squares solution is
+``V_r diag(1/s_r) U_r^T y`` from that same factorisation.
+
+Conventions
+-----------
+* ``X`` is ``(n, p)`` *without* an intercept column.  With ``intercept=True`` a column of
+  ones is appended **last**; parameter names are ``feature_names + ["intercept"]``.
+  ``k = n_params = p + intercept``.
+* Rank tolerance (as :func:`numpy.linalg.matrix_rank`): ``tol = rtol * s_max`` with
+  ``rtol = max(n, k) * eps`` unless ``rank_rtol`` is given.  ``rank = #{s_i > tol}``.
+  The same *relative* tolerance is used for the column-scaled (BKW) design and for the
+  centred design used for VIFs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import scipy.linalg
+
+__all__ = [
+    "diagnose",
+    "null_space_description",
+    "vif_values",
+    "bkw_decomposition",
+    "BKW_CONDITION_THRESHOLD",
+    "VIF_THRESHOLD",
+    "VIF_STATSMODELS_MAX_P",
+]
+
+#: Belsley-Kuh-Welsch: a condition index above this signals a damaging near-dependency.
+BKW_CONDITION_THRESHOLD: float = 30.0
+#: A variance proportion above this ties a parameter to a high condition index.
+BKW_PROPORTION_THRESHOLD: float = 0.5
+#: Conventional VIF alarm level.
+VIF_THRESHOLD: float = 10.0
+#: Up to this many features VIFs come from statsmodels (one auxiliary OLS per feature);
+#: above it from the diagonal of the (pseudo-)inverse of the correlation matrix via SVD.
+VIF_STATSMODELS_MAX_P: int = 50
+#: A parameter is "involved" in a (numerically) exact dependency when the norm of the
+#: projection of its unit vector onto the numerical null space exceeds this.
+INVOLVEMENT_TOL: float = 1e-6
+#: Relative tolerance for ties when choosing the sign-normalising entry of a null vector.
+_TIE_RTOL: float = 1e-9
+
+VifMethod = Literal["auto", "statsmodels", "correlation"]
+
+
+# --------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------
+def _json_float(x: float) -> float | None:
+    """Plain python float, or ``None`` for inf/nan (strict JSON)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _fmt(x: float, spec: str = ".3g") -> str:
+    """Format a number for a verdict sentence; inf -> 'infinite', nan -> 'undefined'."""
+    if math.isnan(x):
+        return "undefined"
+    if math.isinf(x):
+        return "infinite" if x > 0 else "-infinite"
+    return format(x, spec)
+
+
+def _svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SVD ``a = U diag(s) V^T`` of an ``(m, k)`` array.
+
+    Returns ``(s, U, V)`` with ``s`` descending of length ``min(m, k)`` and ``V`` the
+    ``(k, k)`` (``full``) or ``(k, min(m, k))`` matrix of right singular vectors as columns.
+    Uses LAPACK ``gesdd``, falling back to ``gesvd`` if it fails to converge.
+    """
+    try:
+        u, s, vt = scipy.linalg.svd(a, full_matrices=full, lapack_driver="gesdd", check_finite=False)
+    except np.linalg.LinAlgError:  # pragma: no cover - rare gesdd convergence failure
+        u, s, vt = scipy.linalg.svd(a, full_matrices=full, lapack_driver="gesvd", check_finite=False)
+    return s, u, vt.T
+
+
+def _right_factor(a: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """For an ``(n, k)`` array with ``n >= k``: the ``(k, k)`` Householder-QR factor ``R``.
+
+    With ``y`` (shape ``(n,)``) the QR is taken of ``[a, y]`` so that the ``(k,)`` vector
+    ``Q^T y`` comes for free (Householder QR treats columns left to right, so the first
+    ``k`` columns of ``R`` are the QR factor of ``a`` alone).  ``Q`` is never formed.
+    """
+    n, k = a.shape
+    if y is None:
+        return np.linalg.qr(a, mode="r")[:k, :k], None
+    r_aug = np.linalg.qr(np.column_stack([a, y]), mode="r")
+    return r_aug[:k, :k], r_aug[:k, k].copy()
+
+
+def _pad(s: np.ndarray, k: int) -> np.ndarray:
+    """Pad a singular-value vector with (structural) zeros to length ``k``."""
+    out = np.zeros(k)
+    out[: s.size] = s
+    return out
+
+
+def _default_rtol(n: int, k: int) -> float:
+    return max(n, k) * float(np.finfo(np.float64).eps)
+
+
+def _sign_normalise(v: np.ndarray) -> np.ndarray:
+    """Flip ``v`` so that its largest-magnitude entry is positive.
+
+    Ties (within a relative ``1e-9``) go to the first such entry in parameter order, so that
+    e.g. ``(1, -1, 1)/sqrt(3)`` is returned as is whatever the round-off.
+    """
+    mag = np.abs(v)
+    top = mag.max()
+    if top == 0.0:
+        return v
+    j = int(np.flatnonzero(mag >= top * (1.0 - _TIE_RTOL))[0])
+    return v if v[j] > 0 else -v
+
+
+def null_space_description(vec: Sequence[float] | np.ndarray, names: Sequence[str], *, rtol: float = 1e-6) -> str:
+    """The linear dependency ``sum_j vec[j] * names[j] = 0`` as a readable string.
+
+    ``vec`` has shape ``(k,)`` and ``names`` length ``k``.  Coefficients with
+    ``|c| <= rtol * max|c|`` are dropped; coefficients print with 3 significant digits,
+    e.g. ``"0.577*x1 - 0.577*x2 + 0.577*intercept = 0"``.
+    """
+    v = np.asarray(vec, dtype=np.float64).ravel()
+    if v.size != len(names):
+        raise ValueError(f"vec has {v.size} entries but {len(names)} names were given")
+    top = float(np.abs(v).max()) if v.size else 0.0
+    terms: list[str] = []
+    for c, name in zip(v, names):
+        if top == 0.0 or abs(c) <= rtol * top:
+            continue
+        mag = format(abs(float(c)), ".3g")
+        if not terms:
+            terms.append(f"{'-' if c < 0 else ''}{mag}*{name}")
+        else:
+            terms.append(f"{'-' if c < 0 else '+'} {mag}*{name}")
+    return (" ".join(terms) if terms else "0") + " = 0"
+
+
+# --------------------------------------------------------------------------------------
+# Belsley-Kuh-Welsch
+# --------------------------------------------------------------------------------------
+def bkw_decomposition(
+    s_scaled: np.ndarray, v_scaled: np.ndarray, *, zero_tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Condition indices and variance-decomposition proportions (Belsley, Kuh & Welsch 1980).
+
+    Hand-written: there is no library implementation of BKW (statsmodels, scipy and
+    scikit-learn have none).
+
+    Parameters
+    ----------
+    s_scaled : (k,)
+        Singular values of the design whose columns (intercept included, *uncentred*) are
+        scaled to unit length, descending, padded with zeros to ``k`` when ``n < k``.
+    v_scaled : (k, k)
+        Matching right singular vectors as columns: ``v_scaled[j, m] = v_jm``.
+    zero_tol : float
+        Components with ``s_m <= zero_tol`` are numerically exact dependencies.
+
+    Returns
+    -------
+    eta : (k,)
+        Condition indices ``eta_m = s_max / s_m`` (``inf`` where ``s_m == 0``), ascending.
+    pi : (k, k)
+        ``pi[m, j]`` = proportion of ``var(b_j)`` attributed to component ``m``:
+        ``(v_jm^2 / s_m^2) / sum_m' (v_jm'^2 / s_m'^2)``.  Each column sums to 1.
+    zero : (k,) bool
+        Which components were treated as exact zeros.
+
+    Notes
+    -----
+    For components with ``s_m <= zero_tol`` the ratio ``1/s_m^2`` is round-off (or a
+    division by zero, or an overflow); we use the limit ``s_m -> 0`` (all such ``s_m``
+    shrinking together) instead: a parameter with weight ``z_j = sum_{m in zero} v_jm^2``
+    above ``INVOLVEMENT_TOL**2`` gets ``pi[m, j] = v_jm^2 / z_j`` on the zero components and
+    0 elsewhere; a parameter not involved gets the textbook formula over the non-zero
+    components and 0 on the zero ones.
+    """
+    s = np.asarray(s_scaled, dtype=np.float64)
+    v = np.asarray(v_scaled, dtype=np.float64)
+    k = s.size
+    zero = s <= zero_tol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.where(s > 0, s[0] / np.where(s > 0, s, 1.0), np.inf) if k else s.copy()
+    v2 = v**2
+    pi = np.zeros((k, k))
+    if k == 0:
+        return eta, pi, zero
+    z = v2[:, zero].sum(axis=1)  # (k,) weight of each parameter on the exact dependencies
+    involved = z > INVOLVEMENT_TOL**2
+    nz = ~zero
+    if nz.any():
+        phi = v2[:, nz] / s[nz] ** 2  # (k_params, k_nonzero)
+        tot = phi.sum(axis=1)
+        ok = ~involved & (tot > 0)
+        pi[np.ix_(nz, ok)] = (phi[ok] / tot[ok, None]).T
+    if involved.any():
+        pi[np.ix_(zero, involved)] = (v2[np.ix_(involved, zero)] / z[involved, None]).T
+    return eta, pi, zero
+
+
+# --------------------------------------------------------------------------------------
+# VIF
+# --------------------------------------------------------------------------------------
+def _vif_correlation(
+    x: np.ndarray, rtol: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """VIFs from the diagonal of the pseudo-inverse of the correlation matrix.
+
+    ``x`` is ``(n, p)``.  Centre, scale columns to unit length (``Z``, so ``Z^T Z`` is the
+    correlation matrix) and take the SVD ``Z = U S V^T`` (via QR when ``n >= p``) — the
+    numerically stable eigendecomposition of ``Z^T Z``.  Then
+    ``VIF_j = [(Z^T Z)^{-1}]_jj = sum_m v_jm^2 / s_m^2``.  A feature with weight on the
+    numerical null space of ``Z`` lies in the span of the constant and the other features:
+    its VIF is ``inf``.  (When it has no such weight, ``[(Z^T Z)^+]_jj`` equals its VIF.)
+
+    Returns ``(vif, constant, infinite)``: ``(p,)`` float array (``nan`` for constant
+    columns, ``inf`` for exactly collinear ones), and two ``(p,)`` bool masks.
+    """
+    n, p = x.shape
+    vif = np.full(p, np.nan)
+    constant = np.ptp(x, axis=0) == 0 if n else np.ones(p, dtype=bool)
+    infinite = np.zeros(p, dtype=bool)
+    idx = np.flatnonzero(~constant)
+    q = idx.size
+    if q == 0:
+        return vif, constant, infinite
+    xc = x[:, idx] - x[:, idx].mean(axis=0)
+    norms = np.linalg.norm(xc, axis=0)
+    norms[norms == 0] = 1.0  # cannot happen for ptp > 0, but never divide by zero
+    zmat = xc / norms
+    if n >= q:
+        r, _ = _right_factor(zmat)
+        s, _, v = _svd(r, full=False)
+    else:
+        s, _, v = _svd(zmat, full=True)
+    s = _pad(s, q)
+    if rtol is None:
+        rtol = _default_rtol(n, p + 1)  # the VIF design is [X, 1]: p + 1 columns
+    zero = s <= rtol * s[0]
+    v2 = v**2
+    z = v2[:, zero].sum(axis=1)
+    inf_q = z > INVOLVEMENT_TOL**2
+    with np.errstate(divide="ignore"):
+        diag = (v2[:, ~zero] / s[~zero] ** 2).sum(axis=1)
+    vals = np.where(inf_q, np.inf, diag)
+    vif[idx] = vals
+    infinite[idx] = inf_q
+    return vif, constant, infinite
+
+
+def vif_values(
+    x: np.ndarray, *, method: VifMethod = "auto", rank_rtol: float | None = None
+) -> tuple[np.ndarray, str, np.ndarray]:
+    """Variance inflation factors of the ``p`` features of ``x`` (shape ``(n, p)``).
+
+    statsmodels convention: each VIF is computed with a constant column in the design,
+    whether or not the model being diagnosed has an intercept, i.e.
+    ``VIF_j = 1 / (1 - R_j^2)`` with ``R_j^2`` from regressing ``x_j`` on the other
+    features *and a constant*.
+
+    Methods
+    -------
+    ``"statsmodels"``
+        :func:`statsmodels.stats.outliers_influence.variance_inflation_factor` on
+        ``[X, 1]`` for each feature (``p`` auxiliary OLS fits).
+    ``"correlation"``
+        Diagonal of the inverse of the correlation matrix, from an SVD of the centred,
+        unit-scaled features (one factorisation; ``O(n p^2)``).  Algebraically identical.
+    ``"auto"``
+        ``"statsmodels"`` when ``p <= 50`` and ``n > p`` (full column rank of ``[X, 1]``
+        possible), else ``"correlation"`` — so a 1e5 x 300 design or an underdetermined
+        200 x 300 design never runs hundreds of regressions.
+
+    Exactly collinear features (in the span of the constant and the other features, as
+    judged by the SVD with relative tolerance ``rank_rtol``, default ``max(n, p+1)*eps``)
+    get ``inf`` under both methods, so the two agree.  For ``n <= p`` that is generically
+    every feature.  Constant features get ``nan`` (``R_j^2`` is 0/0).
+
+    Returns ``(vif, method_used, constant_mask)``: ``(p,)`` float array, str, ``(p,)`` bool.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (n, p); got shape {x.shape}")
+    n, p = x.shape
+    if method == "auto":
+        method = "statsmodels" if (p <= VIF_STATSMODELS_MAX_P and n > p) else "correlation"
+    if method not in ("statsmodels", "correlation"):
+        raise ValueError(f"unknown VIF method {method!r}")
+    vif, constant, infinite = _vif_correlation(x, rank_rtol)
+    if method == "statsmodels":
+        from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+        exog = np.column_stack([x, np.ones(n)])
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # statsmodels >= 0.15 warns on ill-conditioned designs; we report conditioning ourselves
+            warnings.filterwarnings("ignore", message="The design matrix is poorly conditioned")
+            for j in np.flatnonzero(~constant & ~infinite):
+                val = float(variance_inflation_factor(exog, int(j)))
+                vif[j] = val if math.isfinite(val) else np.inf
+    return vif, method, constant
+
+
+# --------------------------------------------------------------------------------------
+# main entry point
+# --------------------------------------------------------------------------------------
+def _validate(
+    x: np.ndarray, feature_names: Sequence[str], intercept: bool, y: np.ndarray | None
+) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"X must be 2-D (n, p); got shape {x.shape}")
+    n, p = x.shape
+    if n == 0:
+        raise ValueError("X has no rows")
+    names = [str(s) for s in feature_names]
+    if len(names) != p:
+        raise ValueError(f"{len(names)} feature names for {p} columns")
+    if len(set(names)) != p:
+        raise ValueError("feature names must be unique")
+    if intercept and "intercept" in names:
+        raise ValueError("'intercept' is reserved for the appended column when intercept=True")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("X contains non-finite values")
+    if y is not None:
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (n,):
+            raise ValueError(f"y must have shape ({n},); got {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains non-finite values")
+    return x, names, y
+
+
+def diagnose(
+    X: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    intercept: bool,
+    y: np.ndarray | None = None,
+    rank_rtol: float | None = None,
+) -> dict[str, Any]:
+    """Rank, conditioning, VIF and Belsley-Kuh-Welsch diagnostics of a linear-model design.
+
+    Parameters
+    ----------
+    X : (n, p)
+        Features, without an intercept column.
+    feature_names : length p
+        Unique names; ``"intercept"`` is reserved when ``intercept=True``.
+    intercept : bool
+        Append a ones column last; parameters are ``feature_names + ["intercept"]`` (k = p+1).
+    y : (n,), optional
+        Response; when given the minimum-norm least-squares solution is reported.
+    rank_rtol : float, optional
+        Relative rank tolerance; absolute ``rank_tol = rank_rtol * s_max``.  Default
+        ``max(n, k) * eps`` (as :func:`numpy.linalg.matrix_rank`).
+
+    Returns
+    -------
+    dict (strict JSON: infinite/undefined numbers are ``None``) with keys
+
+    ``n``, ``p``, ``n_params`` (k), ``param_names`` (k), ``intercept``,
+    ``rank``, ``rank_rtol``, ``rank_tol`` (absolute), ``identifiable`` (rank == k),
+    ``underdetermined`` (n < k),
+    ``singular_values`` (raw design, descending, length min(n, k)),
+    ``singular_values_scaled`` (unit-length columns, intercept included uncentred),
+    ``condition_number`` (raw s_max/s_min with s_min the k-th singular value, 0 when n < k;
+    ``None`` if s_min == 0), ``condition_number_scaled`` (BKW; largest condition index),
+    ``vif`` ({feature: float | None}; ``None`` = infinite, or undefined for a constant column —
+    see ``vif_none_reason``), ``vif_none_reason`` ({feature: "infinite" | "constant"}),
+    ``vif_method`` ("statsmodels" | "correlation"), ``vif_note``,
+    ``bkw`` ({``condition_indices`` (k, ascending; None = infinite),
+    ``variance_proportions`` (k rows, one per condition index, x k columns, one per parameter;
+    each column sums to 1), ``param_names``, ``zero_components`` (row indices treated as exact
+    zeros), ``flagged`` ([{index, condition_index, params}] for condition index > 30, params
+    with proportion > 0.5)}),
+    ``constant_columns`` (features with zero variance; reported, not dropped),
+    ``null_space`` (list of unit vectors of length k, orthonormal, each sign-normalised so its
+    largest-magnitude entry is positive; empty when identifiable),
+    ``null_space_descriptions`` (each as ``"a*x1 - b*x2 + ... = 0"``),
+    ``min_norm_solution`` ({param: float} or ``None`` without y), ``residual_mse``
+    (mean squared residual of that solution, divisor n; ``None`` without y),
+    ``solution_set`` (sentence; ``None`` without y), ``verdict_class``
+    ("identifiable" | "near-collinear" | "not identifiable"), ``verdict`` (sentence).
+
+    Rules: not identifiable if rank < k (always when n < k: "underdetermined");
+    near-collinear if condition_number_scaled > 30 or any (non-constant) feature's VIF > 10;
+    else identifiable.
+
+    VIFs: statsmodels convention, always computed with a constant added (also when
+    ``intercept=False``).  For p <= 50 (and n > p) via statsmodels' auxiliary regressions;
+    for p > 50 or n <= p from the diagonal of the inverse of the correlation matrix via one
+    SVD (no regressions) — see :func:`vif_values`.
+
+    Cost: one Householder QR of the ``(n, k)`` design (two when VIFs need the centred
+    design) plus SVDs of ``k x k`` triangles: ``O(n k^2)``; a 1e5 x 300 design takes seconds.
+    """
+    x, names, y = _validate(X, feature_names, intercept, y)
+    n, p = x.shape
+    param_names = names + (["intercept"] if intercept else [])
+    d = np.column_stack([x, np.ones(n)]) if intercept else x
+    k = d.shape[1]
+    m = min(n, k)
+
+    # ---- raw and column-scaled SVDs (one QR serves both when n >= k) -----------------
+    col_norms = np.linalg.norm(d, axis=0)
+    scale = np.where(col_norms > 0, 1.0 / np.where(col_norms > 0, col_norms, 1.0), 1.0)
+    if n >= k:
+        r, qty = _right_factor(d, y)
+        s_raw, u_r, v_raw = _svd(r, full=False)
+        uty = u_r.T @ qty if qty is not None else None
+        s_sc, _, v_sc = _svd(r * scale, full=False)
+    else:
+        s_raw, u, v_raw = _svd(d, full=True)
+        uty = u.T @ y if y is not None else None
+        s_sc, _, v_sc = _svd(d * scale, full=True)
+
+    rtol = _default_rtol(n, k) if rank_rtol is None else float(rank_rtol)
+    if rtol < 0:
+        raise ValueError("rank_rtol must be non-negative")
+    s_max = float(s_raw[0]) if m else 0.0
+    tol = rtol * s_max
+    rank = int(np.count_nonzero(s_raw > tol))
+    identifiable = rank == k
+    s_raw_k = _pad(s_raw, k)
+    s_min = float(s_raw_k[-1]) if k else 0.0
+    cond_raw = s_max / s_min if s_min > 0 else math.inf
+
+    # ---- null space and minimum-norm solution ----------------------------------------
+    null_vecs = [_sign_normalise(v_raw[:, i]) for i in range(rank, k)]
+    null_desc = [null_space_description(v, param_names) for v in null_vecs]
+
+    min_norm: dict[str, float] | None = None
+    resid_mse: float | None = None
+    solution_set: str | None = None
+    if y is not None:
+        assert uty is not None
+        b = v_raw[:, :rank] @ (uty[:rank] / s_raw[:rank])
+        resid = y - d @ b
+        resid_mse = float(resid @ resid / n)
+        min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
+        if identifiable:
+            solution_set = "unique: the least-squares solution is min_norm_solution (null space is {0})"
+        else:
+            ts = " + ".join(f"t{i + 1}*null_space[{i}]" for i in range(len(null_vecs)))
+            solution_set = (
+                f"min_norm + span(null_space): every least-squares solution is "
+                f"min_norm_solution + {ts} for real t (dimension {len(null_vecs)}), "
+                f"all with residual_mse {resid_mse:.3g}"
+            )
+
+    # ---- BKW ---------------------------------------------------------------------------
+    s_sc_k = _pad(s_sc, k)
+    eta, pi, zero = bkw_decomposition(s_sc_k, v_sc, zero_tol=rtol * (float(s_sc_k[0]) if k else 0.0))
+    cond_scaled = float(eta[-1]) if k else math.nan
+    flagged: list[dict[str, Any]] = []
+    for i in range(k):
+        if eta[i] > BKW_CONDITION_THRESHOLD:
+            flagged.append(
+                {
+                    "index": i,
+                    "condition_index": _json_float(eta[i]),
+                    "params": [param_names[j] for j in range(k) if pi[i, j] > BKW_PROPORTION_THRESHOLD],
+                }
+            )
+
+    # ---- VIF ---------------------------------------------------------------------------
+    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol)
+    vif = {nm: _json_float(vif_arr[j]) for j, nm in enumerate(names)}
+    vif_none_reason = {
+        nm: ("constant" if constant[j] else "infinite") for j, nm in enumerate(names) if vif[nm] is None
+    }
+    constant_columns = [nm for j, nm in enumerate(names) if constant[j]]
+    vif_note = (
+        "VIF computed with a constant column added (statsmodels convention)"
+        + ("" if intercept else "; the model itself has no intercept")
+        + f"; method: {vif_method}"
+    )
+
+    # ---- verdict -----------------------------------------------------------------------
+    high_vif = [(nm, float(vif_arr[j])) for j, nm in enumerate(names) if not constant[j] and vif_arr[j] > VIF_THRESHOLD]
+    finite_vifs = [float(vif_arr[j]) for j in range(p) if not constant[j]]
+    if not identifiable:
+        verdict_class = "not identifiable"
+        head = "not identifiable"
+        if n < k:
+            head += f" (underdetermined: n = {n} < {k} parameters)"
+        nd = k - rank
+        if nd == 1:
+            sv = f"singular value {_fmt(s_min, '.2g')} <= tol {_fmt(tol, '.2g')}"
+        else:
+            sv = f"{nd} singular values <= tol {_fmt(tol, '.2g')}, smallest {_fmt(s_min, '.2g')}"
+            if n < k:
+                sv += f"; {k - n} of them structurally zero because n < k"
+        parts = [f"{head}: rank {rank} < {k} parameters ({sv})"]
+        if nd == 1:
+            parts.append(f"the exact dependency is {null_desc[0]}")
+        else:
+            shown = "; ".join(f"({i + 1}) {dsc}" for i, dsc in enumerate(null_desc[:3]))
+            more = f"; ... ({nd - 3} more, see null_space)" if nd > 3 else ""
+            parts.append(f"a basis of the {nd} exact dependencies: {shown}{more}")
+        if intercept and constant_columns:
+            parts.append(f"constant column(s) {', '.join(constant_columns)} duplicate the intercept")
+        verdict = "; ".join(parts)
+    elif cond_scaled > BKW_CONDITION_THRESHOLD or high_vif:
+        verdict_class = "near-collinear"
+        reasons = []
+        if cond_scaled > BKW_CONDITION_THRESHOLD:
+            r_txt = f"scaled condition number {_fmt(cond_scaled)} > {BKW_CONDITION_THRESHOLD:g} (BKW)"
+            ties = [f for f in flagged if len(f["params"]) >= 2]
+            if ties:
+                r_txt += "; " + "; ".join(
+                    f"condition index {_fmt(eta[f['index']])} has variance proportions > "
+                    f"{BKW_PROPORTION_THRESHOLD:g} on {', '.join(f['params'])}"
+                    for f in ties[:3]
+                )
+            reasons.append(r_txt)
+        if high_vif:
+            listed = ", ".join(f"{nm} ({_fmt(v)})" for nm, v in high_vif[:5])
+            more = f" and {len(high_vif) - 5} more" if len(high_vif) > 5 else ""
+            reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}")
+        verdict = (
+            f"near-collinear: rank {rank} = {k} parameters (smallest singular value "
+            f"{_fmt(s_min, '.2g')} > tol {_fmt(tol, '.2g')}), but " + "; ".join(reasons)
+        )
+    else:
+        verdict_class = "identifiable"
+        vif_txt = (
+            f"max VIF {_fmt(max(finite_vifs))} <= {VIF_THRESHOLD:g}" if finite_vifs else "no VIF to check"
+        )
+        verdict = (
+            f"identifiable: rank {rank} = {k} parameters (smallest singular value {_fmt(s_min, '.2g')} "
+            f"> tol {_fmt(tol, '.2g')}), scaled condition number {_fmt(cond_scaled)} <= "
+            f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
+        )
+    if constant_columns and not intercept:
+        verdict += f" (constant column(s) {', '.join(constant_columns)}: VIF undefined, not counted)"
+
+    return {
+        "n": n,
+        "p": p,
+        "n_params": k,
+        "param_names": param_names,
+        "intercept": bool(intercept),
+        "rank": rank,
+        "rank_rtol": float(rtol),
+        "rank_tol": float(tol),
+        "identifiable": bool(identifiable),
+        "underdetermined": bool(n < k),
+        "singular_values": [float(s) for s in s_raw],
+        "singular_values_scaled": [float(s) for s in s_sc],
+        "condition_number": _json_float(cond_raw),
+        "condition_number_scaled": _json_float(cond_scaled),
+        "vif": vif,
+        "vif_none_reason": vif_none_reason,
+        "vif_method": vif_method,
+        "vif_note": vif_note,
+        "bkw": {
+            "condition_indices": [_json_float(e) for e in eta],
+            "variance_proportions": [[float(c) for c in row] for row in pi],
+            "param_names": list(param_names),
+            "zero_components": [int(i) for i in np.flatnonzero(zero)],
+            "flagged": flagged,
+        },
+        "constant_columns": constant_columns,
+        "null_space": [[float(c) for c in v] for v in null_vecs],
+        "null_space_descriptions": null_desc,
+        "min_norm_solution": min_norm,
+        "residual_mse": resid_mse,
+        "solution_set": solution_set,
+        "verdict_class": verdict_class,
+        "verdict": verdict,
+    }
