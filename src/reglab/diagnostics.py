@@ -7,11 +7,12 @@ no NaN or Infinity).  **Infinite or undefined numbers are stored as** ``None``; 
 ``None`` VIF is ``None``.
 
 Everything is float64 through LAPACK (numpy/scipy).  No explicit inverse is formed:
-singular values and right singular vectors come from an SVD of the design, or, when
-``n >= n_params``, from an SVD of the ``n_params x n_params`` triangular factor ``R`` of a
-Householder QR of the design (same singular values and right singular vectors, at
-``O(n p^2)`` cost with a small constant).  The minimum-norm least-squares solution is
-``V_r diag(1/s_r) U_r^T y`` from that same factorisation.
+when ``n > p`` one Householder QR of ``[1, X, y]`` (``Q`` never formed) is taken and
+every quantity comes from SVDs of small ``(p+1) x k`` blocks of its triangular factor
+(same singular values and right singular vectors as the design, ``O(n p^2)`` in all); when
+``n <= p`` the design itself is SVD'd with the full ``V``.  The minimum-norm least-squares
+solution is ``V_r diag(1/s_r) U_r^T y`` from that same factorisation.  Belsley-Kuh-Welsch
+is hand-written (no library implements it); VIFs come from statsmodels for small designs.
 
 Conventions
 -----------
@@ -42,6 +43,7 @@ __all__ = [
     "BKW_CONDITION_THRESHOLD",
     "VIF_THRESHOLD",
     "VIF_STATSMODELS_MAX_P",
+    "VIF_STATSMODELS_MAX_WORK",
 ]
 
 #: Belsley-Kuh-Welsch: a condition index above this signals a damaging near-dependency.
@@ -53,6 +55,10 @@ VIF_THRESHOLD: float = 10.0
 #: Up to this many features VIFs come from statsmodels (one auxiliary OLS per feature);
 #: above it from the diagonal of the (pseudo-)inverse of the correlation matrix via SVD.
 VIF_STATSMODELS_MAX_P: int = 50
+#: ... and only while the p auxiliary fits stay cheap: n * p**3 (their total flop scale) at
+#: most this (2.5e8 -> about a second on 2 cores; measured: 1e5 x 21 takes ~5 s and 1e5 x 50
+#: ~45 s through statsmodels, against < 0.3 s through the correlation matrix).
+VIF_STATSMODELS_MAX_WORK: float = 2.5e8
 #: A parameter is "involved" in a (numerically) exact dependency when the norm of the
 #: projection of its unit vector onto the numerical null space exceeds this.
 INVOLVEMENT_TOL: float = 1e-6
@@ -94,18 +100,29 @@ def _svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return s, u, vt.T
 
 
-def _right_factor(a: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """For an ``(n, k)`` array with ``n >= k``: the ``(k, k)`` Householder-QR factor ``R``.
+def _qr_ones_first(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Householder-QR triangular factor of ``[1, X]`` (ones column FIRST), ``Q`` never formed.
 
-    With ``y`` (shape ``(n,)``) the QR is taken of ``[a, y]`` so that the ``(k,)`` vector
-    ``Q^T y`` comes for free (Householder QR treats columns left to right, so the first
-    ``k`` columns of ``R`` are the QR factor of ``a`` alone).  ``Q`` is never formed.
+    ``x`` is ``(n, p)`` with ``n >= p + 1``.  Returns ``T`` of shape ``(p+1, p+1)`` with
+    ``[1, X] = Q T`` and, when ``y`` (shape ``(n,)``) is given, ``Q^T y`` of shape ``(p+1,)``
+    (the QR is taken of ``[1, X, y]``; Householder QR treats columns left to right, so the
+    first ``p+1`` columns of its factor are the factor of ``[1, X]`` alone).
+
+    One factorisation serves everything:
+
+    * ``X = Q T[:, 1:]``  -> singular values / right vectors of the no-intercept design;
+    * ``[X, 1] = Q T[:, [1..p, 0]]`` -> same for the design with the intercept last;
+    * ``X - mean(X) = Q_2 T[1:, 1:]`` -> the centred design for VIFs (the first Householder
+      reflection removes the mean; this is the numerically stable way to centre).
     """
-    n, k = a.shape
-    if y is None:
-        return np.linalg.qr(a, mode="r")[:k, :k], None
-    r_aug = np.linalg.qr(np.column_stack([a, y]), mode="r")
-    return r_aug[:k, :k], r_aug[:k, k].copy()
+    n, p = x.shape
+    a = np.empty((n, p + 1 + (y is not None)), dtype=np.float64)
+    a[:, 0] = 1.0
+    a[:, 1 : p + 1] = x
+    if y is not None:
+        a[:, p + 1] = y
+    r = np.linalg.qr(a, mode="r")
+    return r[: p + 1, : p + 1], (r[: p + 1, p + 1].copy() if y is not None else None)
 
 
 def _pad(s: np.ndarray, k: int) -> np.ndarray:
@@ -117,6 +134,10 @@ def _pad(s: np.ndarray, k: int) -> np.ndarray:
 
 def _default_rtol(n: int, k: int) -> float:
     return max(n, k) * float(np.finfo(np.float64).eps)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _sign_normalise(v: np.ndarray) -> np.ndarray:
@@ -223,37 +244,40 @@ def bkw_decomposition(
 # VIF
 # --------------------------------------------------------------------------------------
 def _vif_correlation(
-    x: np.ndarray, rtol: float | None
+    x: np.ndarray, rtol: float | None, centred_factor: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """VIFs from the diagonal of the pseudo-inverse of the correlation matrix.
 
-    ``x`` is ``(n, p)``.  Centre, scale columns to unit length (``Z``, so ``Z^T Z`` is the
-    correlation matrix) and take the SVD ``Z = U S V^T`` (via QR when ``n >= p``) — the
-    numerically stable eigendecomposition of ``Z^T Z``.  Then
-    ``VIF_j = [(Z^T Z)^{-1}]_jj = sum_m v_jm^2 / s_m^2``.  A feature with weight on the
-    numerical null space of ``Z`` lies in the span of the constant and the other features:
-    its VIF is ``inf``.  (When it has no such weight, ``[(Z^T Z)^+]_jj`` equals its VIF.)
+    ``x`` is ``(n, p)``; ``centred_factor`` (optional) is any ``(r, p)`` matrix ``C`` with
+    ``C^T C = Xc^T Xc`` (``Xc`` the centred ``x``), e.g. ``T[1:, 1:]`` from
+    :func:`_qr_ones_first`; without it ``x`` is centred explicitly.  Columns are scaled to
+    unit length (``Z``, so ``Z^T Z`` is the correlation matrix) and ``Z = U S V^T`` is the
+    numerically stable eigendecomposition of ``Z^T Z``; ``VIF_j = [(Z^T Z)^{-1}]_jj =
+    sum_m v_jm^2 / s_m^2``.  A feature with weight on the numerical null space of ``Z`` lies
+    in the span of the constant and the other features: its VIF is ``inf``.  (When it has no
+    such weight, ``[(Z^T Z)^+]_jj`` is exactly its VIF.)
 
     Returns ``(vif, constant, infinite)``: ``(p,)`` float array (``nan`` for constant
     columns, ``inf`` for exactly collinear ones), and two ``(p,)`` bool masks.
     """
     n, p = x.shape
     vif = np.full(p, np.nan)
-    constant = np.ptp(x, axis=0) == 0 if n else np.ones(p, dtype=bool)
+    constant = (np.ptp(x, axis=0) == 0) if n else np.ones(p, dtype=bool)
     infinite = np.zeros(p, dtype=bool)
     idx = np.flatnonzero(~constant)
     q = idx.size
     if q == 0:
         return vif, constant, infinite
-    xc = x[:, idx] - x[:, idx].mean(axis=0)
-    norms = np.linalg.norm(xc, axis=0)
-    norms[norms == 0] = 1.0  # cannot happen for ptp > 0, but never divide by zero
-    zmat = xc / norms
-    if n >= q:
-        r, _ = _right_factor(zmat)
-        s, _, v = _svd(r, full=False)
+    if centred_factor is None:
+        c = x[:, idx] - x[:, idx].mean(axis=0)
     else:
-        s, _, v = _svd(zmat, full=True)
+        c = centred_factor[:, idx]
+    norms = np.linalg.norm(c, axis=0)
+    norms[norms == 0] = 1.0  # only reachable through round-off; never divide by zero
+    zmat = c / norms
+    if zmat.shape[0] > q:  # tall: reduce to a q x q triangle first
+        zmat = np.linalg.qr(zmat, mode="r")
+    s, _, v = _svd(zmat, full=zmat.shape[0] < q)
     s = _pad(s, q)
     if rtol is None:
         rtol = _default_rtol(n, p + 1)  # the VIF design is [X, 1]: p + 1 columns
@@ -263,14 +287,17 @@ def _vif_correlation(
     inf_q = z > INVOLVEMENT_TOL**2
     with np.errstate(divide="ignore"):
         diag = (v2[:, ~zero] / s[~zero] ** 2).sum(axis=1)
-    vals = np.where(inf_q, np.inf, diag)
-    vif[idx] = vals
+    vif[idx] = np.where(inf_q, np.inf, diag)
     infinite[idx] = inf_q
     return vif, constant, infinite
 
 
 def vif_values(
-    x: np.ndarray, *, method: VifMethod = "auto", rank_rtol: float | None = None
+    x: np.ndarray,
+    *,
+    method: VifMethod = "auto",
+    rank_rtol: float | None = None,
+    centred_factor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, np.ndarray]:
     """Variance inflation factors of the ``p`` features of ``x`` (shape ``(n, p)``).
 
@@ -288,14 +315,19 @@ def vif_values(
         Diagonal of the inverse of the correlation matrix, from an SVD of the centred,
         unit-scaled features (one factorisation; ``O(n p^2)``).  Algebraically identical.
     ``"auto"``
-        ``"statsmodels"`` when ``p <= 50`` and ``n > p`` (full column rank of ``[X, 1]``
-        possible), else ``"correlation"`` — so a 1e5 x 300 design or an underdetermined
-        200 x 300 design never runs hundreds of regressions.
+        ``"statsmodels"`` when ``p <= 50``, ``n > p`` (full column rank of ``[X, 1]``
+        possible) and ``n * p**3 <= 2.5e8`` (the auxiliary fits stay within seconds), else
+        ``"correlation"`` — so a 1e5 x 300 design or an underdetermined 200 x 300 design
+        never runs hundreds of regressions (for ``n <= p`` no regression is run at all).
 
     Exactly collinear features (in the span of the constant and the other features, as
     judged by the SVD with relative tolerance ``rank_rtol``, default ``max(n, p+1)*eps``)
     get ``inf`` under both methods, so the two agree.  For ``n <= p`` that is generically
     every feature.  Constant features get ``nan`` (``R_j^2`` is 0/0).
+
+    ``centred_factor`` (optional, ``(r, p)``, ``C^T C = Xc^T Xc``) lets a caller that already
+    factorised ``[1, X]`` skip the centring; by default it is ``T[1:, 1:]`` from a QR of
+    ``[1, X]`` when ``n > p``, else ``x`` is centred explicitly.
 
     Returns ``(vif, method_used, constant_mask)``: ``(p,)`` float array, str, ``(p,)`` bool.
     """
@@ -304,20 +336,27 @@ def vif_values(
         raise ValueError(f"x must be 2-D (n, p); got shape {x.shape}")
     n, p = x.shape
     if method == "auto":
-        method = "statsmodels" if (p <= VIF_STATSMODELS_MAX_P and n > p) else "correlation"
+        small = p <= VIF_STATSMODELS_MAX_P and n > p and n * float(p) ** 3 <= VIF_STATSMODELS_MAX_WORK
+        method = "statsmodels" if small else "correlation"
     if method not in ("statsmodels", "correlation"):
         raise ValueError(f"unknown VIF method {method!r}")
-    vif, constant, infinite = _vif_correlation(x, rank_rtol)
+    if centred_factor is None and n > p:
+        centred_factor = _qr_ones_first(x)[0][1:, 1:]
+    vif, constant, infinite = _vif_correlation(x, rank_rtol, centred_factor)
     if method == "statsmodels":
         from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-        exog = np.column_stack([x, np.ones(n)])
+        # constant features are dropped from the auxiliary designs: they lie in the span of
+        # the added constant, so R_j^2 of the other features is unchanged
+        keep = np.flatnonzero(~constant)
+        exog = np.column_stack([x[:, keep], np.ones(n)])
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            # statsmodels >= 0.15 warns on ill-conditioned designs; we report conditioning ourselves
-            warnings.filterwarnings("ignore", message="The design matrix is poorly conditioned")
-            for j in np.flatnonzero(~constant & ~infinite):
-                val = float(variance_inflation_factor(exog, int(j)))
+            # statsmodels warns about rank deficiency / ill-conditioning; both are reported here
+            warnings.simplefilter("ignore")
+            for pos, j in enumerate(keep):
+                if infinite[j]:
+                    continue
+                val = float(variance_inflation_factor(exog, pos))
                 vif[j] = val if math.isfinite(val) else np.inf
     return vif, method, constant
 
@@ -334,6 +373,8 @@ def _validate(
     n, p = x.shape
     if n == 0:
         raise ValueError("X has no rows")
+    if p == 0 and not intercept:
+        raise ValueError("no parameters: X has no columns and intercept=False")
     names = [str(s) for s in feature_names]
     if len(names) != p:
         raise ValueError(f"{len(names)} feature names for {p} columns")
@@ -409,32 +450,42 @@ def diagnose(
     else identifiable.
 
     VIFs: statsmodels convention, always computed with a constant added (also when
-    ``intercept=False``).  For p <= 50 (and n > p) via statsmodels' auxiliary regressions;
-    for p > 50 or n <= p from the diagonal of the inverse of the correlation matrix via one
-    SVD (no regressions) — see :func:`vif_values`.
+    ``intercept=False``).  For p <= 50 (with n > p and n*p**3 <= 2.5e8) via statsmodels'
+    auxiliary regressions; for p > 50, n <= p, or larger n, from the diagonal of the inverse of
+    the correlation matrix via one SVD (no regressions) — see :func:`vif_values`.  The two
+    agree to ~1e-14 relative on well-conditioned designs.
 
-    Cost: one Householder QR of the ``(n, k)`` design (two when VIFs need the centred
-    design) plus SVDs of ``k x k`` triangles: ``O(n k^2)``; a 1e5 x 300 design takes seconds.
+    Cost: one Householder QR of ``[1, X, y]`` (ones first: it also yields the centred design
+    for the VIFs) plus SVDs of ``(p+1) x k`` matrices: ``O(n p^2)``; a 1e5 x 300 design takes
+    seconds.  With ``n <= p`` the (small) design is SVD'd directly with the full ``V``.
     """
     x, names, y = _validate(X, feature_names, intercept, y)
     n, p = x.shape
     param_names = names + (["intercept"] if intercept else [])
-    d = np.column_stack([x, np.ones(n)]) if intercept else x
-    k = d.shape[1]
+    k = p + int(bool(intercept))
     m = min(n, k)
 
-    # ---- raw and column-scaled SVDs (one QR serves both when n >= k) -----------------
-    col_norms = np.linalg.norm(d, axis=0)
-    scale = np.where(col_norms > 0, 1.0 / np.where(col_norms > 0, col_norms, 1.0), 1.0)
-    if n >= k:
-        r, qty = _right_factor(d, y)
-        s_raw, u_r, v_raw = _svd(r, full=False)
-        uty = u_r.T @ qty if qty is not None else None
-        s_sc, _, v_sc = _svd(r * scale, full=False)
+    # ---- raw and column-scaled SVDs ---------------------------------------------------
+    # scale[j] = 1/||d_j|| (a zero column keeps scale 1 and stays zero: s = 0, index inf)
+    col_norms = np.linalg.norm(x, axis=0)
+    if intercept:
+        col_norms = np.append(col_norms, math.sqrt(n))
+    scale = 1.0 / np.where(col_norms > 0, col_norms, 1.0)
+    centred: np.ndarray | None = None
+    if n >= p + 1:
+        # one Householder QR of [1, X, y] (n x (p+2)) serves raw, scaled, centred and y
+        t, qty = _qr_ones_first(x, y)
+        f = t[:, list(range(1, p + 1)) + [0]] if intercept else t[:, 1:]  # design = Q f
+        centred = t[1:, 1:]
+        s_raw, u_f, v_raw = _svd(f, full=False)  # f has p+1 >= k rows: v_raw is (k, k)
+        uty = u_f.T @ qty if qty is not None else None
+        s_sc, _, v_sc = _svd(f * scale, full=False)
     else:
-        s_raw, u, v_raw = _svd(d, full=True)
+        d = np.column_stack([x, np.ones(n)]) if intercept else x
+        full = n < k  # wide: the full V is needed for the null space
+        s_raw, u, v_raw = _svd(d, full=full)
         uty = u.T @ y if y is not None else None
-        s_sc, _, v_sc = _svd(d * scale, full=True)
+        s_sc, _, v_sc = _svd(d * scale, full=full)
 
     rtol = _default_rtol(n, k) if rank_rtol is None else float(rank_rtol)
     if rtol < 0:
@@ -457,7 +508,7 @@ def diagnose(
     if y is not None:
         assert uty is not None
         b = v_raw[:, :rank] @ (uty[:rank] / s_raw[:rank])
-        resid = y - d @ b
+        resid = y - x @ b[:p] - (b[p] if intercept else 0.0)
         resid_mse = float(resid @ resid / n)
         min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
         if identifiable:
@@ -486,7 +537,7 @@ def diagnose(
             )
 
     # ---- VIF ---------------------------------------------------------------------------
-    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol)
+    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol, centred_factor=centred)
     vif = {nm: _json_float(vif_arr[j]) for j, nm in enumerate(names)}
     vif_none_reason = {
         nm: ("constant" if constant[j] else "infinite") for j, nm in enumerate(names) if vif[nm] is None
@@ -513,7 +564,7 @@ def diagnose(
             sv = f"{nd} singular values <= tol {_fmt(tol, '.2g')}, smallest {_fmt(s_min, '.2g')}"
             if n < k:
                 sv += f"; {k - n} of them structurally zero because n < k"
-        parts = [f"{head}: rank {rank} < {k} parameters ({sv})"]
+        parts = [f"{head}: rank {rank} < {_plural(k, 'parameter')} ({sv})"]
         if nd == 1:
             parts.append(f"the exact dependency is {null_desc[0]}")
         else:
@@ -539,9 +590,10 @@ def diagnose(
         if high_vif:
             listed = ", ".join(f"{nm} ({_fmt(v)})" for nm, v in high_vif[:5])
             more = f" and {len(high_vif) - 5} more" if len(high_vif) > 5 else ""
-            reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}")
+            note = "" if intercept else " (VIFs are computed with a constant; the model has none)"
+            reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}{note}")
         verdict = (
-            f"near-collinear: rank {rank} = {k} parameters (smallest singular value "
+            f"near-collinear: rank {rank} = {_plural(k, 'parameter')} (smallest singular value "
             f"{_fmt(s_min, '.2g')} > tol {_fmt(tol, '.2g')}), but " + "; ".join(reasons)
         )
     else:
@@ -550,7 +602,7 @@ def diagnose(
             f"max VIF {_fmt(max(finite_vifs))} <= {VIF_THRESHOLD:g}" if finite_vifs else "no VIF to check"
         )
         verdict = (
-            f"identifiable: rank {rank} = {k} parameters (smallest singular value {_fmt(s_min, '.2g')} "
+            f"identifiable: rank {rank} = {_plural(k, 'parameter')} (smallest singular value {_fmt(s_min, '.2g')} "
             f"> tol {_fmt(tol, '.2g')}), scaled condition number {_fmt(cond_scaled)} <= "
             f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
         )

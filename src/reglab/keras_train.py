@@ -1,0 +1,830 @@
+"""Fast, faithful Keras training of linear / logistic regressions and small MLPs.
+
+The question this module serves is *how Keras behaves* when it fits a regression, so
+everything that decides the numbers is Keras' own (Keras 3, TensorFlow backend): the
+``keras.Sequential`` of ``keras.layers.Dense`` layers, ``keras.initializers``,
+``keras.optimizers.{SGD,Adam,RMSprop,Adagrad}`` (updated through their own
+``apply_gradients``), ``keras.losses.MeanSquaredError`` / ``BinaryCrossentropy``
+(``sum_over_batch_size`` reduction, BCE's default epsilon clipping) and the
+``keras.metrics.Mean`` that ``fit`` uses to average batch losses into the epoch loss.
+
+What is replaced is only the *driver*: ``model.fit`` runs one Python-level step per
+batch plus callbacks, a fresh ``tf.data`` iterator and logs per epoch (about 0.05-0.2 s
+per epoch on a 5-row problem).  :func:`train` instead traces one ``tf.function`` per
+model/optimizer configuration that runs a whole chunk of epochs (a ``tf.while_loop``
+over epochs around a ``tf.while_loop`` over batches) in a single call, and records the
+per-epoch history in ``TensorArray``\\ s.  The step inside the loop is the body of Keras'
+``TensorFlowTrainer.train_step``: ``model(x, training=True)`` under a ``GradientTape``,
+the loss object, ``tape.gradient``, ``optimizer.apply_gradients``, and
+``Mean.update_state(loss, sample_weight=batch_size)``.
+
+Equality with ``model.fit`` (measured, see ``tests/test_keras_train.py``)
+------------------------------------------------------------------------
+* With ``shuffle=False`` (any batch size, last partial batch included) the final weights
+  and the per-epoch ``train_loss`` / ``val_loss`` are **bit-identical** to ``model.fit``
+  on the same machine for SGD (with/without momentum) and Adam, float32 and float64.
+  Early stopping (``EarlyStopping(patience=k)``, ``restore_best_weights=False``) stops
+  at the same epoch.  ``fit`` itself is run with ``jit_compile="auto"``, which Keras
+  resolves to ``False`` on CPU-only machines and whenever op determinism is enabled (it
+  is, here), so both paths execute the same TensorFlow kernels.
+* With ``shuffle=True`` the *semantics* are fit's (a fresh permutation every epoch,
+  batches taken in permutation order, last partial batch kept, the epoch loss is the
+  batch-size-weighted mean of batch losses, a full batch is also row-permuted as fit
+  does), but the permutations come from numpy (``np.random.default_rng``, seeded from
+  the repeat seed) instead of fit's stateful ``tf.random.shuffle`` inside ``tf.data``.
+  So shuffled runs cannot equal a given ``fit`` run: they are different draws of the
+  same random process.  For a single full batch the order only changes float rounding
+  of the sums (differences of order 1e-7 relative per step).
+* ``jit_compile=True`` (opt-in keyword of :func:`train`) runs the same loop under XLA:
+  much faster per step, but XLA fuses/reorders arithmetic, so results differ from
+  (non-XLA) ``fit`` at the last-ulp level (~1e-7 relative after 50 Adam epochs on the
+  seed-001 problem).  ``fit`` on a GPU machine without op determinism would also use
+  XLA ("auto"), again not necessarily with identical rounding.
+
+Where the trainer deliberately differs from ``fit``
+--------------------------------------------------
+* Divergence: ``fit`` keeps training on NaN/inf; here an epoch whose train loss,
+  end-of-epoch loss, validation loss or any parameter is non-finite ends the run
+  (``diverged=True``, ``diverged_epoch`` = that epoch, history kept up to it).
+* ``batch_size=None`` means *full batch* (``fit`` would use 32).  The validation loss is
+  evaluated like ``fit``'s ``evaluate`` (batches of the training batch size, weighted
+  ``Mean``), so it matches ``fit``'s ``val_loss`` bit for bit.
+* ``loss_end`` (loss of the whole training set after the epoch's last update) is an
+  extra forward pass that ``fit`` does not log.
+* ``seconds`` in the history is measured per compiled chunk (up to 256 epochs) and
+  linearly interpolated over the epochs inside a chunk; it excludes graph tracing / XLA
+  compilation, which are paid once per configuration and process.  ``FitResult.seconds``
+  is the whole wall time of the repeat (setup, tracing if it happened, training).
+* Initial weights: the initializer (``spec.initializer``) is applied to every Dense
+  *kernel* with an explicit integer seed derived from the repeat seed; biases use Keras'
+  default (zeros).  This is exactly seed 001's ``Dense(1, kernel_initializer=
+  RandomNormal(0, 0.05))`` with a reproducible seed.
+* Reuse: models/optimizers/traced functions are cached per configuration (everything
+  except learning rate and seed); a reused model gets its initial weights assigned and
+  the optimizer's variables reset to their just-built values, which is bit-identical to
+  a fresh build (tested).  Optimizers with ``use_ema`` are never reused.
+* ``keras.config.floatx`` is set process-wide while a float64 model is built, traced and
+  run, and restored afterwards: do not train from several threads at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FitSpec",
+    "FitResult",
+    "train",
+    "train_with_model_fit",
+    "configure_threads",
+    "repeat_seed",
+    "MODELS",
+    "OPTIMIZERS",
+    "INITIALIZERS",
+]
+
+MODELS = ("linear", "logistic", "mlp_regression", "mlp_classification")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+INITIALIZERS = ("random_normal", "zeros", "glorot_uniform")
+DTYPES = ("float32", "float64")
+MAX_PARAMS_IN_HISTORY = 20
+_CHUNK_EPOCHS = 256          # epochs per compiled call (upper bound)
+_CHUNK_PERM_ELEMENTS = 1 << 22   # bound on the int32 permutation block sent per call
+_ENGINE_CACHE_SIZE = 16
+
+
+# ----------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """One Keras training configuration (see the module docstring for the semantics)."""
+
+    model: str
+    epochs: int
+    learning_rate: float
+    optimizer: str = "adam"
+    optimizer_options: Mapping[str, Any] = field(default_factory=dict)
+    batch_size: int | None = None
+    shuffle: bool = True
+    use_bias: bool = True
+    initializer: str = "random_normal"
+    hidden: tuple[int, ...] = (32, 32)
+    activation: str = "relu"
+    dtype: str = "float32"
+    validation_split: float = 0.0
+    early_stopping_patience: int | None = None
+    repeats: int = 1
+
+    @property
+    def is_mlp(self) -> bool:
+        return self.model.startswith("mlp")
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.model in ("logistic", "mlp_classification")
+
+
+@dataclass
+class FitResult:
+    """Outcome of one repeat.
+
+    ``history`` has one row per epoch run: ``epoch`` (1-based), ``train_loss`` (fit's
+    epoch loss: batch-size-weighted mean of the batch losses, each taken before that
+    batch's update), ``loss_end`` (loss on the whole training set after the epoch),
+    ``val_loss`` (NaN without validation), ``seconds`` (cumulative, interpolated within
+    compiled chunks), ``w_<param>`` when the model has <= 20 parameters and
+    ``dist_<ref>`` per reference vector.  ``final_train_loss`` is the last ``loss_end``
+    (the loss of the returned weights); ``final_val_loss`` the last ``val_loss``.
+    ``intercept`` is None for MLPs and when ``use_bias=False``.
+    """
+
+    repeat: int
+    seed: int
+    history: pd.DataFrame
+    coef: np.ndarray | None
+    intercept: float | None
+    final_train_loss: float
+    final_val_loss: float | None
+    epochs_run: int
+    diverged: bool
+    diverged_epoch: int | None
+    seconds: float
+    weights: list[np.ndarray] = field(default_factory=list, repr=False)
+    """All final trainable variables (Keras order: per layer kernel, bias), model dtype."""
+
+
+def repeat_seed(seed: int, repeat: int) -> int:
+    """The seed of repeat ``repeat``: drives the initializers and the shuffle."""
+    return int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0])
+
+
+def _kernel_seeds(rseed: int, n_layers: int) -> list[int]:
+    return [int(s) for s in np.random.SeedSequence([rseed, 1]).generate_state(n_layers)]
+
+
+def _shuffle_rng(rseed: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([rseed, 2]))
+
+
+# ------------------------------------------------------------------------ TF set-up
+
+_TF_READY = False
+
+
+def configure_threads(n: int | None) -> None:
+    """Set TensorFlow's intra- and inter-op thread counts to ``n``.
+
+    Safe to call first (before anything touched TensorFlow) and idempotent; once the
+    TensorFlow runtime is initialised the counts can no longer change, so a later call
+    with a different ``n`` only warns.
+    """
+    if n is None:
+        return
+    if int(n) < 1:
+        raise ValueError(f"threads must be >= 1 or None, got {n!r}")
+    n = int(n)
+    import tensorflow as tf
+
+    cur = (tf.config.threading.get_intra_op_parallelism_threads(),
+           tf.config.threading.get_inter_op_parallelism_threads())
+    if cur == (n, n):
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:
+        warnings.warn(
+            f"TensorFlow is already initialised with intra/inter-op threads {cur}; "
+            f"cannot change them to {n}. Call configure_threads() before any training.",
+            RuntimeWarning, stacklevel=2)
+
+
+def _tf():
+    """Import TensorFlow + Keras once, with op determinism on; returns (tf, keras)."""
+    global _TF_READY
+    import tensorflow as tf
+    import keras
+
+    if not _TF_READY:
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"reglab.keras_train needs the TensorFlow Keras backend, found "
+                f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)")
+        tf.config.experimental.enable_op_determinism()
+        _TF_READY = True
+    return tf, keras
+
+
+@contextlib.contextmanager
+def _floatx(dtype: str):
+    """Scope ``keras.config.floatx`` (layer/optimizer/loss/metric default dtype)."""
+    _, keras = _tf()
+    old = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def _check_spec(spec: FitSpec) -> None:
+    if not isinstance(spec, FitSpec):
+        raise ValueError(f"spec must be a FitSpec, got {type(spec).__name__}")
+    if spec.model not in MODELS:
+        raise ValueError(f"unknown model {spec.model!r}; expected one of {MODELS}")
+    if spec.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {spec.optimizer!r}; expected one of {OPTIMIZERS}")
+    if spec.initializer not in INITIALIZERS:
+        raise ValueError(
+            f"unknown initializer {spec.initializer!r}; expected one of {INITIALIZERS}")
+    if spec.dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {spec.dtype!r}; expected one of {DTYPES}")
+    if isinstance(spec.epochs, bool) or not isinstance(spec.epochs, (int, np.integer)) or spec.epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {spec.epochs!r}")
+    lr = spec.learning_rate
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(float(lr)) or float(lr) <= 0:
+        raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
+    if spec.batch_size is not None and (
+            isinstance(spec.batch_size, bool)
+            or not isinstance(spec.batch_size, (int, np.integer)) or spec.batch_size < 1):
+        raise ValueError(f"batch_size must be an integer >= 1 or None, got {spec.batch_size!r}")
+    if not isinstance(spec.repeats, (int, np.integer)) or spec.repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {spec.repeats!r}")
+    if not (0.0 <= float(spec.validation_split) < 1.0):
+        raise ValueError(f"validation_split must be in [0, 1), got {spec.validation_split!r}")
+    p = spec.early_stopping_patience
+    if p is not None and (isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0):
+        raise ValueError(f"early_stopping_patience must be an integer >= 0 or None, got {p!r}")
+    if not isinstance(spec.optimizer_options, Mapping):
+        raise ValueError("optimizer_options must be a mapping of Keras optimizer arguments")
+    if "learning_rate" in spec.optimizer_options:
+        raise ValueError("give the learning rate as FitSpec.learning_rate, "
+                         "not in optimizer_options")
+    if spec.is_mlp:
+        if len(spec.hidden) == 0 or any(
+                isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+                for h in spec.hidden):
+            raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {spec.hidden!r}")
+
+
+def _as_design(X, y, dtype: str, spec: FitSpec, what: str) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"{what}X must be 2-D (n_rows, n_features), got shape {X.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{what}y must be 1-D (n_rows,) or (n_rows, 1), got shape {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"shape mismatch: {what}X has {X.shape[0]} rows but {what}y has {y.shape[0]}")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"{what}X must have at least one row and one column, got {X.shape}")
+    try:
+        X = X.astype(dtype)
+        y = y.astype(dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what}X/{what}y must be numeric: {e}") from None
+    if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
+        raise ValueError(f"{what}X and {what}y must be finite (found NaN or inf)")
+    if spec.is_classifier:
+        bad = ~np.isin(y, (0.0, 1.0))
+        if bad.any():
+            raise ValueError(
+                f"{spec.model} needs a binary {what}y in {{0, 1}}; found values "
+                f"{np.unique(y[bad])[:5].tolist()}")
+    return np.ascontiguousarray(X), np.ascontiguousarray(y.reshape(-1, 1))
+
+
+def _prepare(spec, X, y, feature_names, X_val, y_val):
+    _check_spec(spec)
+    X, y = _as_design(X, y, spec.dtype, spec, "")
+    p = X.shape[1]
+    feature_names = list(feature_names)
+    if len(feature_names) != p:
+        raise ValueError(f"feature_names has {len(feature_names)} names but X has {p} columns")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    if X_val is not None:
+        if spec.validation_split:
+            raise ValueError("give either explicit X_val/y_val or spec.validation_split > 0, not both")
+        X_val, y_val = _as_design(X_val, y_val, spec.dtype, spec, "validation ")
+        if X_val.shape[1] != p:
+            raise ValueError(f"X_val has {X_val.shape[1]} columns but X has {p}")
+    elif spec.validation_split:
+        # keras.src.trainers.data_adapters.array_slicing.train_validation_split
+        n = X.shape[0]
+        split_at = int(math.floor(n * (1.0 - spec.validation_split)))
+        if split_at == 0 or split_at == n:
+            raise ValueError(
+                f"{n} rows are not enough for validation_split={spec.validation_split} "
+                "(Keras would refuse too)")
+        X, X_val = X[:split_at], X[split_at:]
+        y, y_val = y[:split_at], y[split_at:]
+    return X, y, X_val, y_val, feature_names
+
+
+# ------------------------------------------------------------------- Keras objects
+
+
+def _n_dense(spec: FitSpec) -> int:
+    return len(spec.hidden) + 1 if spec.is_mlp else 1
+
+
+def _make_initializer(name: str, seed: int):
+    _, keras = _tf()
+    if name == "random_normal":
+        return keras.initializers.RandomNormal(mean=0.0, stddev=0.05, seed=seed)
+    if name == "glorot_uniform":
+        return keras.initializers.GlorotUniform(seed=seed)
+    if name == "zeros":
+        return keras.initializers.Zeros()
+    raise ValueError(f"unknown initializer {name!r}; expected one of {INITIALIZERS}")
+
+
+def _build_model(spec: FitSpec, p: int, kernel_seeds: Sequence[int]):
+    """The Keras model: Sequential of Dense layers (call inside ``_floatx``)."""
+    _, keras = _tf()
+    layers = [keras.Input(shape=(p,), dtype=spec.dtype)]
+    units = list(spec.hidden) if spec.is_mlp else []
+    if spec.is_mlp:
+        try:
+            keras.activations.get(spec.activation)
+        except (ValueError, TypeError):
+            raise ValueError(f"unknown activation {spec.activation!r} (not a Keras activation)") from None
+    for i, h in enumerate(units):
+        layers.append(keras.layers.Dense(
+            h, activation=spec.activation, use_bias=spec.use_bias, dtype=spec.dtype,
+            kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[i])))
+    out_act = "sigmoid" if spec.is_classifier else None
+    layers.append(keras.layers.Dense(
+        1, activation=out_act, use_bias=spec.use_bias, dtype=spec.dtype,
+        kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[len(units)])))
+    return keras.Sequential(layers)
+
+
+def _make_optimizer(spec: FitSpec):
+    _, keras = _tf()
+    cls = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
+           "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad}[spec.optimizer]
+    try:
+        return cls(learning_rate=float(spec.learning_rate), **dict(spec.optimizer_options))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"bad optimizer_options for {spec.optimizer}: {e}") from None
+
+
+def _make_loss(spec: FitSpec):
+    _, keras = _tf()
+    if spec.is_classifier:
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.MeanSquaredError()
+
+
+def _initial_weights(spec: FitSpec, p: int, rseed: int) -> list[np.ndarray]:
+    """Initial trainable variables (Keras order) exactly as the Dense layers draw them."""
+    dims = [p] + (list(spec.hidden) if spec.is_mlp else []) + [1]
+    seeds = _kernel_seeds(rseed, _n_dense(spec))
+    out = []
+    with _floatx(spec.dtype):
+        for i in range(len(dims) - 1):
+            init = _make_initializer(spec.initializer, seeds[i])
+            out.append(np.asarray(init((dims[i], dims[i + 1]), dtype=spec.dtype)))
+            if spec.use_bias:
+                out.append(np.zeros((dims[i + 1],), dtype=spec.dtype))
+    return out
+
+
+def _param_names(spec: FitSpec, feature_names: Sequence[str], shapes) -> list[str]:
+    if not spec.is_mlp:
+        return list(feature_names) + (["intercept"] if spec.use_bias else [])
+    names = []
+    per_layer = 2 if spec.use_bias else 1
+    for k, shape in enumerate(shapes):
+        layer, kind = divmod(k, per_layer)
+        if kind == 0:
+            names += [f"l{layer}_kernel_{a}_{b}" for a in range(shape[0]) for b in range(shape[1])]
+        else:
+            names += [f"l{layer}_bias_{b}" for b in range(shape[0])]
+    return names
+
+
+# ------------------------------------------------------------------------ the engine
+
+
+class _Engine:
+    """A Keras model + optimizer + loss + metrics, and the compiled multi-epoch loop."""
+
+    def __init__(self, spec: FitSpec, p: int, has_val: bool, record_params: bool,
+                 jit_compile: bool, init_weights: list[np.ndarray]):
+        tf, keras = _tf()
+        self.dtype = spec.dtype
+        self.has_val = has_val
+        self.record_params = record_params
+        self.jit_compile = jit_compile
+        with _floatx(spec.dtype):
+            self.model = _build_model(spec, p, _kernel_seeds(0, _n_dense(spec)))
+            self.tvars = list(self.model.trainable_variables)
+            for v, w in zip(self.tvars, init_weights):
+                v.assign(w)
+            self.optimizer = _make_optimizer(spec)
+            self.optimizer.build(self.tvars)
+            self.loss = _make_loss(spec)
+            self.tracker = keras.metrics.Mean(name="loss")       # fit's model._loss_tracker
+            self.val_tracker = keras.metrics.Mean(name="val_loss")
+        self.opt_init = [np.array(v.numpy()) for v in self.optimizer.variables]
+        self.n_params = int(sum(int(np.prod(v.shape)) for v in self.tvars))
+        self.shapes = [tuple(v.shape) for v in self.tvars]
+        self._fn = tf.function(self._chunk, jit_compile=jit_compile)
+        self.fresh = True
+
+    def reset(self, init_weights: list[np.ndarray], learning_rate: float) -> None:
+        for v, w in zip(self.tvars, init_weights):
+            v.assign(w)
+        for v, w in zip(self.optimizer.variables, self.opt_init):
+            v.assign(w)
+        self.optimizer.learning_rate = float(learning_rate)
+
+    # The compiled loop.  Python-valued arguments (n, bs, ...) are static: tf.function
+    # traces once per distinct combination.
+    def _chunk(self, X, y, Xv, yv, perms, n_epochs, epoch0, patience, es_best, es_wait,
+               es_started, *, n, bs, n_val, val_bs, cap, shuffle):
+        tf, _ = _tf()
+        model, opt, loss_fn, tvars = self.model, self.optimizer, self.loss, self.tvars
+        tracker, val_tracker = self.tracker, self.val_tracker
+        p = X.shape[1]
+        n_full, rem = divmod(n, bs)
+
+        def batch(perm, start, size):
+            if shuffle:
+                idx = tf.slice(perm, [start], [size])
+                return tf.gather(X, idx), tf.gather(y, idx)
+            return tf.slice(X, [start, 0], [size, p]), tf.slice(y, [start, 0], [size, 1])
+
+        def train_batch(xb, yb):
+            # keras TensorFlowTrainer.train_step, minus metrics other than the loss.
+            with tf.GradientTape() as tape:
+                y_pred = model(xb, training=True)
+                loss = loss_fn(yb, y_pred)
+                tracker.update_state(loss, sample_weight=tf.shape(xb)[0])
+            grads = tape.gradient(loss, tvars)
+            opt.apply_gradients(zip(grads, tvars))
+
+        def val_loss_now():
+            # keras evaluate(): batches of val_bs in order, Mean weighted by batch size.
+            val_tracker.reset_state()
+            nv_full, v_rem = divmod(n_val, val_bs)
+
+            def vstep(start, size):
+                xb = tf.slice(Xv, [start, 0], [size, p])
+                yb = tf.slice(yv, [start, 0], [size, 1])
+                val_tracker.update_state(loss_fn(yb, model(xb, training=False)),
+                                         sample_weight=tf.shape(xb)[0])
+
+            if nv_full:
+                def vbody(b):
+                    vstep(b * val_bs, val_bs)
+                    return (b + 1,)
+                tf.while_loop(lambda b: b < nv_full, vbody, (tf.constant(0),))
+            if v_rem:
+                vstep(nv_full * val_bs, v_rem)
+            return val_tracker.result()
+
+        dt = X.dtype
+        ta_train = tf.TensorArray(dt, size=cap, element_shape=())
+        ta_end = tf.TensorArray(dt, size=cap, element_shape=())
+        ta_val = tf.TensorArray(dt, size=cap, element_shape=())
+        ta_par = tf.TensorArray(dt, size=cap, element_shape=(self.n_params,))
+
+        def cond(e, stop, *_):
+            return tf.logical_and(e < n_epochs, tf.equal(stop, 0))
+
+        def epoch_body(e, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par):
+            perm = perms[e] if shuffle else None
+            tracker.reset_state()
+            if n_full == 1:          # full batch: no inner loop (saves its overhead)
+                train_batch(*batch(perm, 0, bs))
+            elif n_full:
+                def bbody(b):
+                    xb, yb = batch(perm, b * bs, bs)
+                    train_batch(xb, yb)
+                    return (b + 1,)
+                tf.while_loop(lambda b: b < n_full, bbody, (tf.constant(0),))
+            if rem:
+                xb, yb = batch(perm, n_full * bs, rem)
+                train_batch(xb, yb)
+            train_loss = tracker.result()
+            loss_end = loss_fn(y, model(X, training=False))
+            params = tf.concat([tf.reshape(tf.convert_to_tensor(v), [-1]) for v in tvars], 0)
+            finite = tf.logical_and(tf.math.is_finite(train_loss), tf.math.is_finite(loss_end))
+            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(params)))
+            if self.has_val:
+                val_loss = val_loss_now()
+                finite = tf.logical_and(finite, tf.math.is_finite(val_loss))
+                current = val_loss
+            else:
+                val_loss = tf.constant(float("nan"), dt)
+                current = train_loss
+            # keras.callbacks.EarlyStopping(patience, min_delta=0, mode="min",
+            # restore_best_weights=False, baseline=None, start_from_epoch=0)
+            wait = wait + 1
+            improved = tf.logical_or(tf.logical_not(started), current < best)
+            best = tf.where(improved, current, best)
+            wait = tf.where(improved, tf.zeros_like(wait), wait)
+            started = tf.constant(True)
+            es_stop = tf.logical_and(patience >= 0, tf.logical_not(improved))
+            es_stop = tf.logical_and(es_stop, wait >= patience)
+            es_stop = tf.logical_and(es_stop, epoch0 + e > 0)
+            stop = tf.where(tf.logical_not(finite), 1, tf.where(es_stop, 2, 0))
+            ta_train = ta_train.write(e, train_loss)
+            ta_end = ta_end.write(e, loss_end)
+            ta_val = ta_val.write(e, val_loss)
+            if self.record_params:
+                ta_par = ta_par.write(e, params)
+            return (e + 1, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par)
+
+        loop_vars = (tf.constant(0), tf.constant(0), es_best, es_wait, es_started,
+                     ta_train, ta_end, ta_val, ta_par)
+        e, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par = tf.while_loop(
+            cond, epoch_body, loop_vars, maximum_iterations=cap)
+        params = ta_par.stack() if self.record_params else tf.zeros([0, self.n_params], dt)
+        return (e, stop, best, wait, started, ta_train.stack(), ta_end.stack(),
+                ta_val.stack(), params)
+
+    def run(self, X, y, Xv, yv, *, epochs, bs, val_bs, shuffle, patience, rng):
+        """Train ``epochs`` epochs from the current state; returns per-epoch arrays."""
+        tf, _ = _tf()
+        n, p = X.shape
+        n_val = 0 if Xv is None else Xv.shape[0]
+        cap = _CHUNK_EPOCHS
+        if shuffle:
+            cap = max(1, min(cap, _CHUNK_PERM_ELEMENTS // n))
+        cap = min(cap, epochs)
+        Xt, yt = tf.constant(X), tf.constant(y)
+        if Xv is None:
+            Xvt, yvt = tf.zeros([0, p], X.dtype), tf.zeros([0, 1], X.dtype)
+        else:
+            Xvt, yvt = tf.constant(Xv), tf.constant(yv)
+        static = dict(n=n, bs=bs, n_val=n_val, val_bs=val_bs, cap=cap, shuffle=shuffle)
+        dummy_perms = tf.zeros([cap, n] if shuffle else [0], tf.int32)
+        pat = tf.constant(-1 if patience is None else int(patience), tf.int32)
+        best = tf.constant(np.inf, X.dtype)
+        wait = tf.constant(0, tf.int32)
+        started = tf.constant(False)
+        with _floatx(self.dtype):
+            # Trace (and XLA-compile) outside the timed region: a zero-epoch call.
+            self._fn(Xt, yt, Xvt, yvt, dummy_perms, tf.constant(0), tf.constant(0), pat,
+                     best, wait, started, **static)
+            parts = {k: [] for k in ("train", "end", "val", "par", "sec")}
+            done, stop, elapsed = 0, 0, 0.0
+            while done < epochs and stop == 0:
+                k = min(cap, epochs - done)
+                if shuffle:
+                    perms = np.zeros((cap, n), np.int32)
+                    for i in range(k):
+                        perms[i] = rng.permutation(n)
+                    perms = tf.constant(perms)
+                else:
+                    perms = dummy_perms
+                t0 = time.perf_counter()
+                out = self._fn(Xt, yt, Xvt, yvt, perms, tf.constant(k), tf.constant(done), pat,
+                               best, wait, started, **static)
+                e, stop_t, best, wait, started, tr, en, va, par = out
+                ran, stop = int(e), int(stop_t)
+                tr, en, va, par = tr.numpy(), en.numpy(), va.numpy(), par.numpy()
+                dt = time.perf_counter() - t0
+                parts["train"].append(tr[:ran]); parts["end"].append(en[:ran])
+                parts["val"].append(va[:ran])
+                if self.record_params:
+                    parts["par"].append(par[:ran])
+                parts["sec"].append(elapsed + dt * np.arange(1, ran + 1) / max(ran, 1))
+                elapsed += dt
+                done += ran
+        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0)  # noqa: E731
+        par = (np.concatenate(parts["par"]) if self.record_params
+               else np.zeros((done, 0)))
+        return dict(train=cat(parts["train"]), end=cat(parts["end"]), val=cat(parts["val"]),
+                    par=par, sec=cat(parts["sec"]), epochs_run=done, stop=stop)
+
+
+_ENGINES: "collections.OrderedDict[tuple, _Engine]" = collections.OrderedDict()
+
+
+def _engine_key(spec: FitSpec, p: int, has_val: bool, record_params: bool, jit: bool):
+    opts = tuple(sorted((k, repr(v)) for k, v in dict(spec.optimizer_options).items()))
+    return (spec.model, spec.optimizer, opts, spec.use_bias,
+            tuple(spec.hidden) if spec.is_mlp else (), spec.activation if spec.is_mlp else "",
+            spec.dtype, p, has_val, record_params, bool(jit))
+
+
+def _get_engine(spec, p, has_val, record_params, jit, init_weights) -> _Engine:
+    reusable = not dict(spec.optimizer_options).get("use_ema", False)
+    key = _engine_key(spec, p, has_val, record_params, jit)
+    eng = _ENGINES.get(key) if reusable else None
+    if eng is None:
+        eng = _Engine(spec, p, has_val, record_params, jit, init_weights)
+        if reusable:
+            _ENGINES[key] = eng
+            while len(_ENGINES) > _ENGINE_CACHE_SIZE:
+                _ENGINES.popitem(last=False)
+    else:
+        _ENGINES.move_to_end(key)
+    eng.reset(init_weights, spec.learning_rate)
+    return eng
+
+
+def clear_cache() -> None:
+    """Forget cached models/optimizers/traced loops (the next train() rebuilds)."""
+    _ENGINES.clear()
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _history_frame(spec, feature_names, shapes, res, references, param_names):
+    n = res["epochs_run"]
+    hist = {
+        "epoch": np.arange(1, n + 1),
+        "train_loss": res["train"].astype(np.float64),
+        "loss_end": res["end"].astype(np.float64),
+        "val_loss": res["val"].astype(np.float64),
+        "seconds": res["sec"].astype(np.float64),
+    }
+    par = res["par"]
+    if par.shape[1] and len(param_names) <= MAX_PARAMS_IN_HISTORY:
+        for j, name in enumerate(param_names):
+            hist[f"w_{name}"] = par[:, j].astype(np.float64)
+    for name, ref in (references or {}).items():
+        hist[f"dist_{name}"] = np.sqrt(((par.astype(np.float64) - ref[None, :]) ** 2).sum(axis=1))
+    return pd.DataFrame(hist)
+
+
+def _check_references(spec, references, n_params):
+    out = {}
+    if not references:
+        return out
+    if spec.is_mlp:
+        raise ValueError("references are only supported for linear/logistic models")
+    for name, ref in references.items():
+        ref = np.asarray(ref, dtype=np.float64).reshape(-1)
+        if ref.shape[0] != n_params:
+            raise ValueError(
+                f"reference {name!r} has {ref.shape[0]} values but the model has {n_params} "
+                f"parameters (w_1..w_p{', intercept' if spec.use_bias else ''})")
+        out[str(name)] = ref
+    return out
+
+
+def _result(spec, repeat, rseed, res, weights, feature_names, references, seconds):
+    shapes = [w.shape for w in weights]
+    names = _param_names(spec, feature_names, shapes)
+    hist = _history_frame(spec, feature_names, shapes, res, references, names)
+    diverged = res["stop"] == 1
+    coef = intercept = None
+    if not spec.is_mlp:
+        coef = weights[0].reshape(-1).copy()
+        intercept = float(weights[1][0]) if spec.use_bias else None
+    n = res["epochs_run"]
+    fv = float(res["val"][-1]) if n else float("nan")
+    return FitResult(
+        repeat=repeat, seed=rseed, history=hist, coef=coef, intercept=intercept,
+        final_train_loss=float(res["end"][-1]) if n else float("nan"),
+        final_val_loss=fv if res["has_val"] else None,
+        epochs_run=n, diverged=bool(diverged), diverged_epoch=n if diverged else None,
+        seconds=float(seconds), weights=weights)
+
+
+# ------------------------------------------------------------------------- public API
+
+
+def train(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
+          feature_names: Sequence[str], X_val: np.ndarray | None = None,
+          y_val: np.ndarray | None = None,
+          references: Mapping[str, np.ndarray] | None = None,
+          threads: int | None = None, jit_compile: bool = False) -> list[FitResult]:
+    """Train ``spec.repeats`` independent Keras models; one :class:`FitResult` each.
+
+    ``X`` is (n, p), ``y`` is (n,) (or (n, 1)); ``X_val``/``y_val`` an explicit validation
+    set (exclusive with ``spec.validation_split``, which takes the last rows like Keras).
+    Repeat ``r`` uses seed :func:`repeat_seed(seed, r) <repeat_seed>` for its kernel
+    initializers and its shuffle.  ``references`` maps a name to a parameter vector
+    (w_1..w_p, intercept if ``use_bias``) for linear/logistic models; the history gets
+    its Euclidean distance per epoch.  ``threads`` sets TensorFlow's thread pools (only
+    effective before TensorFlow initialises).  ``jit_compile=True`` runs the loop under
+    XLA (faster, no longer bit-equal to non-XLA ``fit``).  Divergence (NaN/inf) ends a
+    repeat with ``diverged=True``; it does not raise.
+    """
+    configure_threads(threads)
+    X, y, X_val, y_val, feature_names = _prepare(spec, X, y, feature_names, X_val, y_val)
+    _tf()
+    n, p = X.shape
+    n_params_lin = p + (1 if spec.use_bias else 0)
+    refs = _check_references(spec, references, n_params_lin)
+    bs = n if spec.batch_size is None else min(int(spec.batch_size), n)
+    val_bs = n if spec.batch_size is None else int(spec.batch_size)
+    has_val = X_val is not None
+    dims = [p] + (list(spec.hidden) if spec.is_mlp else []) + [1]
+    n_params = sum(dims[i] * dims[i + 1] + (dims[i + 1] if spec.use_bias else 0)
+                   for i in range(len(dims) - 1))
+    record_params = (not spec.is_mlp) or n_params <= MAX_PARAMS_IN_HISTORY
+    results = []
+    for r in range(int(spec.repeats)):
+        t0 = time.perf_counter()
+        rseed = repeat_seed(seed, r)
+        init = _initial_weights(spec, p, rseed)
+        eng = _get_engine(spec, p, has_val, record_params, jit_compile, init)
+        res = eng.run(X, y, X_val, y_val, epochs=int(spec.epochs), bs=bs, val_bs=val_bs,
+                      shuffle=bool(spec.shuffle), patience=spec.early_stopping_patience,
+                      rng=_shuffle_rng(rseed))
+        res["has_val"] = has_val
+        if res["epochs_run"] > 0:
+            # what fit() does after the last epoch (only matters with use_ema)
+            eng.optimizer.finalize_variable_values(eng.tvars)
+        weights = [np.array(v.numpy()) for v in eng.tvars]
+        results.append(_result(spec, r, rseed, res, weights, feature_names, refs,
+                               time.perf_counter() - t0))
+    return results
+
+
+def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
+                         feature_names: Sequence[str], X_val: np.ndarray | None = None,
+                         y_val: np.ndarray | None = None, repeat: int = 0,
+                         threads: int | None = None) -> FitResult:
+    """The naive reference: ``model.compile(...); model.fit(...)`` for repeat ``repeat``.
+
+    Same model, same initial weights (same seeded initializers), same optimizer / loss
+    objects as :func:`train`; ``batch_size=None`` is passed to fit as the full batch and
+    ``validation_split`` is left to Keras.  ``history`` holds fit's ``loss`` as
+    ``train_loss`` and ``val_loss``; ``loss_end`` is computed only for the last epoch
+    (NaN before); ``w_*`` columns come from an ``on_epoch_end`` callback.  Divergence is
+    detected after the fact (fit keeps training on NaN; the history is not truncated).
+    """
+    configure_threads(threads)
+    Xtr, ytr, Xv, yv, feature_names = _prepare(spec, X, y, feature_names, X_val, y_val)
+    tf, keras = _tf()
+    Xall, yall = _as_design(X, y, spec.dtype, spec, "")
+    p = Xall.shape[1]
+    rseed = repeat_seed(seed, repeat)
+    t0 = time.perf_counter()
+    with _floatx(spec.dtype):
+        model = _build_model(spec, p, _kernel_seeds(rseed, _n_dense(spec)))
+        init = _initial_weights(spec, p, rseed)
+        got = [v.numpy() for v in model.trainable_variables]
+        if not all(np.array_equal(a, b) for a, b in zip(got, init)):
+            raise RuntimeError("internal: fit's model did not get the trainer's initial weights")
+        opt = _make_optimizer(spec)
+        loss = _make_loss(spec)
+        model.compile(optimizer=opt, loss=loss)   # jit_compile="auto" (False on CPU)
+        weights_log = []
+
+        class _Record(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                weights_log.append(np.concatenate(
+                    [np.asarray(v.numpy()).reshape(-1) for v in model.trainable_variables]))
+
+        callbacks = [_Record()]
+        has_val = Xv is not None
+        if spec.early_stopping_patience is not None:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss" if has_val else "loss",
+                patience=int(spec.early_stopping_patience), restore_best_weights=False))
+        n_train = Xtr.shape[0]
+        bs = n_train if spec.batch_size is None else int(spec.batch_size)
+        kw = {}
+        if X_val is not None:
+            kw["validation_data"] = (Xv, yv)
+        elif spec.validation_split:
+            kw["validation_split"] = float(spec.validation_split)
+        fit_x, fit_y = (Xall, yall) if spec.validation_split else (Xtr, ytr)
+        h = model.fit(fit_x, fit_y, batch_size=bs, epochs=int(spec.epochs),
+                      shuffle=bool(spec.shuffle), verbose=0, callbacks=callbacks, **kw)
+        final_end = float(loss(ytr, model(Xtr, training=False)))
+    seconds = time.perf_counter() - t0
+    k = len(h.history["loss"])
+    train_loss = np.asarray(h.history["loss"], dtype=np.float64)
+    val = np.asarray(h.history.get("val_loss", [np.nan] * k), dtype=np.float64)
+    end = np.full(k, np.nan)
+    end[-1] = final_end
+    bad = ~(np.isfinite(train_loss) & (np.isfinite(val) | (not has_val)))
+    div_epoch = int(np.argmax(bad)) + 1 if bad.any() else None
+    weights = [np.array(v.numpy()) for v in model.trainable_variables]
+    res = dict(train=train_loss, end=end, val=val, par=np.asarray(weights_log),
+               sec=np.linspace(seconds / k, seconds, k), epochs_run=k,
+               stop=1 if div_epoch else 0, has_val=has_val)
+    out = _result(spec, repeat, rseed, res, weights, feature_names, {}, seconds)
+    out.diverged_epoch = div_epoch
+    return out

@@ -1,0 +1,131 @@
+"""End-to-end: the whole workflow on config/tiny.yaml in a temporary directory, plus rerun/validation checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "config" / "tiny.yaml"
+FUEL_CANDIDATES = [REPO / "resources" / "FuelConsumption.csv", REPO.parent / "shared" / "data" / "FuelConsumption.csv"]
+
+pytestmark = pytest.mark.e2e
+
+
+def snakemake(workdir: Path, *args: str, configfiles: list[Path] | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", "2", "--configfile", *(str(c) for c in (configfiles or [TINY])), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, dataset wildcard or '') for every job a dry run plans."""
+    jobs, rule = [], None
+    for line in result.stdout.splitlines() + result.stderr.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            if rule is not None:
+                jobs.append((rule, ""))
+            rule = m.group(1)
+        elif rule is not None and (m := re.search(r"wildcards: .*dataset=(\w+)", line)):
+            jobs.append((rule, m.group(1)))
+            rule = None
+        elif rule is not None and line.strip().startswith(("jobid:", "input:", "output:", "log:", "reason:")):
+            continue
+        elif rule is not None and not line.strip():
+            jobs.append((rule, ""))
+            rule = None
+    if rule is not None:
+        jobs.append((rule, ""))
+    return sorted(set(jobs))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny")
+    fuel = next((p for p in FUEL_CANDIDATES if p.exists()), None)
+    assert fuel is not None, f"FuelConsumption.csv missing: put it at {FUEL_CANDIDATES[0]} (see README)"
+    (work / "resources").mkdir()
+    shutil.copy(fuel, work / "resources" / "FuelConsumption.csv")
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return work
+
+
+def test_report_and_artifacts(run_dir):
+    report = (run_dir / "results" / "report.html").read_text()
+    config = yaml.safe_load(TINY.read_text())
+    for name in config["datasets"]:
+        assert f'id="{name}"' in report
+        closed = json.loads((run_dir / "results" / "closed_form" / f"{name}.json").read_text())
+        assert closed["dataset"] == name
+        if closed["grouped"]:
+            continue
+        for key in ("n", "features", "intercept", "solvers", "recommended"):
+            assert key in closed
+        for fit in closed["solvers"].values():
+            assert {"coef", "intercept", "train_mse", "seconds"} <= set(fit)
+        diag = json.loads((run_dir / "results" / "diagnostics" / f"{name}.json").read_text())
+        for key in ("rank", "n_params", "condition_number", "condition_number_scaled", "vif", "identifiable",
+                    "min_norm_solution", "null_space", "verdict"):
+            assert key in diag
+    assert "data:image/png;base64," in report  # figures embedded, the file stands alone
+    assert not list(run_dir.rglob("*.tmp"))  # nothing half-written
+
+
+def test_seed_001_verdict_and_fuel_ols(run_dir):
+    diag = json.loads((run_dir / "results" / "diagnostics" / "collinear_toy.json").read_text())
+    assert diag["identifiable"] is False and diag["rank"] == 2 and len(diag["null_space"]) == 1
+    fuel = json.loads((run_dir / "results" / "closed_form" / "fuel.json").read_text())
+    assert fuel["n"] == 1067 and fuel["provenance"]["rows"] == 1067
+
+
+def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):
+    assert planned_jobs(snakemake(run_dir, "-n")) == []  # up to date
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["collinear"]["n"] = 61
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakemake(run_dir, "-n", configfiles=[changed]))
+    assert jobs == sorted([("all", ""), ("closed_form", "collinear"), ("dataset", "collinear"),
+                           ("diagnostics", "collinear"), ("figures_dataset", "collinear"), ("report", "")])
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["collinear"]["n"] = "many"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, configfiles=[bad])
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "'many' is not of type 'integer'" in message and "['datasets']['collinear']['n']" in message
+    assert not (tmp_path / "results").exists()
+
+
+def test_user_dataset_via_extra_configfile(run_dir, tmp_path):
+    csv = run_dir / "mine.csv"
+    csv.write_text("x1,x2,y\n1,0,1.5\n2,1,2.5\n3,0,3.9\n4,1,5.2\n5,3,6.1\n")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"datasets": {"mine": {"path": "mine.csv", "target": "y"}}}))
+    result = snakemake(run_dir, "results/closed_form/mine.json", configfiles=[TINY, extra])
+    assert result.returncode == 0, result.stderr[-3000:]
+    closed = json.loads((run_dir / "results" / "closed_form" / "mine.json").read_text())
+    assert closed["features"] == ["x1", "x2"] and closed["n"] == 5
+
+
+def test_bad_user_file_names_file_column_row(run_dir, tmp_path):
+    (run_dir / "broken.csv").write_text("x1,y\n1,2\n2,abc\n3,4\n")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"datasets": {"broken": {"path": "broken.csv", "target": "y"}}}))
+    result = snakemake(run_dir, "results/data/broken.parquet", configfiles=[TINY, extra])
+    assert result.returncode != 0
+    log = (run_dir / "results" / "logs" / "dataset" / "broken.log").read_text()
+    assert "broken.csv: column 'y', row 2: non-numeric value 'abc'" in log
+    assert not (run_dir / "results" / "data" / "broken.parquet").exists()
