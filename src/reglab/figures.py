@@ -85,6 +85,7 @@ def diagnostics_panel(diag: dict[str, Any], max_vif_features: int = 30) -> plt.F
     sns.lineplot(data=sv, x="k", y="singular value", hue="design", marker="o", ax=axes[0])
     axes[0].axhline(max(diag["rank_tol"], TINY), color="crimson", ls="--", lw=1, label="rank tolerance")
     axes[0].set_yscale("log")
+    axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].legend(fontsize=8)
     axes[0].set_title(f"rank {diag['rank']} of {diag['n_params']} parameters", fontsize=10, loc="left")
     vif = diag.get("vif") or {}

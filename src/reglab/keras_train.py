@@ -5,8 +5,9 @@ everything that decides the numbers is Keras' own (Keras 3, TensorFlow backend):
 ``keras.Sequential`` of ``keras.layers.Dense`` layers, ``keras.initializers``,
 ``keras.optimizers.{SGD,Adam,RMSprop,Adagrad}`` (updated through their own
 ``apply_gradients``), ``keras.losses.MeanSquaredError`` / ``BinaryCrossentropy``
-(``sum_over_batch_size`` reduction, BCE's default epsilon clipping) and the
-``keras.metrics.Mean`` that ``fit`` uses to average batch losses into the epoch loss.
+(``sum_over_batch_size`` reduction, BCE's default epsilon clipping).  The epoch loss is
+fit's loss tracker (``keras.metrics.Mean`` with ``sample_weight=batch_size``) replicated
+op for op in loop-carried tensors (``total += loss * n_b; count += n_b; total / count``).
 
 What is replaced is only the *driver*: ``model.fit`` runs one Python-level step per
 batch plus callbacks, a fresh ``tf.data`` iterator and logs per epoch (about 0.05-0.2 s
@@ -15,8 +16,17 @@ model/optimizer configuration that runs a whole chunk of epochs (a ``tf.while_lo
 over epochs around a ``tf.while_loop`` over batches) in a single call, and records the
 per-epoch history in ``TensorArray``\\ s.  The step inside the loop is the body of Keras'
 ``TensorFlowTrainer.train_step``: ``model(x, training=True)`` under a ``GradientTape``,
-the loss object, ``tape.gradient``, ``optimizer.apply_gradients``, and
-``Mean.update_state(loss, sample_weight=batch_size)``.
+the loss object, ``tape.gradient``, ``optimizer.apply_gradients``.
+
+Measured before choosing (seed-001 problem, 1 thread, this 2-core machine under load):
+``model.fit`` 55-80 ms/epoch; this loop 70-130 us/epoch (about 500-1000x; ~130x
+end-to-end when the one-off tracing, ~0.3 s, is counted in a single 1000-epoch call);
+calling ``model.train_step`` itself inside the loop is as exact but ~20% slower;
+``jit_compile=True`` (XLA) 1-15 us/epoch but not bit-equal to ``fit``;
+``optimizer.stateless_apply`` is not supported by the TensorFlow backend (raises).
+``compile(jit_compile=True)`` or ``steps_per_execution=100`` leave ``fit`` at ~60 ms per
+one-batch epoch (its cost is per epoch: iterator, callbacks, logs); with 200 batches per
+epoch ``steps_per_execution=50`` halves fit's time, still ~10x slower than this loop.
 
 Equality with ``model.fit`` (measured, see ``tests/test_keras_train.py``)
 ------------------------------------------------------------------------
@@ -65,6 +75,12 @@ Where the trainer deliberately differs from ``fit``
   a fresh build (tested).  Optimizers with ``use_ema`` are never reused.
 * ``keras.config.floatx`` is set process-wide while a float64 model is built, traced and
   run, and restored afterwards: do not train from several threads at once.
+* Process-wide side effects of the first :func:`train` call:
+  ``tf.config.experimental.enable_op_determinism()`` (same inputs -> bit-identical
+  weights; unseeded TF random ops then raise, which is why :func:`train_with_model_fit`
+  calls ``tf.random.set_seed``), and the thread counts of :func:`configure_threads`.
+  One thread is the fastest setting for these tiny graphs.
+* ``dist_<ref>`` is computed in float64 from the recorded per-epoch parameters.
 """
 
 from __future__ import annotations
@@ -87,6 +103,7 @@ __all__ = [
     "train_with_model_fit",
     "configure_threads",
     "repeat_seed",
+    "clear_cache",
     "MODELS",
     "OPTIMIZERS",
     "INITIALIZERS",
@@ -161,6 +178,8 @@ class FitResult:
     seconds: float
     weights: list[np.ndarray] = field(default_factory=list, repr=False)
     """All final trainable variables (Keras order: per layer kernel, bias), model dtype."""
+    optimizer_steps: int = 0
+    """``optimizer.iterations`` at the end: the number of updates applied."""
 
 
 def repeat_seed(seed: int, repeat: int) -> int:
@@ -444,13 +463,10 @@ class _Engine:
             self.optimizer = _make_optimizer(spec)
             self.optimizer.build(self.tvars)
             self.loss = _make_loss(spec)
-            self.tracker = keras.metrics.Mean(name="loss")       # fit's model._loss_tracker
-            self.val_tracker = keras.metrics.Mean(name="val_loss")
         self.opt_init = [np.array(v.numpy()) for v in self.optimizer.variables]
         self.n_params = int(sum(int(np.prod(v.shape)) for v in self.tvars))
         self.shapes = [tuple(v.shape) for v in self.tvars]
-        self._fn = tf.function(self._chunk, jit_compile=jit_compile)
-        self.fresh = True
+        self._fn = tf.function(self._chunk, jit_compile=jit_compile, autograph=False)
 
     def reset(self, init_weights: list[np.ndarray], learning_rate: float) -> None:
         for v, w in zip(self.tvars, init_weights):
@@ -459,14 +475,14 @@ class _Engine:
             v.assign(w)
         self.optimizer.learning_rate = float(learning_rate)
 
-    # The compiled loop.  Python-valued arguments (n, bs, ...) are static: tf.function
-    # traces once per distinct combination.
+    # The compiled loop.  Python-valued keyword arguments (n, bs, ...) are static:
+    # tf.function traces once per distinct combination (and per engine).
     def _chunk(self, X, y, Xv, yv, perms, n_epochs, epoch0, patience, es_best, es_wait,
-               es_started, *, n, bs, n_val, val_bs, cap, shuffle):
+               es_started, *, n, bs, n_val, val_bs, cap, shuffle, early_stopping):
         tf, _ = _tf()
         model, opt, loss_fn, tvars = self.model, self.optimizer, self.loss, self.tvars
-        tracker, val_tracker = self.tracker, self.val_tracker
         p = X.shape[1]
+        dt = X.dtype
         n_full, rem = divmod(n, bs)
 
         def batch(perm, start, size):
@@ -475,36 +491,43 @@ class _Engine:
                 return tf.gather(X, idx), tf.gather(y, idx)
             return tf.slice(X, [start, 0], [size, p]), tf.slice(y, [start, 0], [size, 1])
 
-        def train_batch(xb, yb):
-            # keras TensorFlowTrainer.train_step, minus metrics other than the loss.
+        def mean_update(total, count, loss, size):
+            # keras.metrics.Mean.update_state(loss, sample_weight=batch_size), as fit's
+            # loss tracker does it (same float ops), kept in loop-carried tensors.
+            w = tf.cast(size, dt)
+            return total + loss * w, count + w
+
+        def train_batch(xb, yb, total, count):
+            # The body of keras' TensorFlowTrainer.train_step.
             with tf.GradientTape() as tape:
                 y_pred = model(xb, training=True)
                 loss = loss_fn(yb, y_pred)
-                tracker.update_state(loss, sample_weight=tf.shape(xb)[0])
             grads = tape.gradient(loss, tvars)
             opt.apply_gradients(zip(grads, tvars))
+            return mean_update(total, count, loss, tf.shape(xb)[0])
 
         def val_loss_now():
             # keras evaluate(): batches of val_bs in order, Mean weighted by batch size.
-            val_tracker.reset_state()
             nv_full, v_rem = divmod(n_val, val_bs)
 
-            def vstep(start, size):
+            def vstep(start, size, total, count):
                 xb = tf.slice(Xv, [start, 0], [size, p])
                 yb = tf.slice(yv, [start, 0], [size, 1])
-                val_tracker.update_state(loss_fn(yb, model(xb, training=False)),
-                                         sample_weight=tf.shape(xb)[0])
+                loss = loss_fn(yb, model(xb, training=False))
+                return mean_update(total, count, loss, size)
 
-            if nv_full:
-                def vbody(b):
-                    vstep(b * val_bs, val_bs)
-                    return (b + 1,)
-                tf.while_loop(lambda b: b < nv_full, vbody, (tf.constant(0),))
+            total = count = tf.constant(0, dt)
+            if nv_full == 1:
+                total, count = vstep(0, val_bs, total, count)
+            elif nv_full:
+                def vbody(b, total, count):
+                    return (b + 1, *vstep(b * val_bs, val_bs, total, count))
+                _, total, count = tf.while_loop(lambda b, *_: b < nv_full, vbody,
+                                                (tf.constant(0), total, count))
             if v_rem:
-                vstep(nv_full * val_bs, v_rem)
-            return val_tracker.result()
+                total, count = vstep(nv_full * val_bs, v_rem, total, count)
+            return tf.math.divide_no_nan(total, count)
 
-        dt = X.dtype
         ta_train = tf.TensorArray(dt, size=cap, element_shape=())
         ta_end = tf.TensorArray(dt, size=cap, element_shape=())
         ta_val = tf.TensorArray(dt, size=cap, element_shape=())
@@ -515,19 +538,17 @@ class _Engine:
 
         def epoch_body(e, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par):
             perm = perms[e] if shuffle else None
-            tracker.reset_state()
-            if n_full == 1:          # full batch: no inner loop (saves its overhead)
-                train_batch(*batch(perm, 0, bs))
+            total = count = tf.constant(0, dt)
+            if n_full == 1:          # one full batch: no inner loop (saves its overhead)
+                total, count = train_batch(*batch(perm, 0, bs), total, count)
             elif n_full:
-                def bbody(b):
-                    xb, yb = batch(perm, b * bs, bs)
-                    train_batch(xb, yb)
-                    return (b + 1,)
-                tf.while_loop(lambda b: b < n_full, bbody, (tf.constant(0),))
-            if rem:
-                xb, yb = batch(perm, n_full * bs, rem)
-                train_batch(xb, yb)
-            train_loss = tracker.result()
+                def bbody(b, total, count):
+                    return (b + 1, *train_batch(*batch(perm, b * bs, bs), total, count))
+                _, total, count = tf.while_loop(lambda b, *_: b < n_full, bbody,
+                                                (tf.constant(0), total, count))
+            if rem:                  # fit keeps the last partial batch
+                total, count = train_batch(*batch(perm, n_full * bs, rem), total, count)
+            train_loss = tf.math.divide_no_nan(total, count)
             loss_end = loss_fn(y, model(X, training=False))
             params = tf.concat([tf.reshape(tf.convert_to_tensor(v), [-1]) for v in tvars], 0)
             finite = tf.logical_and(tf.math.is_finite(train_loss), tf.math.is_finite(loss_end))
@@ -539,17 +560,18 @@ class _Engine:
             else:
                 val_loss = tf.constant(float("nan"), dt)
                 current = train_loss
-            # keras.callbacks.EarlyStopping(patience, min_delta=0, mode="min",
-            # restore_best_weights=False, baseline=None, start_from_epoch=0)
-            wait = wait + 1
-            improved = tf.logical_or(tf.logical_not(started), current < best)
-            best = tf.where(improved, current, best)
-            wait = tf.where(improved, tf.zeros_like(wait), wait)
-            started = tf.constant(True)
-            es_stop = tf.logical_and(patience >= 0, tf.logical_not(improved))
-            es_stop = tf.logical_and(es_stop, wait >= patience)
-            es_stop = tf.logical_and(es_stop, epoch0 + e > 0)
-            stop = tf.where(tf.logical_not(finite), 1, tf.where(es_stop, 2, 0))
+            stop = tf.where(finite, 0, 1)
+            if early_stopping:
+                # keras.callbacks.EarlyStopping(patience, min_delta=0, mode="min",
+                # baseline=None, start_from_epoch=0, restore_best_weights=False)
+                wait = wait + 1
+                improved = tf.logical_or(tf.logical_not(started), current < best)
+                best = tf.where(improved, current, best)
+                wait = tf.where(improved, tf.zeros_like(wait), wait)
+                started = tf.constant(True)
+                es_stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
+                es_stop = tf.logical_and(es_stop, epoch0 + e > 0)
+                stop = tf.where(tf.logical_and(finite, es_stop), 2, stop)
             ta_train = ta_train.write(e, train_loss)
             ta_end = ta_end.write(e, loss_end)
             ta_val = ta_val.write(e, val_loss)
@@ -570,16 +592,18 @@ class _Engine:
         tf, _ = _tf()
         n, p = X.shape
         n_val = 0 if Xv is None else Xv.shape[0]
+        # Epochs per call: fixed per (n, shuffle), not per run length, so one trace
+        # serves every epoch count.
         cap = _CHUNK_EPOCHS
         if shuffle:
             cap = max(1, min(cap, _CHUNK_PERM_ELEMENTS // n))
-        cap = min(cap, epochs)
         Xt, yt = tf.constant(X), tf.constant(y)
         if Xv is None:
             Xvt, yvt = tf.zeros([0, p], X.dtype), tf.zeros([0, 1], X.dtype)
         else:
             Xvt, yvt = tf.constant(Xv), tf.constant(yv)
-        static = dict(n=n, bs=bs, n_val=n_val, val_bs=val_bs, cap=cap, shuffle=shuffle)
+        static = dict(n=n, bs=bs, n_val=n_val, val_bs=val_bs, cap=cap, shuffle=shuffle,
+                      early_stopping=patience is not None)
         dummy_perms = tf.zeros([cap, n] if shuffle else [0], tf.int32)
         pat = tf.constant(-1 if patience is None else int(patience), tf.int32)
         best = tf.constant(np.inf, X.dtype)
@@ -593,6 +617,7 @@ class _Engine:
             done, stop, elapsed = 0, 0, 0.0
             while done < epochs and stop == 0:
                 k = min(cap, epochs - done)
+                t0 = time.perf_counter()
                 if shuffle:
                     perms = np.zeros((cap, n), np.int32)
                     for i in range(k):
@@ -600,7 +625,6 @@ class _Engine:
                     perms = tf.constant(perms)
                 else:
                     perms = dummy_perms
-                t0 = time.perf_counter()
                 out = self._fn(Xt, yt, Xvt, yvt, perms, tf.constant(k), tf.constant(done), pat,
                                best, wait, started, **static)
                 e, stop_t, best, wait, started, tr, en, va, par = out
@@ -655,7 +679,7 @@ def clear_cache() -> None:
 # --------------------------------------------------------------------------- results
 
 
-def _history_frame(spec, feature_names, shapes, res, references, param_names):
+def _history_frame(res, references, param_names):
     n = res["epochs_run"]
     hist = {
         "epoch": np.arange(1, n + 1),
@@ -689,10 +713,10 @@ def _check_references(spec, references, n_params):
     return out
 
 
-def _result(spec, repeat, rseed, res, weights, feature_names, references, seconds):
+def _result(spec, repeat, rseed, res, weights, feature_names, references, seconds, steps):
     shapes = [w.shape for w in weights]
     names = _param_names(spec, feature_names, shapes)
-    hist = _history_frame(spec, feature_names, shapes, res, references, names)
+    hist = _history_frame(res, references, names)
     diverged = res["stop"] == 1
     coef = intercept = None
     if not spec.is_mlp:
@@ -705,7 +729,7 @@ def _result(spec, repeat, rseed, res, weights, feature_names, references, second
         final_train_loss=float(res["end"][-1]) if n else float("nan"),
         final_val_loss=fv if res["has_val"] else None,
         epochs_run=n, diverged=bool(diverged), diverged_epoch=n if diverged else None,
-        seconds=float(seconds), weights=weights)
+        seconds=float(seconds), weights=weights, optimizer_steps=int(steps))
 
 
 # ------------------------------------------------------------------------- public API
@@ -756,7 +780,7 @@ def train(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
             eng.optimizer.finalize_variable_values(eng.tvars)
         weights = [np.array(v.numpy()) for v in eng.tvars]
         results.append(_result(spec, r, rseed, res, weights, feature_names, refs,
-                               time.perf_counter() - t0))
+                               time.perf_counter() - t0, int(eng.optimizer.iterations)))
     return results
 
 
@@ -810,6 +834,9 @@ def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: i
         elif spec.validation_split:
             kw["validation_split"] = float(spec.validation_split)
         fit_x, fit_y = (Xall, yall) if spec.validation_split else (Xtr, ytr)
+        # fit's shuffle is tf.random.shuffle inside tf.data; with op determinism on it
+        # needs a global TF seed.  (Changes TF's global seed: reference use only.)
+        tf.random.set_seed(rseed)
         h = model.fit(fit_x, fit_y, batch_size=bs, epochs=int(spec.epochs),
                       shuffle=bool(spec.shuffle), verbose=0, callbacks=callbacks, **kw)
         final_end = float(loss(ytr, model(Xtr, training=False)))
@@ -825,6 +852,7 @@ def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: i
     res = dict(train=train_loss, end=end, val=val, par=np.asarray(weights_log),
                sec=np.linspace(seconds / k, seconds, k), epochs_run=k,
                stop=1 if div_epoch else 0, has_val=has_val)
-    out = _result(spec, repeat, rseed, res, weights, feature_names, {}, seconds)
+    out = _result(spec, repeat, rseed, res, weights, feature_names, {}, seconds,
+                  int(opt.iterations))
     out.diverged_epoch = div_epoch
     return out
