@@ -494,7 +494,12 @@ GOOD_Y = np.array([0.0, 1.0, 0.0, 1.0])
         (GOOD_X[:, 0], GOOD_Y, ["a"], r"X must be a 2-D array of shape \(n, p\); got 1-D"),
         (GOOD_X, GOOD_Y[:, None], ["a", "b"], r"y must be a 1-D array of shape \(n,\); got 2-D .*\(4, 1\)"),
         (GOOD_X[:1], GOOD_Y[:1], ["a", "b"], r"n >= 2 .* got n = 1"),
-        (np.where(GOOD_X == 3.0, np.nan, GOOD_X), GOOD_Y, ["a", "b"], r"X must be finite; .*NaN.*first at index \(2, 0\)"),
+        (
+            np.where(GOOD_X == 3.0, np.nan, GOOD_X),
+            GOOD_Y,
+            ["a", "b"],
+            r"X must be finite; .*NaN.*first at index \(2, 0\)",
+        ),
         (GOOD_X, np.array([0.0, 1.0, np.inf, 1.0]), ["a", "b"], r"y must be finite; .*inf"),
         (GOOD_X, GOOD_Y, ["a"], r"feature_names has 1 entries but X has p = 2 columns"),
         (GOOD_X, GOOD_Y, ["a", "a"], r"unique; duplicated: \['a'\]"),

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 def snakemake(workdir: Path, *args: str, configfiles: list[Path] | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", "--configfile", *(str(c) for c in (configfiles or [TINY])), *args]
+           "--cores", "2", *args, "--configfile", *(str(c) for c in (configfiles or [TINY]))]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 

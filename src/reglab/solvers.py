@@ -445,10 +445,8 @@ def _digits_vs_exact(est: np.ndarray, exact: Sequence[Fraction]) -> float:
         worst = max(worst, rel)
     if worst == 0:
         return _DIGITS_CAP
-    wf = float(worst)
-    if wf == 0.0:
-        return _DIGITS_CAP
-    return float(min(_DIGITS_CAP, max(0.0, -math.log10(wf))))
+    lg = math.log10(worst.numerator) - math.log10(worst.denominator)  # exact-range log10 of a Fraction
+    return float(min(_DIGITS_CAP, max(0.0, -lg)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -656,7 +654,10 @@ _SolverOut = tuple[np.ndarray, dict[str, Any], str]
 def _ill_cond_note(info: _RankInfo) -> str:
     c = info.cond
     if c is not None and c >= 1e8 and info.rank == info.scales.size:
-        return f"ill-conditioned design (cond of column-scaled design ~ {c:.1e}; expect ~{math.log10(c):.0f} digits lost)"
+        return (
+            f"ill-conditioned design (cond of column-scaled design ~ {c:.1e}; "
+            f"expect ~{math.log10(c):.0f} digits lost)"
+        )
     return ""
 
 
@@ -955,52 +956,66 @@ def least_squares_all(
 
     def refined() -> _SolverOut:
         nonlocal exact, exact_note, mismatch_exact
-        if info.rank == m:
-            w_num, steps, last = _refine_full_rank(D, yf, info.scales)
-            how = "Householder QR of the column-scaled design + augmented-system refinement (double-double residuals)"
-        else:
-            w_num, steps, last = _refine_min_norm(D, yf, info)
-            how = (
-                f"minimum-norm solution of the SVD-truncated design (rank {info.rank}, tol {info.tol:.3g}) "
-                f"+ refinement (double-double residuals)"
+        msgs: list[str] = []
+        extra: dict[str, Any] = {}
+        w_num: np.ndarray | None = None
+        try:
+            if info.rank == m:
+                w_num, steps, last = _refine_full_rank(D, yf, info.scales)
+                how = (
+                    "Householder QR of the column-scaled design + augmented-system refinement "
+                    "(double-double residuals)"
+                )
+            else:
+                w_num, steps, last = _refine_min_norm(D, yf, info)
+                how = (
+                    f"minimum-norm solution of the SVD-truncated design (rank {info.rank}, tol {info.tol:.3g}) "
+                    f"+ refinement (double-double residuals)"
+                )
+            if not np.all(np.isfinite(w_num)):
+                raise FloatingPointError("non-finite refined solution")
+            floor = 0.0
+            if 0 < info.rank < m:  # row-space error of the truncated SVD, invisible to refinement: ~m eps kappa_r |w|
+                floor = m * EPS * float(info.sv[0] / info.sv[info.rank - 1]) * float(np.max(np.abs(w_num)))
+            extra.update(
+                refinement_steps=int(steps), estimated_digits=_estimate_digits(w_num, last, floor), method=how
             )
-        floor = 0.0
-        if 0 < info.rank < m:  # row-space error of the truncated SVD, invisible to refinement: ~ m eps kappa_r |w|
-            floor = m * EPS * float(info.sv[0] / info.sv[info.rank - 1]) * float(np.max(np.abs(w_num)))
-        est = _estimate_digits(w_num, last, floor)
-        extra: dict[str, Any] = {"refinement_steps": int(steps), "estimated_digits": est, "method": how}
-        msgs = []
+        except Exception as e:  # noqa: BLE001 - reported; the exact path may still answer
+            w_num = None
+            msgs.append(f"numerical refinement failed ({type(e).__name__}: {e})")
         if info.rank < m:
             msgs.append(_deficient_note(info.rank, m, "SVD"))
+
         skip = _exact_skip_reason(D, yf, exact_limit)
-        w_out = w_num
         if skip is None:
             try:
                 exact = _exact_lstsq(D, yf)
-            except Exception as e:  # pragma: no cover - exact path is a bonus, never fatal
-                exact_note = f"exact rational solution failed ({type(e).__name__}: {e})"
+                w_exact = np.array([float(v) for v in exact.w])  # OverflowError if beyond float64
+            except Exception as e:  # noqa: BLE001 - the exact path is a bonus, never fatal
+                exact = None
+                exact_note = f"exact rational solution unavailable ({type(e).__name__}: {e})"
         else:
             exact_note = skip
         if exact is not None and exact.rank != info.rank:
             # The float64 data are exactly of rank exact.rank but numerically of rank info.rank: the exact solution
-            # is then decided by rounding errors in the data (it is typically huge), so it is not a meaningful
+            # is then decided by rounding errors in the data (typically huge), so it is not a meaningful
             # reference.  Keep the numerical minimum-norm answer of the rank-info.rank problem instead.
-            big = max(abs(float(v)) for v in exact.w)
             exact_note = (
                 f"exact rank {exact.rank} differs from numerical rank {info.rank} (tol {info.tol:.3g}): the exact "
-                f"least-squares solution of the stored data (max |w| = {big:.3g}) is decided by rounding errors in "
-                f"the data and is not used as a reference"
+                f"least-squares solution of the stored data (max |w| = {float(np.max(np.abs(w_exact))):.3g}) is "
+                f"decided by rounding errors in the data and is not used as a reference"
             )
             msgs.append(exact_note)
-            mismatch_exact = exact
-            exact = None
-        if exact is not None:
-            w_out = np.array([float(v) for v in exact.w])
-            extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
-            extra["numeric_correct_digits"] = _digits_vs_exact(w_num, exact.w)
-        elif mismatch_exact is None:
+            mismatch_exact, exact = exact, None
+        elif exact is None:
             msgs.append(exact_note)
-        return w_out, extra, _join(*msgs)
+        if exact is not None:
+            extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
+            extra["numeric_correct_digits"] = None if w_num is None else _digits_vs_exact(w_num, exact.w)
+            return w_exact, extra, _join(*msgs)
+        if w_num is None:
+            raise _SolverFailure(_join(*msgs))
+        return w_num, extra, _join(*msgs)
 
     raw["refined"] = _run(refined)
 
@@ -1044,7 +1059,7 @@ def least_squares_all(
     if exact is not None and rec["status"] == "ok":
         digits: float | None = rec["correct_digits"]
         method = "measured against the exact rational least-squares solution"
-    elif recommended == "refined" and rec["status"] == "ok":
+    elif recommended == "refined" and rec["status"] == "ok" and "estimated_digits" in rec:
         digits = rec["estimated_digits"]
         method = "estimated from the size of the last iterative-refinement correction (" + exact_note + ")"
     else:
@@ -1169,7 +1184,9 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
     bad = ~np.isin(yf, (0.0, 1.0))
     if bad.any():
         vals = np.unique(yf[bad])[:5]
-        raise ValueError(f"y must be binary with values 0/1; found {int(bad.sum())} other value(s), e.g. {vals.tolist()}")
+        raise ValueError(
+            f"y must be binary with values 0/1; found {int(bad.sum())} other value(s), e.g. {vals.tolist()}"
+        )
     _import_libraries()
     D = design_matrix(Xf, intercept)
     n, m = D.shape
@@ -1215,7 +1232,9 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
     return {
         "solvers": solvers,
         "separation": kind,
-        "separating_direction": None if direction is None else {nm: float(v) for nm, v in zip(names, direction, strict=True)},
+        "separating_direction": (
+            None if direction is None else {nm: float(v) for nm, v in zip(names, direction, strict=True)}
+        ),
         "mle_exists": mle_exists,
         "message": message,
         "rank": int(rank),

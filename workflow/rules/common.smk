@@ -14,9 +14,10 @@ wildcard_constraints:
 
 def dataset_spec(wildcards):
     """The dataset's own config entry: changing it reruns this dataset's jobs only."""
-    spec = dict(config["datasets"][wildcards.dataset])
-    spec.pop("url", None)  # where the file came from does not change its content
-    return spec
+    spec = config["datasets"][wildcards.dataset]
+    # Sorted, so that key order in a config file does not count as a change; the URL a file
+    # came from does not change its content.
+    return {k: spec[k] for k in sorted(spec) if k != "url"}
 
 
 def dataset_source(wildcards):
