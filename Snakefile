@@ -2,6 +2,8 @@
 # Run `snakemake --cores 8`; see README.md for the config keys and outputs.
 from snakemake.utils import min_version, validate
 
+from reglab import config as reglab_config
+
 min_version("9.0")
 
 
@@ -9,12 +11,14 @@ configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+reglab_config.check(config)
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/closed_form.smk"
 include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/keras.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -58,6 +58,9 @@ def fit_target(data: Dataset, target: str) -> dict[str, Any]:
         "logistic": None,
         "truth": truth if all(isinstance(v, (int, float)) for v in truth.values()) else {},
     }
+    if data.intercept:
+        # Keras runs with use_bias=False on this dataset compare against these.
+        result["least_squares_no_intercept"] = least_squares_all(X, y, intercept=False, feature_names=data.features)
     if binary:
         result["logistic"] = logistic_all(X, y, intercept=data.intercept, feature_names=data.features)
     if data.has_split:

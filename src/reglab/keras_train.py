@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import math
 import time
 import warnings
@@ -95,6 +96,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+# Set before TensorFlow is first imported (lazily, below): its C++ start-up banners (oneDNN,
+# CPU features) are noise in job logs, and Keras must use the TensorFlow backend.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __all__ = [
     "FitSpec",

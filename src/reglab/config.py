@@ -1,0 +1,37 @@
+"""Cross-key checks the JSON schema cannot express; run by the Snakefile before any job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Dataset kinds a Keras run can train on (the amortized dataset of datasets is not one design).
+KERAS_KINDS = {"collinear_toy", "collinear", "underdetermined", "balloons", "fuel", "file"}
+
+
+class ConfigError(ValueError):
+    """A config value is unusable; the message names the key and what was expected."""
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the first bad key."""
+    datasets = config["datasets"]
+    for name, run in (config.get("keras") or {}).get("runs", {}).items():
+        where = f"keras.runs.{name}"
+        ds = run["dataset"]
+        if ds not in datasets:
+            raise ConfigError(f"config error at {where}.dataset: '{ds}' is not a dataset; expected one of {sorted(datasets)}")
+        kind = datasets[ds].get("kind", "file")
+        if kind not in KERAS_KINDS:
+            raise ConfigError(f"config error at {where}.dataset: dataset '{ds}' is of kind '{kind}', "
+                              f"which is not a single design; expected a dataset of kind {sorted(KERAS_KINDS)}")
+        if run.get("standardize") and not run.get("use_bias", True):
+            raise ConfigError(f"config error at {where}.standardize: standardizing centres the features, "
+                              "which needs use_bias: true")
+        classifier = run["model"] in ("logistic", "mlp_classification")
+        target = run.get("target")
+        if kind == "balloons" and target not in (None, "num_balloons", "color"):
+            raise ConfigError(f"config error at {where}.target: '{target}'; expected num_balloons or color")
+        if classifier and kind == "balloons" and target != "color":
+            raise ConfigError(f"config error at {where}.target: model '{run['model']}' needs a binary target; "
+                              "expected target: color")
