@@ -19,6 +19,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/closed_form.smk"
 include: "workflow/rules/diagnostics.smk"
 include: "workflow/rules/keras.smk"
+include: "workflow/rules/reproduction.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -164,7 +164,9 @@ def run_one(name: str, run: Mapping[str, Any], data: Dataset, closed: Mapping[st
                              "leave validation_split at 0")
         X_val, y_val = scaling.apply(data.X("validation")), data.y(target, "validation")
     refs = references(closed, target, spec, data.features, scaling)
-    run_seed = derive_seed(seed, "keras", name)
+    # Seeded by dataset, not run name: runs on one dataset start from the same initialisations
+    # (same architecture and dtype), so optimizer/batch/dtype comparisons are paired.
+    run_seed = derive_seed(seed, "keras", data.name)
     results = train(spec, Xt, y, seed=run_seed, feature_names=data.features, X_val=X_val, y_val=y_val,
                     references=refs, threads=threads)
     records = [_repeat_record(spec, r, data.features, scaling, Xt, y, refs) for r in results]

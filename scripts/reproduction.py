@@ -1,0 +1,14 @@
+"""Adapter: build results/reproduction.csv from Keras and closed-form artifacts."""
+from pathlib import Path
+
+from reglab import reproduction
+from reglab.io import atomic_path, read_json
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    keras = {Path(p).stem: read_json(p) for p in snakemake.input.keras}
+    closed = {Path(p).stem: read_json(p) for p in snakemake.input.closed_form}
+    table = reproduction.build_table(keras, closed)
+    with atomic_path(snakemake.output[0]) as tmp:
+        table.to_csv(tmp, index=False)
+    print(table[["document", "quantity", "verdict"]].to_string())
