@@ -8,6 +8,8 @@ with log_to(snakemake.log[0]):
         datasets=snakemake.params.datasets,
         closed_form=list(snakemake.input.closed_form),
         diagnostics=list(snakemake.input.diagnostics),
+        keras=list(snakemake.input.keras),
+        reproduction=snakemake.input.reproduction,
         figures=list(snakemake.input.figures),
         template=snakemake.input.template,
         css=snakemake.input.css,

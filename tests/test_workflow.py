@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -76,6 +77,13 @@ def test_report_and_artifacts(run_dir):
                     "min_norm_solution", "null_space", "verdict"):
             assert key in diag
     assert "data:image/png;base64," in report  # figures embedded, the file stands alone
+    for name, run in config["keras"]["runs"].items():
+        doc = json.loads((run_dir / "results" / "keras" / run["dataset"] / f"{name}.json").read_text())
+        for key in ("coef", "intercept", "final_train_loss", "final_val_loss", "epochs_run", "diverged", "seconds",
+                    "repeats"):
+            assert key in doc
+        assert len(doc["repeats"]) == run.get("repeats", 1)
+        assert f"<td class=\"l\">{name}</td>" in report
     assert not list(run_dir.rglob("*.tmp"))  # nothing half-written
 
 
@@ -84,6 +92,15 @@ def test_seed_001_verdict_and_fuel_ols(run_dir):
     assert diag["identifiable"] is False and diag["rank"] == 2 and len(diag["null_space"]) == 1
     fuel = json.loads((run_dir / "results" / "closed_form" / "fuel.json").read_text())
     assert fuel["n"] == 1067 and fuel["provenance"]["rows"] == 1067
+
+
+def test_diverging_run_is_recorded_and_reproduction_table_written(run_dir):
+    doc = json.loads((run_dir / "results" / "keras" / "fuel" / "s004_sgd_raw_lr0p01.json").read_text())
+    assert doc["diverged"] is True and doc["diverged_epoch"] == 1
+    table = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str})
+    assert list(table.columns[:6]) == ["document", "quantity", "article", "reglab", "reference", "verdict"]
+    adam = table[table["quantity"] == "adam_w1"].iloc[0]
+    assert adam["document"] == "001" and not pd.isna(adam["reglab"])
 
 
 def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):

@@ -148,7 +148,7 @@ def _draw_curves(ax: plt.Axes, docs: Sequence[dict[str, Any]], history: pd.DataF
         run = doc["run"]
         color = colors[run]
         # earlier runs are drawn wider so that identical curves drawn later do not hide them
-        lw = 1.3 + 1.7 * (1 - i / max(len(docs) - 1, 1))
+        lw = 1.2 + 2.4 * (1 - i / max(len(docs) - 1, 1))
         div_epochs, suffix = _divergence(doc)
         label = _run_label(doc, suffix + (label_extra or {}).get(run, ""))
         h = by_run.get(run)
@@ -233,10 +233,13 @@ def loss_curves(docs: list[dict], history: pd.DataFrame, *, log_y: bool = True, 
     return fig
 
 
-def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_norm", *, log_x: bool = False,
-                    max_points: int = MAX_POINTS) -> plt.Figure:
+def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_norm", *,
+                    log_y: bool | None = None, log_x: bool = False, max_points: int = MAX_POINTS) -> plt.Figure:
     """Euclidean distance of the parameters (trained parametrization) to the reference
-    solution ``ref`` vs epoch: median over repeats with a 20-80% band, log y.
+    solution ``ref`` vs epoch: median over repeats with a 20-80% band.
+
+    ``log_y=None`` (default) uses a log y axis when the drawn distances span more than
+    one decade (max/min > 10), a linear one otherwise.
 
     Runs without ``dist_<ref>`` data (MLPs, logistic runs for a least-squares reference)
     are not drawn; the title names them.  One axes.
@@ -249,8 +252,12 @@ def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_nor
     skipped = [d["run"] for d in docs if d["run"] not in has]
     fig, ax = plt.subplots(figsize=(10.5, 4.4))
     if drawn:
-        info = _draw_curves(ax, drawn, history, column, log_y=True, cap=max_points)
-        _finish(ax, info, log_y=True, log_x=log_x,
+        if log_y is None:
+            values = history.loc[history["run"].isin(has), column].to_numpy(dtype=float)
+            values = values[np.isfinite(values) & (values > 0)]
+            log_y = bool(values.size) and values.max() / values.min() > 10
+        info = _draw_curves(ax, drawn, history, column, log_y=log_y, cap=max_points)
+        _finish(ax, info, log_y=log_y, log_x=log_x,
                 ylabel=f"‖θ − θ_ref‖₂, θ_ref = {ref.replace('_', '-')} solution\n"
                        "(parameters as trained: standardized units\nfor runs on standardized features)")
     else:

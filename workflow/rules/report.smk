@@ -1,13 +1,16 @@
-# Stage 4: one self-contained HTML report, built from artifacts only (seconds, no retraining).
+# Stage 5: one self-contained HTML report, built from artifacts only (seconds, no retraining).
 
 
 rule report:
     input:
         closed_form=expand("results/closed_form/{dataset}.json", dataset=DATASETS),
         diagnostics=expand("results/diagnostics/{dataset}.json", dataset=TABULAR),
+        keras=KERAS_OUTPUTS,
+        reproduction="results/reproduction.csv",
         figures=expand(
             "results/figures/{dataset}/{kind}.png", dataset=TABULAR, kind=["solvers", "diagnostics"]
-        ),
+        )
+        + KERAS_FIGURES,
         template=f"{workflow.basedir}/report/templates/report.html.j2",
         css=f"{workflow.basedir}/report/templates/report.css",
     output:

@@ -1,0 +1,13 @@
+"""Adapter: loss and distance curves of one dataset's Keras runs."""
+import pandas as pd
+
+from reglab import keras_figures
+from reglab.figures import save
+from reglab.io import read_json
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    docs = [read_json(p) for p in snakemake.input.runs]
+    history = pd.read_parquet(snakemake.input.history)
+    save(keras_figures.loss_curves(docs, history), snakemake.output.loss)
+    save(keras_figures.distance_curves(docs, history), snakemake.output.distance)

@@ -1,0 +1,139 @@
+"""Plain answers to the seed articles' questions, written from artifacts (every number is read, not typed).
+
+Each function returns a list of sentences, or an empty list when the runs it needs are not in
+the config (a study without them simply has no such paragraph).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Docs = Mapping[str, Mapping[str, Any]]
+
+
+def _g(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def seed_001(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
+    adam, sgd, nobias = keras.get("s001_adam"), keras.get("s001_sgd"), keras.get("s001_adam_nobias")
+    d = diag.get("collinear_toy")
+    if not adam or not d:
+        return []
+    s = adam["summary"]
+    mn = d["min_norm_solution"]
+    out = [
+        f"The design is {d['verdict_class']}: rank {d['rank']} for {d['n_params']} parameters, because x2 = x1 + 1 "
+        f"in every row. Every (w1, w2, b) with w1 + w2 = 2 and b = 1 - w2 fits the five rows exactly; the "
+        f"minimum-norm one is ({_g(mn['x1'])}, {_g(mn['x2'])}, {_g(mn['intercept'])}), which is the 'obvious' (1, 1).",
+        f"Keras' Dense(1) with Adam (lr {adam['spec']['learning_rate']}, {adam['spec']['epochs']} epochs) over "
+        f"{adam['n_repeats']} RandomNormal(0, 0.05) initialisations lands at w1 = {_g(s['x1']['median'])} "
+        f"(5-95%: {_g(s['x1']['q05'])} to {_g(s['x1']['q95'])}), w2 = {_g(s['x2']['median'])}, "
+        f"b = {_g(s['intercept']['median'])}: exact fits (final MSE {_g(adam['final_mse_float64'])}) on the line of "
+        "solutions, not at (1, 1). Nothing is wrong with Adam or the code: the loss is flat along that line, so "
+        "where training stops on it depends on the initialisation and on the optimizer's path.",
+    ]
+    if sgd:
+        t = sgd["summary"]
+        out.append(
+            f"Plain SGD (lr {sgd['spec']['learning_rate']}) from the same initialisations lands at w1 = "
+            f"{_g(t['x1']['median'])} (5-95%: {_g(t['x1']['q05'])} to {_g(t['x1']['q95'])}), w2 = "
+            f"{_g(t['x2']['median'])}: gradient descent only moves within the row space of the design, so it ends "
+            "at the minimum-norm solution plus the initial weights' null-space component, which is small here; "
+            "Adam's per-coordinate scaling leaves the row space and drifts along the line.")
+    if nobias:
+        t = nobias["summary"]
+        out.append(
+            f"Without the bias (use_bias=False) the design [x1, x1 + 1] has full rank and the solution is unique: "
+            f"Adam gets w1 = {_g(t['x1']['median'])}, w2 = {_g(t['x2']['median'])} "
+            f"(closed form {_g(nobias['references'].get('closed_form', {}).get('x1'))}, "
+            f"{_g(nobias['references'].get('closed_form', {}).get('x2'))}).")
+    return out
+
+
+def seed_002(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
+    full, full64 = keras.get("s002_fullbatch_f32_10k"), keras.get("s002_fullbatch_f64_10k")
+    mb10, mb20 = keras.get("s002_minibatch32_f32_10k"), keras.get("s002_minibatch32_f32_20k")
+    c = closed.get("underdetermined")
+    if not full or not c:
+        return []
+    out = [
+        f"numpy's least squares solves the {c['n']} x {len(c['features'])} system to MSE "
+        f"{_g(c['solvers']['lstsq']['train_mse'])}: it has more unknowns than equations, so exact solutions exist.",
+        f"Keras' full-batch SGD (lr {full['spec']['learning_rate']}) reaches MSE {_g(full['final_mse_float64'])} "
+        f"after {full['epochs_run']} epochs in float32"
+        + (f" and {_g(full64['final_mse_float64'])} in float64" if full64 else "")
+        + ": float32 is not what stops it. Gradient descent contracts the error along each eigenvector of A'A at "
+        "its own rate; the smallest nonzero eigenvalues are tiny compared with the largest, which fixes the "
+        "largest stable learning rate, so those directions need far more than 10,000 steps.",
+    ]
+    if mb10:
+        steps = mb10["repeats"][0]["optimizer_steps"]
+        out.append(
+            f"With batch 32 each epoch makes {steps // max(mb10['epochs_run'], 1)} updates instead of 1 "
+            f"({steps} in {mb10['epochs_run']} epochs) at the same learning rate: MSE "
+            f"{_g(mb10['final_mse_float64'])} after {mb10['epochs_run']} epochs"
+            + (f" and {_g(mb20['final_mse_float64'])} after {mb20['epochs_run']}" if mb20 else "")
+            + ". The system is consistent (one weight vector gives zero loss on every batch at once), so the "
+            "minibatch gradients all vanish at a solution: SGD's noise does not put a floor under the loss and "
+            "it keeps converging geometrically, only with many more steps per epoch.")
+    return out
+
+
+def seed_003(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
+    lin, mlp = keras.get("s003_linear"), keras.get("s003_mlp_regression")
+    log, mlpc = keras.get("s003_logistic"), keras.get("s003_mlp_classification")
+    c = closed.get("balloons")
+    if not lin or not c:
+        return []
+    ls = c["targets"]["num_balloons"]["least_squares"]
+    ref = ls["solvers"][ls["recommended"]]["coef"]
+    out = [
+        f"Dense(1) trained on squared error is linear regression: Keras gives children {_g(lin['coef']['children'])}, "
+        f"age {_g(lin['coef']['age'])}, relationship {_g(lin['coef']['relationship'])}; the closed form on the same "
+        f"rows gives {_g(ref['children'])}, {_g(ref['age'])}, {_g(ref['relationship'])}.",
+    ]
+    if mlp:
+        out.append(f"The MLP models the group-dependent slopes that no single line can: validation MSE "
+                   f"{_g(mlp['final_val_loss'])} against the linear model's {_g(lin['final_val_loss'])}.")
+    if log:
+        logit = (c["targets"].get("color", {}).get("logistic") or {}).get("solvers", {}).get("statsmodels_logit")
+        if logit and logit.get("coef"):
+            out.append(
+                f"Dense(1, sigmoid) with binary cross-entropy is logistic regression: Keras gives children "
+                f"{_g(log['coef']['children'])}, age {_g(log['coef']['age'])} (ratio "
+                f"{_g(log['coef']['children'] / log['coef']['age'])}); the maximum-likelihood fit gives "
+                f"{_g(logit['coef']['children'])}, {_g(logit['coef']['age'])} (ratio "
+                f"{_g(logit['coef']['children'] / logit['coef']['age'])}). The weights are large because the "
+                "colour is a deterministic function of the inputs, so the likelihood rewards steep sigmoids.")
+    if mlpc and log:
+        out.append(f"The classifier MLP reaches validation cross-entropy {_g(mlpc['final_val_loss'])} against "
+                   f"logistic regression's {_g(log['final_val_loss'])}.")
+    return out
+
+
+def seed_004(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
+    c = closed.get("fuel")
+    runs = {k: v for k, v in keras.items() if k.startswith("s004_")}
+    if not c or not runs:
+        return []
+    ref = c["solvers"][c["recommended"]]
+    out = [f"The closed form on all {c['n']} rows: ENGINESIZE {_g(ref['coef']['ENGINESIZE'], 5)}, CYLINDERS "
+           f"{_g(ref['coef']['CYLINDERS'], 5)}, FUELCONSUMPTION_COMB {_g(ref['coef']['FUELCONSUMPTION_COMB'], 5)}, "
+           f"intercept {_g(ref['intercept'], 5)} (training MSE {_g(ref['train_mse'], 4)})."]
+    for name, doc in sorted(runs.items()):
+        spec = doc["spec"]
+        what = f"{spec['optimizer']} lr {spec['learning_rate']} on {'standardized' if doc['standardize'] else 'raw'} features"
+        if doc["diverged"]:
+            out.append(f"{name} ({what}) diverged at epoch {doc['diverged_epoch']}: the step is beyond the stability "
+                       "limit set by the largest eigenvalue of the raw features' second-moment matrix.")
+        else:
+            out.append(f"{name} ({what}): MSE {_g(doc['final_mse_float64'], 4)} after {doc['epochs_run']} epochs, "
+                       f"distance to the closed form {_g(doc['distance'].get('closed_form'))} (in trained units).")
+    return out
+
+
+def all_answers(keras: Docs, closed: Docs, diag: Docs) -> dict[str, list[str]]:
+    return {"001": seed_001(keras, closed, diag), "002": seed_002(keras, closed, diag),
+            "003": seed_003(keras, closed, diag), "004": seed_004(keras, closed, diag)}
