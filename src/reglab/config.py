@@ -16,6 +16,18 @@ class ConfigError(ValueError):
 def check(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     datasets = config["datasets"]
+    for name, study in (config.get("convergence") or {}).get("studies", {}).items():
+        ds = study["dataset"]
+        if ds not in datasets:
+            raise ConfigError(f"config error at convergence.studies.{name}.dataset: '{ds}' is not a dataset; "
+                              f"expected one of {sorted(datasets)}")
+        kind = datasets[ds].get("kind", "file")
+        if kind not in KERAS_KINDS:
+            raise ConfigError(f"config error at convergence.studies.{name}.dataset: dataset '{ds}' is of kind "
+                              f"'{kind}'; expected a dataset of kind {sorted(KERAS_KINDS)}")
+        if True in study.get("standardize", [False]) and not study.get("use_bias", True):
+            raise ConfigError(f"config error at convergence.studies.{name}.standardize: standardizing centres the "
+                              "features, which needs use_bias: true")
     for name, run in (config.get("keras") or {}).get("runs", {}).items():
         where = f"keras.runs.{name}"
         ds = run["dataset"]

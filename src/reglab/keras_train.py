@@ -108,6 +108,7 @@ __all__ = [
     "train",
     "train_with_model_fit",
     "configure_threads",
+    "initial_parameters",
     "repeat_seed",
     "clear_cache",
     "MODELS",
@@ -432,6 +433,19 @@ def _initial_weights(spec: FitSpec, p: int, rseed: int) -> list[np.ndarray]:
             if spec.use_bias:
                 out.append(np.zeros((dims[i + 1],), dtype=spec.dtype))
     return out
+
+
+def initial_parameters(spec: FitSpec, n_features: int, *, seed: int, repeat: int = 0) -> np.ndarray:
+    """The starting parameter vector (kernel, then bias if any) of a linear/logistic model's repeat.
+
+    Exactly what :func:`train` starts from for ``train(spec, ..., seed=seed)``'s repeat ``repeat``;
+    theory (e.g. the implicit-bias limit of gradient descent) needs it.
+    """
+    if spec.is_mlp:
+        raise ValueError("initial_parameters is for linear/logistic models (one Dense layer)")
+    _tf()
+    weights = _initial_weights(spec, n_features, repeat_seed(seed, repeat))
+    return np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
 
 
 def _param_names(spec: FitSpec, feature_names: Sequence[str], shapes) -> list[str]:

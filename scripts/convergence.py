@@ -1,0 +1,19 @@
+"""Adapter: run one convergence study; write its curve table and summary."""
+from reglab import convergence, datasets
+from reglab.io import read_json, write_json, write_parquet
+from reglab.keras_train import configure_threads
+from reglab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    configure_threads(snakemake.threads)
+    curves, summary = convergence.run_study(
+        snakemake.wildcards.study,
+        snakemake.params.study,
+        datasets.load(snakemake.input.data),
+        read_json(snakemake.input.closed_form),
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+    )
+    write_parquet(snakemake.output.curves, curves)
+    write_json(snakemake.output.summary, summary)
+    print(f"{len(summary['runs'])} runs, {len(curves)} curve points")

@@ -1,0 +1,306 @@
+"""Convergence studies: Keras optimizers x learning rates x batch sizes x dtypes, reference solvers,
+and theory (Hessian spectrum, predicted step counts, float floors, implicit bias) beside them.
+
+benchopt's shape: one tidy table with a row per curve point (``curves``) and a JSON summary per
+study. All runs of a study share one job (TensorFlow imported once). Importing this module does
+not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reglab import reference_solvers as ref
+from reglab import theory
+from reglab.datasets import Dataset
+from reglab.keras_runs import Scaling, references
+from reglab.keras_train import FitSpec, initial_parameters, train
+from reglab.rng import derive_seed, generator
+from reglab.solvers import design_matrix
+
+#: Study optimizer name -> (Keras optimizer, constructor options).
+OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sgd": ("sgd", {}),
+    "momentum": ("sgd", {"momentum": 0.9}),
+    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
+    "adam": ("adam", {}),
+    "rmsprop": ("rmsprop", {}),
+    "adagrad": ("adagrad", {}),
+}
+MAX_CURVE_POINTS = 600
+CURVE_COLUMNS = ["study", "solver", "family", "learning_rate", "batch_size", "dtype", "standardize", "repeat",
+                 "epoch", "seconds", "loss", "dist_closed_form", "dist_min_norm", "rel_coef_error"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One Keras configuration of a study (its repeats share it)."""
+
+    optimizer: str
+    learning_rate: float
+    batch_size: int | None
+    dtype: str
+    standardize: bool
+    epochs: int
+
+    @property
+    def solver(self) -> str:
+        return f"keras_{self.optimizer}"
+
+
+def variants(study: Mapping[str, Any]) -> list[Variant]:
+    """The grid a study declares; full-batch runs may get their own epoch count (``epochs_full_batch``)."""
+    out = []
+    for opt, lr, bs, dt, std in itertools.product(study["optimizers"], study["learning_rates"], study["batch_sizes"],
+                                                  study["dtypes"], study["standardize"]):
+        if opt not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer '{opt}'; expected one of {sorted(OPTIMIZERS)}")
+        epochs = study.get("epochs_full_batch") if bs is None and study.get("epochs_full_batch") else study["epochs"]
+        out.append(Variant(opt, float(lr), bs, dt, bool(std), int(epochs)))
+    return out
+
+
+def time_to_tolerance(epochs: np.ndarray, values: np.ndarray, seconds: np.ndarray, tol: float) -> dict[str, Any]:
+    """First epoch (and seconds) where ``values <= tol``; else where it stalled: best value and its epoch."""
+    finite = np.isfinite(values)
+    hit = np.flatnonzero(finite & (values <= tol))
+    best = int(np.nanargmin(np.where(finite, values, np.nan))) if finite.any() else None
+    return {
+        "reached": bool(hit.size),
+        "epochs": int(epochs[hit[0]]) if hit.size else None,
+        "seconds": float(seconds[hit[0]]) if hit.size else None,
+        "best": float(values[best]) if best is not None else None,
+        "best_epoch": int(epochs[best]) if best is not None else None,
+        "final": float(values[-1]) if len(values) else None,
+    }
+
+
+def thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """Keep at most ``max_points`` rows of one curve: log-spaced epochs plus the first and last."""
+    if len(frame) <= max_points:
+        return frame
+    idx = np.unique(np.concatenate([np.geomspace(1, len(frame), max_points // 2).astype(int) - 1,
+                                    np.linspace(0, len(frame) - 1, max_points // 2).astype(int)]))
+    return frame.iloc[idx]
+
+
+def _mse(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    return float(np.mean((A @ w - b) ** 2))
+
+
+@dataclasses.dataclass
+class Problem:
+    """One parametrization of the study's least-squares problem (raw or standardized features)."""
+
+    standardize: bool
+    A: np.ndarray            # (n, p) design incl. the intercept column when fitted
+    b: np.ndarray            # (n,)
+    X: np.ndarray            # (n, f) features in the trained parametrization
+    w_cf: np.ndarray         # closed-form (recommended) solution, trained parametrization
+    w_mn: np.ndarray         # minimum-norm solution
+    spectrum: theory.Spectrum
+
+    def metric(self, kind: str, losses: np.ndarray, dist_cf: np.ndarray) -> np.ndarray:
+        return losses if kind == "mse" else dist_cf / np.linalg.norm(self.w_cf)
+
+
+def _problem(data: Dataset, closed: Mapping[str, Any], *, standardize: bool, use_bias: bool) -> Problem:
+    X = data.X("train")
+    scaling = Scaling.fit(X) if standardize else Scaling.identity(X.shape[1])
+    Xt = scaling.apply(X)
+    spec = FitSpec(model="linear", epochs=1, learning_rate=1.0, use_bias=use_bias)
+    refs = references(closed, data.target, spec, data.features, scaling)
+    A = design_matrix(Xt, use_bias)
+    return Problem(standardize, A, data.y(split="train"), Xt, refs["closed_form"], refs["min_norm"],
+                   theory.hessian_spectrum(A))
+
+
+def _curve(study: str, solver: str, family: str, lr: float | None, bs: int | None, dtype: str, standardize: bool,
+           repeat: int, epochs: np.ndarray, seconds: np.ndarray, loss: np.ndarray, dist_cf: np.ndarray,
+           dist_mn: np.ndarray, w_cf_norm: float) -> pd.DataFrame:
+    frame = pd.DataFrame({"epoch": epochs, "seconds": seconds, "loss": loss, "dist_closed_form": dist_cf,
+                          "dist_min_norm": dist_mn, "rel_coef_error": dist_cf / w_cf_norm})
+    frame = thin(frame)
+    for col, value in (("study", study), ("solver", solver), ("family", family), ("learning_rate", lr),
+                       ("batch_size", -1 if bs is None else bs), ("dtype", dtype), ("standardize", standardize),
+                       ("repeat", repeat)):
+        frame[col] = value
+    return frame[CURVE_COLUMNS]
+
+
+def _keras_runs(name: str, study: Mapping[str, Any], data: Dataset, problems: dict[bool, Problem], *, seed: int,
+                threads: int | None) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    curves, runs = [], []
+    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
+    run_seed = derive_seed(seed, "convergence", name)
+    for v in variants(study):
+        prob = problems[v.standardize]
+        opt, options = OPTIMIZERS[v.optimizer]
+        spec = FitSpec(model="linear", epochs=v.epochs, learning_rate=v.learning_rate, optimizer=opt,
+                       optimizer_options=options, batch_size=v.batch_size, dtype=v.dtype,
+                       use_bias=study["use_bias"], initializer=study["initializer"], repeats=study["repeats"])
+        refs = {"closed_form": prob.w_cf, "min_norm": prob.w_mn}
+        for res in train(spec, prob.X, prob.b, seed=run_seed, feature_names=data.features, references=refs,
+                         threads=threads):
+            h = res.history
+            epochs, secs = h["epoch"].to_numpy(), h["seconds"].to_numpy()
+            loss = h["loss_end"].to_numpy(np.float64)
+            dcf, dmn = h["dist_closed_form"].to_numpy(), h["dist_min_norm"].to_numpy()
+            w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
+            w_final = w_final.astype(np.float64)
+            record = {
+                "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
+                "diverged": res.diverged, "diverged_epoch": res.diverged_epoch, "epochs_run": res.epochs_run,
+                "seconds": res.seconds,
+                "final_loss_float64": _mse(prob.A, prob.b, w_final) if np.all(np.isfinite(w_final)) else None,
+                "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,
+                "time_to_tolerance": time_to_tolerance(epochs, prob.metric(kind, loss, dcf), secs, tol),
+                "w_final": w_final.tolist() if w_final.size <= 50 else None,
+            }
+            w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
+            record["implicit_bias_distance"] = float(np.linalg.norm(
+                theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final)) if np.all(np.isfinite(w_final)) else None
+            if v.optimizer == "sgd" and v.batch_size is None and kind == "mse":
+                record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
+            wcols = [c for c in h.columns if c.startswith("w_")]
+            if v.batch_size is not None and wcols and len(h) >= 2:
+                iterates = h[wcols].to_numpy(np.float64)
+                for label, avg in (("polyak", theory.polyak_average(iterates)),
+                                   ("tail", theory.polyak_average(iterates, tail=True))):
+                    record[f"rel_coef_error_{label}"] = theory.relative_coef_error(avg, prob.w_cf)
+            runs.append(record)
+            curves.append(_curve(name, v.solver, "keras", v.learning_rate, v.batch_size, v.dtype, v.standardize,
+                                 res.repeat, epochs, secs, loss, dcf, dmn, float(np.linalg.norm(prob.w_cf))))
+    return curves, runs
+
+
+def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str, lr: float | None,
+                bs: int | None, tol: float, kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    steps = np.asarray(trace.steps)
+    losses = np.asarray(trace.losses, dtype=np.float64)
+    if trace.weights is not None:
+        W = np.asarray(trace.weights)
+        dcf, dmn = np.linalg.norm(W - prob.w_cf, axis=1), np.linalg.norm(W - prob.w_mn, axis=1)
+    else:
+        dcf = dmn = np.full(len(steps), np.nan)
+        dcf[-1] = np.linalg.norm(trace.w_final - prob.w_cf)
+        dmn[-1] = np.linalg.norm(trace.w_final - prob.w_mn)
+    curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
+                   np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
+    w = np.asarray(trace.w_final, dtype=np.float64)
+    record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
+              "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
+              "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": not np.all(np.isfinite(w)),
+              "final_loss_float64": _mse(prob.A, prob.b, w) if np.all(np.isfinite(w)) else None,
+              "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
+              "time_to_tolerance": time_to_tolerance(steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds),
+                                                     tol) if trace.weights is not None or kind == "mse" else None,
+              "w_final": w.tolist() if w.size <= 50 else None,
+              "extra": {k: v for k, v in trace.extra.items() if np.ndim(v) == 0 or np.size(v) <= 50}}
+    return curve, record
+
+
+def _reference_runs(name: str, study: Mapping[str, Any], problems: dict[bool, Problem], *,
+                    seed: int) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    curves, runs = [], []
+    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
+    wanted = study["reference_solvers"]
+    epochs = int(study.get("epochs_full_batch") or study["epochs"])
+    for prob in problems.values():
+        p = prob.A.shape[1]
+        w0 = np.zeros(p)
+        traces: list[tuple[ref.SolverTrace, str, float | None, int | None]] = []
+        if "gd" in wanted:
+            eta = 1.0 / prob.spectrum.lambda_max
+            traces.append((ref.gradient_descent(prob.A, prob.b, w0, eta, epochs), "reference", eta, None))
+        if "cg" in wanted:
+            traces.append((ref.conjugate_gradient(prob.A, prob.b, min(epochs, 20 * p)), "reference", None, None))
+        if "lbfgs" in wanted:
+            traces.append((ref.lbfgs(prob.A, prob.b, w0, min(epochs, 2000)), "reference", None, None))
+        finite_batches = [b for b in study["batch_sizes"] if b is not None] or [len(prob.b)]
+        bs, lr = min(finite_batches), float(min(study["learning_rates"]))
+        if "sgd_averaged" in wanted:
+            rng = generator(seed, "convergence", name, "sgd_averaged", int(prob.standardize))
+            traces.append((ref.sgd_numpy(prob.A, prob.b, w0, lr, bs, int(study["epochs"]), rng, averaging=True),
+                           "reference", lr, bs))
+        if "sklearn_sgd" in wanted:
+            traces.append((ref.sklearn_sgd(prob.X, prob.b, intercept=study["use_bias"], eta0=2 * lr,
+                                           epochs=int(study["epochs"]),
+                                           rng_seed=derive_seed(seed, "convergence", name, "sklearn")),
+                           "reference", lr, bs))
+        for trace, family, lr_, bs_ in traces:
+            curve, record = _trace_rows(name, trace, prob, family=family, lr=lr_, bs=bs_, tol=tol, kind=kind)
+            curves.append(curve)
+            runs.append(record)
+    return curves, runs
+
+
+def _article_runs(name: str, article: Mapping[str, Any], problems: dict[bool, Problem], *, seed: int,
+                  tol: float, kind: str) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    """Seed 004's own algorithms as printed (sum-of-squares loss, w0 = ones), on raw and standardized features."""
+    curves, runs = [], []
+    for prob in problems.values():
+        w0 = np.ones(prob.A.shape[1])
+        gd = ref.article_gd(prob.A, prob.b, w0, article["gd_eta"], article["steps"])
+        rng = generator(seed, "convergence", name, "article_sgd", int(prob.standardize))
+        sgd = ref.article_sgd(prob.A, prob.b, w0, article["sgd_eta"], article["sgd_batch"], article["steps"], rng)
+        for trace, lr, bs in ((gd, article["gd_eta"], None), (sgd, article["sgd_eta"], article["sgd_batch"])):
+            curve, record = _trace_rows(name, trace, prob, family="article", lr=lr, bs=bs, tol=tol, kind=kind)
+            curves.append(curve)
+            runs.append(record)
+    return curves, runs
+
+
+def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int,
+              threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run one study; return its tidy curve table and its JSON summary (keys in docs/results.md)."""
+    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
+    problems = {s: _problem(data, closed, standardize=s, use_bias=study["use_bias"]) for s in study["standardize"]}
+    curves, runs = _keras_runs(name, study, data, problems, seed=seed, threads=threads)
+    c2, r2 = _reference_runs(name, study, problems, seed=seed)
+    curves += c2
+    runs += r2
+    if study.get("article"):
+        c3, r3 = _article_runs(name, study["article"], problems, seed=seed, tol=tol, kind=kind)
+        curves += c3
+        runs += r3
+    theory_doc = {}
+    for s, prob in problems.items():
+        entry: dict[str, Any] = {"spectrum": prob.spectrum.as_dict(),
+                                 "w_closed_form": prob.w_cf.tolist() if prob.w_cf.size <= 50 else None,
+                                 "w_min_norm": prob.w_mn.tolist() if prob.w_mn.size <= 50 else None}
+        for dt in sorted(set(study["dtypes"]) - {"float64"}):
+            entry[f"float_floor_{dt}"] = theory.float_floor(prob.A, prob.b, prob.w_mn, dt)
+        entry["float_floor_float64"] = theory.float_floor(prob.A, prob.b, prob.w_mn, "float64")
+        theory_doc["standardized" if s else "raw"] = entry
+    summary = {
+        "study": name, "dataset": data.name, "tolerance": dict(study["tolerance"]), "use_bias": study["use_bias"],
+        "features": data.features, "n": int(len(problems[next(iter(problems))].b)),
+        "theory": theory_doc, "runs": runs,
+    }
+    return pd.concat(curves, ignore_index=True), summary
+
+
+def stall_levels(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    """Lowest loss each dtype's Keras runs reached (where float32 runs stall, beside float64)."""
+    out: dict[str, float | None] = {}
+    for run in summary["runs"]:
+        if run["family"] != "keras" or run.get("time_to_tolerance") is None:
+            continue
+        best = run["time_to_tolerance"]["best"] if summary["tolerance"]["metric"] == "mse" else run["final_loss_float64"]
+        if best is None:
+            continue
+        cur = out.get(run["dtype"])
+        out[run["dtype"]] = best if cur is None else min(cur, best)
+    return out
+
+
+def keyed_runs(summary: Mapping[str, Any], **match: Any) -> list[dict[str, Any]]:
+    """The runs whose fields equal every ``match`` value (e.g. solver='keras_sgd', batch_size=None)."""
+    return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]
