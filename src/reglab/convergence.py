@@ -34,6 +34,8 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "adagrad": ("adagrad", {}),
 }
 MAX_CURVE_POINTS = 600
+#: Epochs at which full-batch SGD runs record measured and predicted loss (when reached).
+CHECKPOINTS = (100, 1000, 10_000, 20_000, 100_000)
 CURVE_COLUMNS = ["study", "solver", "family", "learning_rate", "batch_size", "dtype", "standardize", "repeat",
                  "epoch", "seconds", "loss", "dist_closed_form", "dist_min_norm", "rel_coef_error"]
 
@@ -166,8 +168,15 @@ def _keras_runs(name: str, study: Mapping[str, Any], data: Dataset, problems: di
             w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
             record["implicit_bias_distance"] = float(np.linalg.norm(
                 theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final)) if np.all(np.isfinite(w_final)) else None
-            if v.optimizer == "sgd" and v.batch_size is None and kind == "mse":
-                record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
+            if v.optimizer == "sgd" and v.batch_size is None:
+                # a full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss exactly
+                checks = np.array(sorted({k for k in CHECKPOINTS if k <= res.epochs_run} | {res.epochs_run}))
+                predicted = theory.gd_loss_curve(prob.A, prob.b, w0, v.learning_rate, checks)
+                measured = h.set_index("epoch")["loss_end"]
+                record["loss_at"] = {int(k): float(measured.get(k, np.nan)) for k in checks}
+                record["predicted_loss_at"] = {int(k): float(x) for k, x in zip(checks, predicted)}
+                if kind == "mse":
+                    record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
             wcols = [c for c in h.columns if c.startswith("w_")]
             if v.batch_size is not None and wcols and len(h) >= 2:
                 iterates = h[wcols].to_numpy(np.float64)
@@ -203,6 +212,10 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
                                                      tol) if trace.weights is not None or kind == "mse" else None,
               "w_final": w.tolist() if w.size <= 50 else None,
               "extra": {k: v for k, v in trace.extra.items() if np.ndim(v) == 0 or np.size(v) <= 50}}
+    if trace.weights is not None and len(steps) > 3:
+        # stationary fluctuation of the iterates: sd over the logged iterates of the second half of the run
+        tail = np.asarray(trace.weights)[steps > steps[-1] / 2]
+        record["iterate_sd_tail"] = tail.std(axis=0).tolist() if len(tail) > 1 else None
     return curve, record
 
 
