@@ -10,6 +10,7 @@ with log_to(snakemake.log[0]):
         diagnostics=list(snakemake.input.diagnostics),
         keras=list(snakemake.input.keras),
         reproduction=snakemake.input.reproduction,
+        studies=list(snakemake.input.studies),
         figures=list(snakemake.input.figures),
         template=snakemake.input.template,
         css=snakemake.input.css,

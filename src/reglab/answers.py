@@ -137,3 +137,129 @@ def seed_004(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
 def all_answers(keras: Docs, closed: Docs, diag: Docs) -> dict[str, list[str]]:
     return {"001": seed_001(keras, closed, diag), "002": seed_002(keras, closed, diag),
             "003": seed_003(keras, closed, diag), "004": seed_004(keras, closed, diag)}
+
+
+# ------------------------------------------------------------------ convergence studies
+
+
+def _median(values: list[float]) -> float | None:
+    vals = sorted(v for v in values if v is not None)
+    return None if not vals else (vals[len(vals) // 2] if len(vals) % 2 else 0.5 * (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]))
+
+
+def _select(summary: Mapping[str, Any], **match: Any) -> list[Mapping[str, Any]]:
+    return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]
+
+
+def _spectrum_sentence(summary: Mapping[str, Any], key: str) -> str:
+    sp = summary["theory"][key]["spectrum"]
+    return (f"The Hessian of the MSE ({key} features) has largest eigenvalue {_g(sp['lambda_max'])} and smallest "
+            f"nonzero eigenvalue {_g(sp['lambda_min_nonzero'])} (rank {sp['rank']}), a condition number of "
+            f"{_g(sp['condition_number'])}; gradient descent is stable only for learning rates below "
+            f"2/λmax = {_g(sp['stability_limit'])}.")
+
+
+def study_seed002(summary: Mapping[str, Any]) -> list[str]:
+    out = [_spectrum_sentence(summary, "raw")]
+    tol = summary["tolerance"]["value"]
+    for dtype in ("float64", "float32"):
+        runs = _select(summary, solver="keras_sgd", batch_size=None, dtype=dtype, repeat=0)
+        if not runs:
+            continue
+        r = runs[0]
+        at = {int(k): v for k, v in (r.get("loss_at") or {}).items()}
+        pred = {int(k): v for k, v in (r.get("predicted_loss_at") or {}).items()}
+        tt = r["time_to_tolerance"]
+        parts = [f"Full-batch SGD at lr {r['learning_rate']} in {dtype}:"]
+        if 10_000 in at:
+            parts.append(f"after 10,000 epochs MSE {_g(at[10_000])} (theory, from the same initial weights: "
+                         f"{_g(pred.get(10_000))});")
+        parts.append(f"theory predicts {r.get('predicted_steps') or 'no'} steps to reach {tol:g},")
+        parts.append(f"the run reached it after {tt['epochs']} epochs." if tt["reached"] else
+                     f"the run had not reached it after {r['epochs_run']} epochs (best {_g(tt['best'])}).")
+        out.append(" ".join(parts))
+    out.append("So the article's full-batch run did not fail: it was stopped about an order of magnitude too early. "
+               "The modes of the error along small eigenvalues shrink by (1 - lr·λ) per step, and the largest "
+               "eigenvalue caps lr, so the smallest ones need about 1/(lr·λmin) steps per factor e.")
+    for dtype in ("float32", "float64"):
+        runs = _select(summary, solver="keras_sgd", dtype=dtype, repeat=0)
+        mb = [r for r in runs if r["batch_size"] is not None]
+        if mb:
+            r, tt = mb[0], mb[0]["time_to_tolerance"]
+            out.append(f"Minibatch SGD (batch {r['batch_size']}, {dtype}) reached {tol:g} after "
+                       f"{tt['epochs']} epochs ({_g(tt['seconds'])} s)." if tt["reached"] else
+                       f"Minibatch SGD (batch {r['batch_size']}, {dtype}) reached {_g(tt['best'])} "
+                       f"(not {tol:g}) in {r['epochs_run']} epochs.")
+    floor = summary["theory"]["raw"].get("float_floor_float32")
+    if floor:
+        best32 = min((r["time_to_tolerance"]["best"] for r in _select(summary, family="keras", dtype="float32")
+                      if r["time_to_tolerance"] and r["time_to_tolerance"]["best"] is not None), default=None)
+        out.append(f"Float32 floor: the exact solution rounded to float32 has MSE {_g(floor['loss_exact_rounded'])}, "
+                   f"and evaluated in float32 arithmetic {_g(floor['loss_evaluated_in_dtype'])}; float32 runs got down "
+                   f"to {_g(best32)}. Neither is near the 1e-10 target, so precision is not the obstacle here.")
+    ib = [r["implicit_bias_distance"] for r in _select(summary, family="keras", optimizer="sgd", dtype="float64")
+          if r.get("implicit_bias_distance") is not None]
+    if ib:
+        out.append(f"Implicit bias: from initial weights w0, gradient descent converges to the minimum-norm solution "
+                   f"plus the null-space part of w0; the float64 SGD runs end {_g(min(ib))} to {_g(max(ib))} away from "
+                   "that predicted point (the rest is the part not yet converged).")
+    return out
+
+
+def study_seed001(summary: Mapping[str, Any]) -> list[str]:
+    out = []
+    for opt in ("sgd", "adam", "rmsprop", "adagrad", "momentum", "nesterov"):
+        runs = [r for r in _select(summary, family="keras", optimizer=opt) if not r["diverged"]]
+        if not runs:
+            continue
+        d = _median([r.get("implicit_bias_distance") for r in runs])
+        reached = sum(bool(r["time_to_tolerance"] and r["time_to_tolerance"]["reached"]) for r in runs)
+        out.append(f"{opt}: {reached}/{len(runs)} runs reached MSE {summary['tolerance']['value']:g}; median distance "
+                   f"of the final weights from gradient descent's predicted limit (minimum-norm solution + null-space "
+                   f"part of the initial weights) {_g(d)}.")
+    if out:
+        out.insert(0, "Where each optimizer lands on seed 001's line of exact solutions, against the implicit-bias "
+                      "prediction for gradient descent:")
+    return out
+
+
+def study_seed004(summary: Mapping[str, Any]) -> list[str]:
+    keys = list(summary["theory"])
+    out = [_spectrum_sentence(summary, k) for k in keys]
+    for solver, what in (("article_gd", "The article's gradient descent (eta 1e-6, w = ones, sum-of-squares gradient)"),
+                         ("article_sgd", "The article's SGD (eta 1e-4, batch 10)")):
+        for r in _select(summary, solver=solver):
+            feats = "standardized" if r["standardize"] else "raw"
+            extra = r.get("extra") or {}
+            text = (f"{what} on {feats} features ends {_g(r['final_rel_coef_error'])} (relative) from the closed form, "
+                    f"MSE {_g(r['final_loss_float64'], 5)}")
+            if "loss_polyak" in extra:
+                text += f"; the average of its iterates has MSE {_g(extra['loss_polyak'], 5)}"
+            out.append(text + ".")
+    tol = summary["tolerance"]["value"]
+    for std in (False, True):
+        runs = [r for r in _select(summary, family="keras", standardize=std) if r["time_to_tolerance"]]
+        if not runs:
+            continue
+        hit = [r for r in runs if r["time_to_tolerance"]["reached"]]
+        div = sum(r["diverged"] for r in runs)
+        best = min((r["time_to_tolerance"]["epochs"] for r in hit), default=None)
+        out.append(f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached relative "
+                   f"coefficient error {tol:g}" + (f" (fastest in {best} epochs)" if best else "") +
+                   f"; {div} diverged.")
+    return out
+
+
+def study_generic(summary: Mapping[str, Any]) -> list[str]:
+    out = [_spectrum_sentence(summary, k) for k in summary["theory"]]
+    runs = [r for r in summary["runs"] if r["time_to_tolerance"]]
+    hit = [r for r in runs if r["time_to_tolerance"]["reached"]]
+    out.append(f"{len(hit)}/{len(runs)} runs reached {summary['tolerance']['metric']} "
+               f"{summary['tolerance']['value']:g}.")
+    return out
+
+
+def convergence_answers(studies: Docs) -> dict[str, list[str]]:
+    """Sentences per study; seed studies get their question's answer, others a generic summary."""
+    special = {"seed001": study_seed001, "seed002": study_seed002, "seed004": study_seed004}
+    return {name: special.get(name, study_generic)(s) for name, s in studies.items()}

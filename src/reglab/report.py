@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from reglab.io import read_json, write_text
@@ -17,11 +18,11 @@ from reglab.io import read_json, write_text
 
 def fmt(value: Any, digits: int = 4) -> str:
     """Numbers for tables: significant digits, scientific for very large/small, '∞'/'—' for None."""
-    if value is None:
+    if value is None or value is pd.NA:
         return "—"
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, int):
+    if isinstance(value, (int, np.integer)):
         return str(value)
     if isinstance(value, float):
         if math.isnan(value):
@@ -72,33 +73,52 @@ def keras_sections(keras: dict[str, dict[str, Any]], closed: dict[str, Any], dia
     return sections
 
 
+def convergence_sections(studies: dict[str, dict[str, Any]], figs: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """One section per convergence study: theory beside measurement, answers, figures."""
+    from reglab.answers import convergence_answers
+    from reglab.convergence_figures import predicted_vs_measured
+
+    answers = convergence_answers(studies)
+    out = []
+    for name, summary in studies.items():
+        table = predicted_vs_measured(summary)
+        out.append({"name": name, "summary": summary, "answer": answers[name], "figures": figs.get(name, {}),
+                    "predicted": table.to_dict("records") if len(table) else []})
+    return out
+
+
 def context(*, title: str, datasets: Sequence[str], closed_form: Sequence[str], diagnostics: Sequence[str],
-            figures: Sequence[str], keras: Sequence[str] = (), reproduction: str | None = None) -> dict[str, Any]:
+            figures: Sequence[str], keras: Sequence[str] = (), reproduction: str | None = None,
+            studies: Sequence[str] = ()) -> dict[str, Any]:
     """Everything the template shows, read from artifacts."""
     closed = _by_dataset(closed_form)
     diag = _by_dataset(diagnostics)
     keras_docs = {Path(p).stem: read_json(p) for p in keras}
+    study_docs = {Path(p).parent.name: read_json(p) for p in studies}
     figs: dict[str, dict[str, str]] = {}
+    study_figs: dict[str, dict[str, str]] = {}
     for path in figures:
         p = Path(path)
-        figs.setdefault(p.parent.name, {})[p.stem] = png_data_uri(p)
+        target = study_figs if p.parent.parent.name == "convergence" else figs
+        target.setdefault(p.parent.name, {})[p.stem] = png_data_uri(p)
     sections = [{"name": name, "closed": closed.get(name), "diag": diag.get(name), "figures": figs.get(name, {})}
                 for name in datasets]
     rows = pd.read_csv(reproduction, dtype={"document": str}).to_dict("records") if reproduction else []
     return {"title": title, "sections": sections, "reproduction": rows,
             "keras_sections": keras_sections(keras_docs, closed, diag, figs),
+            "convergence_sections": convergence_sections(study_docs, study_figs),
             "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def render(*, title: str, datasets: Sequence[str], closed_form: Sequence[str], diagnostics: Sequence[str],
            figures: Sequence[str], template: str, css: str, output: str, keras: Sequence[str] = (),
-           reproduction: str | None = None) -> None:
+           reproduction: str | None = None, studies: Sequence[str] = ()) -> None:
     """Render ``template`` with the artifacts' context and inline ``css``; write ``output`` atomically."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(template).parent)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = fmt
     ctx = context(title=title, datasets=datasets, closed_form=closed_form, diagnostics=diagnostics, figures=figures,
-                  keras=keras, reproduction=reproduction)
+                  keras=keras, reproduction=reproduction, studies=studies)
     html = env.get_template(Path(template).name).render(css=Path(css).read_text(encoding="utf-8"), **ctx)
     write_text(output, html)

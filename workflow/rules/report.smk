@@ -7,10 +7,12 @@ rule report:
         diagnostics=expand("results/diagnostics/{dataset}.json", dataset=TABULAR),
         keras=KERAS_OUTPUTS,
         reproduction="results/reproduction.csv",
+        studies=CONVERGENCE_OUTPUTS,
         figures=expand(
             "results/figures/{dataset}/{kind}.png", dataset=TABULAR, kind=["solvers", "diagnostics"]
         )
-        + KERAS_FIGURES,
+        + KERAS_FIGURES
+        + CONVERGENCE_FIGURES,
         template=f"{workflow.basedir}/report/templates/report.html.j2",
         css=f"{workflow.basedir}/report/templates/report.css",
     output:
