@@ -207,8 +207,9 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
     diverged, how many repeats there are, and their divergence epochs.
 
     A repeat's divergence epoch is the summary's ``diverged_epoch``, else the first epoch whose
-    loss is non-finite in the curves, else its ``epochs_run``.  Without summary entries, a repeat
-    whose last recorded loss is non-finite counts as diverged.
+    loss is non-finite in the curves, else its ``epochs_run``.  A repeat whose last recorded loss
+    is non-finite counts as diverged even where the summary does not say so (a reference solver
+    whose weights stayed finite while its loss overflowed).
     """
     by_rep = {int(rep): g.sort_values("epoch") for rep, g in sub.groupby("repeat")}
 
@@ -219,12 +220,11 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
         bad = g.loc[~np.isfinite(g["loss"].to_numpy(dtype=float))]
         return None if bad.empty else bad.iloc[0]
 
-    if runs:
-        diverged = [(int(r.get("repeat") or 0), r) for r in runs if r.get("diverged")]
-        n_rep = len(runs)
-    else:
-        diverged = [(rep, {}) for rep, g in by_rep.items() if not np.isfinite(float(g["loss"].iloc[-1]))]
-        n_rep = len(by_rep)
+    flagged = {int(r.get("repeat") or 0): r for r in runs if r.get("diverged")}
+    # a repeat whose recorded loss ended non-finite diverged, whatever the summary says
+    blown = {rep: {} for rep, g in by_rep.items() if not np.isfinite(float(g["loss"].iloc[-1]))}
+    diverged = sorted({**blown, **flagged}.items(), key=lambda kv: kv[0])
+    n_rep = max(len(runs), len(by_rep))
     where, epochs = [], []
     for rep, r in diverged:
         row = first_bad(rep)
@@ -534,6 +534,7 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
             ax.axhline(max(tol, TINY), color="0.1", ls=(0, (6, 3)), lw=1.2, zorder=1)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.margins(x=0.08)  # room for the side-shifted divergence markers at the extreme learning rates
             title = []
             if len(stds) > 1:
                 title.append(_param_title(std))
@@ -557,7 +558,7 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
     handles.append(Line2D([], [], color="0.1", ls=(0, (6, 3)), lw=1.2,
                           label=f"tolerance: {summary['tolerance']['metric']} = {fmt_num(tol)}"))
     if any_all:
-        handles.append(Line2D([], [], color="0.3", marker="X", ls="none", markerfacecolor="0.3",
+        handles.append(Line2D([], [], color="0.3", marker="o", ls="none", markerfacecolor="0.3",
                               label="marker on top edge, filled: every repeat diverged"))
     if any_some:
         handles.append(Line2D([], [], color="0.3", marker="o", ls="none", markerfacecolor="none",
@@ -589,8 +590,11 @@ def _tt_rows(summary: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
         tts = [r.get("time_to_tolerance") for r in runs]
         traced = [(r, t) for r, t in zip(runs, tts) if t is not None]
         n = len(runs)
-        n_div = sum(bool(r.get("diverged")) for r in runs)
-        div_epochs = [int(r.get("diverged_epoch") or r.get("epochs_run")) for r in runs
+        # diverged: flagged so, or the metric ended non-finite (JSON null) although it was traced
+        div = [r for r, t in zip(runs, tts) if r.get("diverged") or (t is not None and t.get("final") is None
+                                                                     and t.get("best") is not None)]
+        n_div = len(div)
+        div_epochs = [int(r.get("diverged_epoch") or r.get("epochs_run")) for r in div
                       if r.get("diverged") and (r.get("diverged_epoch") or r.get("epochs_run")) is not None]
         reached = [t[unit] for _, t in traced if t.get("reached") and t.get(unit) is not None]
         row = {"key": k, "family": fam[k], "label": config_label(*k[:4]), "standardize": k[4], "n": n,

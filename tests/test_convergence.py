@@ -1,0 +1,60 @@
+"""Convergence-study orchestration: the grid, time-to-tolerance, thinning, and a small study end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reglab import closed_form, datasets, theory
+from reglab.convergence import keyed_runs, run_study, thin, time_to_tolerance, variants
+
+STUDY = {"optimizers": ["sgd", "adam"], "learning_rates": [0.01, 0.1], "batch_sizes": [None, 2], "epochs": 5,
+         "epochs_full_batch": 7, "dtypes": ["float32"], "standardize": [False], "repeats": 2, "use_bias": True,
+         "initializer": "zeros", "tolerance": {"metric": "mse", "value": 1e-10},
+         "reference_solvers": ["gd", "cg", "lbfgs", "sgd_averaged", "sklearn_sgd"], "article": None}
+
+
+def test_variants_grid_and_full_batch_epochs():
+    vs = variants(STUDY)
+    assert len(vs) == 2 * 2 * 2
+    assert {v.epochs for v in vs if v.batch_size is None} == {7}
+    assert {v.epochs for v in vs if v.batch_size == 2} == {5}
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'"):
+        variants({**STUDY, "optimizers": ["lion"]})
+
+
+def test_time_to_tolerance_first_crossing_and_stall():
+    epochs = np.arange(1, 6)
+    secs = epochs * 0.5
+    hit = time_to_tolerance(epochs, np.array([1.0, 0.1, 0.01, 0.001, 0.01]), secs, 0.01)
+    assert hit == {"reached": True, "epochs": 3, "seconds": 1.5, "best": 0.001, "best_epoch": 4, "final": 0.01}
+    miss = time_to_tolerance(epochs, np.array([1.0, 0.5, np.nan, 0.4, 0.45]), secs, 0.01)
+    assert not miss["reached"] and miss["epochs"] is None and miss["best"] == 0.4 and miss["best_epoch"] == 4
+
+
+def test_thin_keeps_ends_and_caps():
+    frame = pd.DataFrame({"epoch": np.arange(1, 20_001)})
+    out = thin(frame, 600)
+    assert len(out) <= 600 and out["epoch"].iloc[0] == 1 and out["epoch"].iloc[-1] == 20_000
+    assert thin(frame.head(10), 600).equals(frame.head(10))
+
+
+@pytest.mark.keras
+def test_small_study_theory_beside_measurement():
+    data = datasets.underdetermined(n=6, d=9, seed=4)
+    closed = closed_form.summarize(data)
+    study = {**STUDY, "use_bias": False, "optimizers": ["sgd"], "learning_rates": [0.2], "batch_sizes": [None],
+             "epochs": 3000, "epochs_full_batch": None, "dtypes": ["float64"], "repeats": 1,
+             "initializer": "glorot_uniform", "tolerance": {"metric": "mse", "value": 1e-6}}
+    curves, summary = run_study("t", study, data, closed, seed=3, threads=1)
+    run = keyed_runs(summary, solver="keras_sgd", batch_size=None)[0]
+    # a float64 full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss
+    for k, predicted in run["predicted_loss_at"].items():
+        assert run["loss_at"][k] == pytest.approx(predicted, rel=1e-6)
+    assert run["time_to_tolerance"]["reached"]
+    assert abs(run["time_to_tolerance"]["epochs"] - run["predicted_steps"]) <= 1
+    spectrum = theory.hessian_spectrum(data.X())
+    assert summary["theory"]["raw"]["spectrum"]["lambda_max"] == pytest.approx(spectrum.lambda_max)
+    assert set(curves["solver"]) >= {"keras_sgd", "conjugate_gradient"}
+    assert curves.groupby(["solver", "repeat"])["epoch"].is_monotonic_increasing.all()
