@@ -58,3 +58,17 @@ def test_small_study_theory_beside_measurement():
     assert summary["theory"]["raw"]["spectrum"]["lambda_max"] == pytest.approx(spectrum.lambda_max)
     assert set(curves["solver"]) >= {"keras_sgd", "conjugate_gradient"}
     assert curves.groupby(["solver", "repeat"])["epoch"].is_monotonic_increasing.all()
+
+
+def test_update_ulp_ratio_detects_lost_updates():
+    from reglab.convergence import update_ulp_ratio
+
+    A = np.eye(2)
+    w = np.array([1.0, 1.0])
+    # gradient of mean((w - b)^2) at w is (2/2)(w - b): 1e-9 per weight
+    b = w - 1e-9
+    half_ulp32 = np.spacing(np.float32(1.0)) / 2  # 5.96e-8
+    assert update_ulp_ratio(A, b, w, 1.0, "float32") == pytest.approx(1e-9 / half_ulp32, rel=1e-6)
+    assert update_ulp_ratio(A, b, w, 1.0, "float64") > 1  # float64 still resolves the step
+    # batch of one row: gradient 2 * r on its own coordinate, 0 on the other -> median over 4 entries
+    assert update_ulp_ratio(A, b, w, 1.0, "float32", batch_size=1) == pytest.approx(1e-9 / half_ulp32, rel=1e-6)

@@ -178,9 +178,23 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
         parts.append(f"the run reached it after {tt['epochs']} epochs." if tt["reached"] else
                      f"the run had not reached it after {r['epochs_run']} epochs (best {_g(tt['best'])}).")
         out.append(" ".join(parts))
-    out.append("So the article's full-batch run did not fail: it was stopped about an order of magnitude too early. "
-               "The modes of the error along small eigenvalues shrink by (1 - lr·λ) per step, and the largest "
-               "eigenvalue caps lr, so the smallest ones need about 1/(lr·λmin) steps per factor e.")
+    f64 = _select(summary, solver="keras_sgd", batch_size=None, dtype="float64", repeat=0)
+    f32 = _select(summary, solver="keras_sgd", batch_size=None, dtype="float32", repeat=0)
+    if f64 and f64[0]["time_to_tolerance"]["reached"]:
+        out.append(f"In float64 the article's full-batch run does not fail: it is stopped about "
+                   f"{f64[0]['time_to_tolerance']['epochs'] / 10_000:.0f}x too early. The error along each eigenvector "
+                   "shrinks by (1 - lr·λ) per step and λmax caps lr, so the small eigenvalues need about 1/(lr·λmin) "
+                   "steps per factor e.")
+    if f32 and not f32[0]["time_to_tolerance"]["reached"]:
+        r = f32[0]
+        floor = summary["theory"]["raw"].get("float_floor_float32", {})
+        at_end = (r.get("predicted_loss_at") or {}).get(str(r["epochs_run"]))
+        out.append(f"In float32 (Keras' default) the same run stalls at MSE {_g(r['time_to_tolerance']['best'])} "
+                   f"(theory: {_g(at_end)} by epoch {r['epochs_run']}), far above the float32 floor of the exact "
+                   f"solution ({_g(floor.get('loss_evaluated_in_dtype'))}): at the end, the median update "
+                   f"lr·|gradient| is {_g(r.get('update_ulp_ratio'))} of half a float32 ulp of the weight it updates, "
+                   "so most updates round back to the same float32 number and are lost. Full-batch float32 SGD at "
+                   "this learning rate cannot reach 1e-10 however long it runs.")
     for dtype in ("float32", "float64"):
         runs = _select(summary, solver="keras_sgd", dtype=dtype, repeat=0)
         mb = [r for r in runs if r["batch_size"] is not None]
@@ -195,8 +209,14 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
         best32 = min((r["time_to_tolerance"]["best"] for r in _select(summary, family="keras", dtype="float32")
                       if r["time_to_tolerance"] and r["time_to_tolerance"]["best"] is not None), default=None)
         out.append(f"Float32 floor: the exact solution rounded to float32 has MSE {_g(floor['loss_exact_rounded'])}, "
-                   f"and evaluated in float32 arithmetic {_g(floor['loss_evaluated_in_dtype'])}; float32 runs got down "
-                   f"to {_g(best32)}. Neither is near the 1e-10 target, so precision is not the obstacle here.")
+                   f"and evaluated in float32 arithmetic {_g(floor['loss_evaluated_in_dtype'])}; float32 "
+                   f"got down to {_g(best32)} (the best float32 run).")
+        mb32 = [r for r in _select(summary, solver="keras_sgd", dtype="float32", repeat=0) if r["batch_size"]]
+        if mb32 and mb32[0].get("update_ulp_ratio") is not None:
+            out.append(f"Minibatches also keep float32 updates alive: at the end of the batch-{mb32[0]['batch_size']} run "
+                       f"the median batch update is {_g(mb32[0]['update_ulp_ratio'])} half-ulps (a batch gradient, a "
+                       "mean over fewer rows, cancels less than the full one), against "
+                       f"{_g(f32[0].get('update_ulp_ratio')) if f32 else '—'} for the full batch.")
     ib = [r["implicit_bias_distance"] for r in _select(summary, family="keras", optimizer="sgd", dtype="float64")
           if r.get("implicit_bias_distance") is not None]
     if ib:

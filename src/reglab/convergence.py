@@ -92,6 +92,22 @@ def thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFram
     return frame.iloc[idx]
 
 
+def update_ulp_ratio(A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dtype: str,
+                     batch_size: int | None = None) -> float:
+    """Median over weights (and consecutive batches) of |lr * gradient_i| / (half an ulp of w_i in ``dtype``), at ``w``.
+
+    Below 1, a step rounds back to the same weight in that dtype: the update is lost, and
+    training stalls however far the loss is from its floor. ``batch_size`` uses the batch
+    gradients (batch mean, as Keras) of consecutive row blocks instead of the full gradient.
+    """
+    n = len(b)
+    size = n if batch_size is None else min(int(batch_size), n)
+    r = A @ w - b
+    grads = [(2.0 / len(r[i:i + size])) * (A[i:i + size].T @ r[i:i + size]) for i in range(0, n, size)]
+    half_ulp = np.spacing(np.abs(w).astype(dtype)).astype(np.float64) / 2
+    return float(np.median(np.abs(lr * np.array(grads)) / half_ulp))
+
+
 def _mse(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
     return float(np.mean((A @ w - b) ** 2))
 
@@ -166,8 +182,11 @@ def _keras_runs(name: str, study: Mapping[str, Any], data: Dataset, problems: di
                 "w_final": w_final.tolist() if w_final.size <= 50 else None,
             }
             w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
-            record["implicit_bias_distance"] = float(np.linalg.norm(
-                theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final)) if np.all(np.isfinite(w_final)) else None
+            record["implicit_bias_distance"] = None if res.diverged or not np.all(np.isfinite(w_final)) else float(
+                np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
+            if v.optimizer == "sgd" and np.all(np.isfinite(w_final)):
+                record["update_ulp_ratio"] = update_ulp_ratio(prob.A, prob.b, w_final, v.learning_rate, v.dtype,
+                                                              v.batch_size)
             if v.optimizer == "sgd" and v.batch_size is None:
                 # a full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss exactly
                 checks = np.array(sorted({k for k in CHECKPOINTS if k <= res.epochs_run} | {res.epochs_run}))
@@ -203,10 +222,11 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
                    np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
     w = np.asarray(trace.w_final, dtype=np.float64)
+    diverged = bool(trace.extra.get("diverged")) or not np.all(np.isfinite(w)) or not np.isfinite(_mse(prob.A, prob.b, w))
     record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
               "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
-              "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": not np.all(np.isfinite(w)),
-              "final_loss_float64": _mse(prob.A, prob.b, w) if np.all(np.isfinite(w)) else None,
+              "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": diverged,
+              "final_loss_float64": None if diverged else _mse(prob.A, prob.b, w),
               "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
               "time_to_tolerance": time_to_tolerance(steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds),
                                                      tol) if trace.weights is not None or kind == "mse" else None,

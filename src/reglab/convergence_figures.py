@@ -369,6 +369,9 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
             lone = np.isfinite(y).sum() == 1  # a one-point curve is invisible without a marker
             if lone:
                 style = {**style, "marker": style.get("marker", "o"), "markevery": None, "ms": 6}
+            elif len(xs) < 2 or not (np.isfinite(y) & np.isfinite(xs)).any():
+                # nothing finite to draw (e.g. diverged at once): fractional markevery fails on an empty path
+                style = {**style, "markevery": None}
             ax.plot(xs, y, **style)
             if lone:
                 single.add(b)
