@@ -12,12 +12,20 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
 
 
+def canonical(obj):
+    """Dicts with keys sorted, recursively: key order in a config file is not a change."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
 def dataset_spec(wildcards):
     """The dataset's own config entry: changing it reruns this dataset's jobs only."""
+    # The URL a file came from does not change its content.
     spec = config["datasets"][wildcards.dataset]
-    # Sorted, so that key order in a config file does not count as a change; the URL a file
-    # came from does not change its content.
-    return {k: spec[k] for k in sorted(spec) if k != "url"}
+    return canonical({k: v for k, v in spec.items() if k != "url"})
 
 
 def dataset_source(wildcards):

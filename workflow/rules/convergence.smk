@@ -5,8 +5,7 @@ STUDIES = config["convergence"]["studies"]
 
 
 def study_spec(wildcards):
-    study = STUDIES[wildcards.study]
-    return {k: study[k] for k in sorted(study)}
+    return canonical(STUDIES[wildcards.study])
 
 
 def study_dataset(wildcards):

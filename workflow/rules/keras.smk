@@ -6,12 +6,8 @@ KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
 
 
 def keras_runs_of(dataset):
-    """This dataset's runs, keys sorted so that key order in a config file is not a change."""
-    return {
-        name: {k: KERAS_RUNS[name][k] for k in sorted(KERAS_RUNS[name])}
-        for name in sorted(KERAS_RUNS)
-        if KERAS_RUNS[name]["dataset"] == dataset
-    }
+    """This dataset's runs (canonical key order)."""
+    return canonical({name: run for name, run in KERAS_RUNS.items() if run["dataset"] == dataset})
 
 
 for _ds in KERAS_DATASETS:
