@@ -94,6 +94,23 @@ def test_seed_001_verdict_and_fuel_ols(run_dir):
     assert fuel["n"] == 1067 and fuel["provenance"]["rows"] == 1067
 
 
+def test_convergence_studies_put_theory_beside_measurement(run_dir):
+    config = yaml.safe_load(TINY.read_text())
+    report = (run_dir / "results" / "report.html").read_text()
+    for name in config["convergence"]["studies"]:
+        summary = json.loads((run_dir / "results" / "convergence" / name / "summary.json").read_text())
+        assert summary["theory"]["raw"]["spectrum"]["stability_limit"] > 0
+        assert all("time_to_tolerance" in r for r in summary["runs"])
+        curves = pd.read_parquet(run_dir / "results" / "convergence" / name / "curves.parquet")
+        assert {"keras", "reference"} <= set(curves["family"])
+        assert f'id="study-{name}"' in report
+    full = [r for r in json.loads((run_dir / "results" / "convergence" / "seed002" / "summary.json").read_text())["runs"]
+            if r["solver"] == "keras_sgd" and r["batch_size"] is None and r["dtype"] == "float64"]
+    for run in full:  # float64 full-batch Keras SGD follows the gradient-descent prediction
+        for epoch, predicted in run["predicted_loss_at"].items():
+            assert run["loss_at"][epoch] == pytest.approx(predicted, rel=1e-6)
+
+
 def test_diverging_run_is_recorded_and_reproduction_table_written(run_dir):
     doc = json.loads((run_dir / "results" / "keras" / "fuel" / "s004_sgd_raw_lr0p01.json").read_text())
     assert doc["diverged"] is True and doc["diverged_epoch"] == 1

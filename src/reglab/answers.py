@@ -267,7 +267,22 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
         out.append(f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached relative "
                    f"coefficient error {tol:g}" + (f" (fastest in {best} epochs)" if best else "") +
                    f"; {div} diverged.")
-    return out
+    return out + averaging_sentence(summary)
+
+
+def averaging_sentence(summary: Mapping[str, Any]) -> list[str]:
+    """Last iterate vs Polyak (all epochs) vs tail (second half) averages of minibatch Keras SGD runs."""
+    runs = [r for r in summary["runs"] if r["family"] == "keras" and r.get("optimizer") == "sgd"
+            and r.get("rel_coef_error_polyak") is not None and not r["diverged"]]
+    if not runs:
+        return []
+    last = _median([r["final_rel_coef_error"] for r in runs])
+    pol = _median([r["rel_coef_error_polyak"] for r in runs])
+    tail = _median([r["rel_coef_error_tail"] for r in runs])
+    return [f"Averaging minibatch Keras SGD ({len(runs)} runs): relative coefficient error of the last iterate "
+            f"{_g(last)}, of the average of all epoch-end iterates {_g(pol)}, of the second half's average {_g(tail)} "
+            "(medians): averaging all iterates keeps the early, far-off ones; the tail average removes most of the "
+            "noise without that bias."]
 
 
 def study_generic(summary: Mapping[str, Any]) -> list[str]:
@@ -276,7 +291,7 @@ def study_generic(summary: Mapping[str, Any]) -> list[str]:
     hit = [r for r in runs if r["time_to_tolerance"]["reached"]]
     out.append(f"{len(hit)}/{len(runs)} runs reached {summary['tolerance']['metric']} "
                f"{summary['tolerance']['value']:g}.")
-    return out
+    return out + averaging_sentence(summary)
 
 
 def convergence_answers(studies: Docs) -> dict[str, list[str]]:
