@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from reglab.solvers import design_matrix
+from reglab.theory import _check_A, _check_Abw, _check_eta, _check_vec  # shared input validation
 
 __all__ = [
     "WEIGHTS_MAX_P",
@@ -255,43 +256,10 @@ class _Recorder:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_A(A: Any) -> np.ndarray:
-    Aa = np.asarray(A, dtype=np.float64)
-    if Aa.ndim != 2 or Aa.shape[0] < 1 or Aa.shape[1] < 1:
-        raise ValueError(f"A must be a 2-D array (n, p) with n, p >= 1; got shape {Aa.shape}")
-    if not np.isfinite(Aa).all():
-        raise ValueError(f"A must be finite; found {int((~np.isfinite(Aa)).sum())} non-finite value(s)")
-    return np.ascontiguousarray(Aa)
-
-
-def _check_vec(v: Any, length: int, name: str) -> np.ndarray:
-    va = np.asarray(v, dtype=np.float64)
-    if va.ndim != 1 or va.shape[0] != length:
-        raise ValueError(f"{name} must be a 1-D array of length {length}; got shape {va.shape}")
-    if not np.isfinite(va).all():
-        raise ValueError(f"{name} must be finite; found {int((~np.isfinite(va)).sum())} non-finite value(s)")
-    return np.array(va, dtype=np.float64)
-
-
-def _check_Abw(A: Any, b: Any, w0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    Aa = _check_A(A)
-    return Aa, _check_vec(b, Aa.shape[0], "b"), _check_vec(w0, Aa.shape[1], "w0")
-
-
 def _check_pos_int(v: Any, name: str, minimum: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {v!r}")
     return int(v)
-
-
-def _check_eta(eta: Any, name: str = "eta") -> float:
-    try:
-        e = float(eta)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number; got {eta!r}") from None
-    if not math.isfinite(e) or e <= 0.0:
-        raise ValueError(f"{name} must be finite and > 0; got {eta!r}")
-    return e
 
 
 def _check_rng(rng: Any) -> np.random.Generator:

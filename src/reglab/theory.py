@@ -64,16 +64,17 @@ def _check_A(A: Any) -> np.ndarray:
         raise ValueError(f"A must have at least one row and one column; got shape {Aa.shape}")
     if not np.isfinite(Aa).all():
         raise ValueError(f"A must be finite; found {int((~np.isfinite(Aa)).sum())} non-finite value(s)")
-    return Aa
+    return np.ascontiguousarray(Aa)
 
 
-def _check_vec(v: Any, length: int, name: str, what: str) -> np.ndarray:
+def _check_vec(v: Any, length: int, name: str, what: str = "") -> np.ndarray:
     va = np.asarray(v, dtype=np.float64)
     if va.ndim != 1 or va.shape[0] != length:
-        raise ValueError(f"{name} must be a 1-D array of length {length} ({what}); got shape {va.shape}")
+        detail = f" ({what})" if what else ""
+        raise ValueError(f"{name} must be a 1-D array of length {length}{detail}; got shape {va.shape}")
     if not np.isfinite(va).all():
         raise ValueError(f"{name} must be finite; found {int((~np.isfinite(va)).sum())} non-finite value(s)")
-    return va
+    return np.array(va, dtype=np.float64)
 
 
 def _check_Abw(A: Any, b: Any, w0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,13 +83,13 @@ def _check_Abw(A: Any, b: Any, w0: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     return Aa, _check_vec(b, n, "b", "one target per row of A"), _check_vec(w0, p, "w0", "one weight per column of A")
 
 
-def _check_eta(eta: Any) -> float:
+def _check_eta(eta: Any, name: str = "eta") -> float:
     try:
         e = float(eta)
     except (TypeError, ValueError):
-        raise ValueError(f"eta must be a real number; got {eta!r}") from None
+        raise ValueError(f"{name} must be a real number; got {eta!r}") from None
     if not math.isfinite(e) or e <= 0.0:
-        raise ValueError(f"eta (learning rate) must be finite and > 0; got {eta!r}")
+        raise ValueError(f"{name} (step size) must be finite and > 0; got {eta!r}")
     return e
 
 
