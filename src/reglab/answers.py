@@ -64,9 +64,10 @@ def seed_002(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
         f"Keras' full-batch SGD (lr {full['spec']['learning_rate']}) reaches MSE {_g(full['final_mse_float64'])} "
         f"after {full['epochs_run']} epochs in float32"
         + (f" and {_g(full64['final_mse_float64'])} in float64" if full64 else "")
-        + ": float32 is not what stops it. Gradient descent contracts the error along each eigenvector of A'A at "
-        "its own rate; the smallest nonzero eigenvalues are tiny compared with the largest, which fixes the "
-        "largest stable learning rate, so those directions need far more than 10,000 steps.",
+        + ": at this point float32 is not what holds it back (float64 is no better). Gradient descent contracts the "
+        "error along each eigenvector of A'A at its own rate; the smallest nonzero eigenvalues are tiny compared "
+        "with the largest, which fixes the largest stable learning rate, so those directions need far more than "
+        "10,000 steps (the convergence study seed002 counts them, and shows where float32 finally stalls).",
     ]
     if mb10:
         steps = mb10["repeats"][0]["optimizer_steps"]
