@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reglab.convergence import keyed_runs
+
 Docs = Mapping[str, Mapping[str, Any]]
 
 
@@ -148,10 +150,6 @@ def _median(values: list[float]) -> float | None:
     return None if not vals else (vals[len(vals) // 2] if len(vals) % 2 else 0.5 * (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]))
 
 
-def _select(summary: Mapping[str, Any], **match: Any) -> list[Mapping[str, Any]]:
-    return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]
-
-
 def _spectrum_sentence(summary: Mapping[str, Any], key: str) -> str:
     sp = summary["theory"][key]["spectrum"]
     return (f"The Hessian of the MSE ({key} features) has largest eigenvalue {_g(sp['lambda_max'])} and smallest "
@@ -164,7 +162,7 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
     out = [_spectrum_sentence(summary, "raw")]
     tol = summary["tolerance"]["value"]
     for dtype in ("float64", "float32"):
-        runs = _select(summary, solver="keras_sgd", batch_size=None, dtype=dtype, repeat=0)
+        runs = keyed_runs(summary, solver="keras_sgd", batch_size=None, dtype=dtype, repeat=0)
         if not runs:
             continue
         r = runs[0]
@@ -179,8 +177,8 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
         parts.append(f"the run reached it after {tt['epochs']} epochs." if tt["reached"] else
                      f"the run had not reached it after {r['epochs_run']} epochs (best {_g(tt['best'])}).")
         out.append(" ".join(parts))
-    f64 = _select(summary, solver="keras_sgd", batch_size=None, dtype="float64", repeat=0)
-    f32 = _select(summary, solver="keras_sgd", batch_size=None, dtype="float32", repeat=0)
+    f64 = keyed_runs(summary, solver="keras_sgd", batch_size=None, dtype="float64", repeat=0)
+    f32 = keyed_runs(summary, solver="keras_sgd", batch_size=None, dtype="float32", repeat=0)
     if f64 and f64[0]["time_to_tolerance"]["reached"]:
         out.append(f"Run in float64, the article's full-batch setup reaches 1e-10 after "
                    f"{f64[0]['time_to_tolerance']['epochs']} steps: 10,000 is about "
@@ -198,7 +196,7 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
                    "so most updates round back to the same float32 number and are lost: in Keras' default float32, "
                    "full-batch SGD at this learning rate has stopped moving above 1e-10.")
     for dtype in ("float32", "float64"):
-        runs = _select(summary, solver="keras_sgd", dtype=dtype, repeat=0)
+        runs = keyed_runs(summary, solver="keras_sgd", dtype=dtype, repeat=0)
         mb = [r for r in runs if r["batch_size"] is not None]
         if mb:
             r, tt = mb[0], mb[0]["time_to_tolerance"]
@@ -208,19 +206,19 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
                        f"(not {tol:g}) in {r['epochs_run']} epochs.")
     floor = summary["theory"]["raw"].get("float_floor_float32")
     if floor:
-        best32 = min((r["time_to_tolerance"]["best"] for r in _select(summary, family="keras", dtype="float32")
+        best32 = min((r["time_to_tolerance"]["best"] for r in keyed_runs(summary, family="keras", dtype="float32")
                       if r["time_to_tolerance"] and r["time_to_tolerance"]["best"] is not None), default=None)
         out.append(f"Float32 floor: the exact solution rounded to float32 has MSE {_g(floor['loss_exact_rounded'])}, "
                    f"and evaluated in float32 arithmetic {_g(floor['loss_evaluated_in_dtype'])}; float32 "
                    f"got down to {_g(best32)} (the best float32 run).")
-        mb32 = [r for r in _select(summary, solver="keras_sgd", dtype="float32", repeat=0) if r["batch_size"]]
+        mb32 = [r for r in keyed_runs(summary, solver="keras_sgd", dtype="float32", repeat=0) if r["batch_size"]]
         if mb32 and mb32[0].get("update_ulp_ratio") is not None:
             r = mb32[0]
             out.append(f"The batch-{r['batch_size']} float32 run ends at MSE {_g(r['time_to_tolerance']['best'])} with a "
                        f"median batch update of {_g(r['update_ulp_ratio'])} half-ulps: it too ends where rounding "
                        "swallows the updates, but its batch gradients (means over fewer rows) are larger than the "
                        "full gradient at the same weights, so it gets there at a lower loss.")
-    ib = [r["implicit_bias_distance"] for r in _select(summary, family="keras", optimizer="sgd", dtype="float64")
+    ib = [r["implicit_bias_distance"] for r in keyed_runs(summary, family="keras", optimizer="sgd", dtype="float64")
           if r.get("implicit_bias_distance") is not None]
     if ib:
         out.append(f"Implicit bias: from initial weights w0, gradient descent converges to the minimum-norm solution "
@@ -232,7 +230,7 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
 def study_seed001(summary: Mapping[str, Any]) -> list[str]:
     out = []
     for opt in ("sgd", "adam", "rmsprop", "adagrad", "momentum", "nesterov"):
-        runs = [r for r in _select(summary, family="keras", optimizer=opt) if not r["diverged"]]
+        runs = [r for r in keyed_runs(summary, family="keras", optimizer=opt) if not r["diverged"]]
         if not runs:
             continue
         d = _median([r.get("implicit_bias_distance") for r in runs])
@@ -251,7 +249,7 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
     out = [_spectrum_sentence(summary, k) for k in keys]
     for solver, what in (("article_gd", "The article's gradient descent (eta 1e-6, w = ones, sum-of-squares gradient)"),
                          ("article_sgd", "The article's SGD (eta 1e-4, batch 10)")):
-        for r in _select(summary, solver=solver):
+        for r in keyed_runs(summary, solver=solver):
             feats = "standardized" if r["standardize"] else "raw"
             extra = r.get("extra") or {}
             text = (f"{what} on {feats} features ends {_g(r['final_rel_coef_error'])} (relative) from the closed form, "
@@ -261,7 +259,7 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
             out.append(text + ".")
     tol = summary["tolerance"]["value"]
     for std in (False, True):
-        runs = [r for r in _select(summary, family="keras", standardize=std) if r["time_to_tolerance"]]
+        runs = [r for r in keyed_runs(summary, family="keras", standardize=std) if r["time_to_tolerance"]]
         if not runs:
             continue
         hit = [r for r in runs if r["time_to_tolerance"]["reached"]]

@@ -320,20 +320,6 @@ def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mappin
     return pd.concat(curves, ignore_index=True), summary
 
 
-def stall_levels(summary: Mapping[str, Any]) -> dict[str, float | None]:
-    """Lowest loss each dtype's Keras runs reached (where float32 runs stall, beside float64)."""
-    out: dict[str, float | None] = {}
-    for run in summary["runs"]:
-        if run["family"] != "keras" or run.get("time_to_tolerance") is None:
-            continue
-        best = run["time_to_tolerance"]["best"] if summary["tolerance"]["metric"] == "mse" else run["final_loss_float64"]
-        if best is None:
-            continue
-        cur = out.get(run["dtype"])
-        out[run["dtype"]] = best if cur is None else min(cur, best)
-    return out
-
-
 def keyed_runs(summary: Mapping[str, Any], **match: Any) -> list[dict[str, Any]]:
     """The runs whose fields equal every ``match`` value (e.g. solver='keras_sgd', batch_size=None)."""
     return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]

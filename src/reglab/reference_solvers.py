@@ -509,19 +509,18 @@ def sgd_numpy(
                     break
     extra["steps_done"] = t
     if averaging:
-        w_pol = s_all / t
-        n_tail = t - tail_from
-        w_tail = s_tail / n_tail if n_tail > 0 else np.full_like(w, np.nan)
-        extra.update(
-            {
-                "w_polyak": w_pol,
-                "w_tail": w_tail,
-                "loss_polyak": mse(Aa, ba, w_pol),
-                "loss_tail": mse(Aa, ba, w_tail),
-                "tail_from_step": tail_from + 1,
-            }
-        )
+        extra.update(_averages(Aa, ba, s_all, s_tail, t, tail_from))
     return rec.finish("sgd_numpy", w, extra)
+
+
+def _averages(A: np.ndarray, b: np.ndarray, s_all: np.ndarray, s_tail: np.ndarray, t: int,
+              tail_from: int) -> dict[str, Any]:
+    """Polyak (all ``t`` iterates) and tail (iterates after ``tail_from``) averages from running sums."""
+    w_pol = s_all / t
+    n_tail = t - tail_from
+    w_tail = s_tail / n_tail if n_tail > 0 else np.full_like(s_all, np.nan)
+    return {"w_polyak": w_pol, "w_tail": w_tail, "loss_polyak": mse(A, b, w_pol),
+            "loss_tail": mse(A, b, w_tail), "tail_from_step": tail_from + 1}
 
 
 def keras_lr_to_sklearn_eta0(lr: float) -> float:
@@ -790,18 +789,7 @@ def article_sgd(
                 break
     extra["steps_done"] = t
     if t:
-        w_pol = s_all / t
-        n_tail = t - tail_from
-        w_tail = s_tail / n_tail if n_tail > 0 else np.full(p, np.nan)
-        extra.update(
-            {
-                "w_polyak": w_pol,
-                "loss_polyak": mse(Aa, ba, w_pol),
-                "w_tail": w_tail,
-                "loss_tail": mse(Aa, ba, w_tail),
-                "tail_from_step": tail_from + 1,
-            }
-        )
+        extra.update(_averages(Aa, ba, s_all, s_tail, t, tail_from))
     if record_batches:
         extra["batches"] = np.concatenate(batches, axis=0)[:t] if batches else np.empty((0, k), dtype=np.int64)
     return rec.finish("article_sgd", w, extra)

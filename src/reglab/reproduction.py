@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from reglab.convergence import keyed_runs
+
 COLUMNS = ["document", "quantity", "article", "reglab", "reference", "verdict", "criterion", "source"]
 
 Docs = Mapping[str, Mapping[str, Any]]
@@ -251,10 +253,8 @@ def rows_003(keras: Docs, closed: Docs) -> list[Row]:
 # ------------------------------------------------------------------ convergence studies (002 steps, 004)
 
 
-def _runs(summary: Mapping[str, Any] | None, **match: Any) -> list[Mapping[str, Any]]:
-    if not summary:
-        return []
-    return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]
+def _runs(summary: Mapping[str, Any] | None, **match: Any) -> list[dict[str, Any]]:
+    return keyed_runs(summary, **match) if summary else []
 
 
 def rows_002_steps(studies: Docs) -> list[Row]:
