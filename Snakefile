@@ -2,7 +2,7 @@
 # Run `snakemake --cores 8`; see README.md for the config keys and outputs.
 from snakemake.utils import min_version, validate
 
-from reglab import config as reglab_config
+from reglab.core import config as reglab_config
 
 min_version("9.0")
 

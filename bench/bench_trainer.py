@@ -1,4 +1,4 @@
-"""Benchmark: naive ``model.fit`` vs ``reglab.keras_train.train`` on seed 001's run.
+"""Benchmark: naive ``model.fit`` vs ``reglab.training.keras_train.train`` on seed 001's run.
 
 Seed 001: X = [[1,2],[2,3],[3,4],[4,5],[5,6]], y = [3,5,7,9,11], Dense(1) with
 RandomNormal(0, 0.05) kernel, MSE, Adam(learning_rate=0.1), batch_size=5, shuffle=True
@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from reglab.keras_train import FitSpec, configure_threads, train, train_with_model_fit  # noqa: E402
+from reglab.training.keras_train import FitSpec, configure_threads, train, train_with_model_fit  # noqa: E402
 
 X = np.array([[1, 2], [2, 3], [3, 4], [4, 5], [5, 6]], dtype=float)
 Y = np.array([3, 5, 7, 9, 11], dtype=float)

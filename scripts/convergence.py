@@ -1,8 +1,9 @@
 """Adapter: run one convergence study; write its curve table and summary."""
-from reglab import convergence, datasets
-from reglab.io import read_json, write_json, write_parquet
-from reglab.keras_train import configure_threads
-from reglab.logs import log_to
+from reglab.studies import convergence
+from reglab.data import datasets
+from reglab.core.io import read_json, write_json, write_parquet
+from reglab.training.keras_train import configure_threads
+from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)

@@ -1,7 +1,8 @@
 """Adapter: multicollinearity diagnostics for one dataset."""
-from reglab import datasets, diagnostics
-from reglab.io import write_json
-from reglab.logs import log_to
+from reglab.data import datasets
+from reglab.linalg import diagnostics
+from reglab.core.io import write_json
+from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     data = datasets.load(snakemake.input[0])

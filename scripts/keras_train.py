@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from reglab import datasets, keras_runs
-from reglab.io import read_json, write_json, write_parquet
-from reglab.keras_train import configure_threads
-from reglab.logs import log_to
+from reglab.data import datasets
+from reglab.training import keras_runs
+from reglab.core.io import read_json, write_json, write_parquet
+from reglab.training.keras_train import configure_threads
+from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)

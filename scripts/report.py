@@ -1,6 +1,6 @@
 """Adapter: render the HTML report from artifacts."""
-from reglab import report
-from reglab.logs import log_to
+from reglab.report import render as report
+from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     report.render(

@@ -1,9 +1,9 @@
 """Adapter: build results/reproduction.csv from Keras and closed-form artifacts."""
 from pathlib import Path
 
-from reglab import reproduction
-from reglab.io import atomic_path, read_json
-from reglab.logs import log_to
+from reglab.questions import reproduction
+from reglab.core.io import atomic_path, read_json
+from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     keras = {Path(p).stem: read_json(p) for p in snakemake.input.keras}

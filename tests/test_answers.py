@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reglab.answers import all_answers, convergence_answers, seed_001, study_seed002
+from reglab.questions.answers import all_answers, convergence_answers, seed_001, study_seed002
 
 
 def _summary(mn=1.0):

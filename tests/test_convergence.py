@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reglab import closed_form, datasets, theory
-from reglab.convergence import keyed_runs, run_study, thin, time_to_tolerance, variants
+from reglab.linalg import closed_form
+from reglab.data import datasets
+from reglab.linalg import theory
+from reglab.studies.convergence import keyed_runs, run_study, thin, time_to_tolerance, variants
 
 STUDY = {"optimizers": ["sgd", "adam"], "learning_rates": [0.01, 0.1], "batch_sizes": [None, 2], "epochs": 5,
          "epochs_full_batch": 7, "dtypes": ["float32"], "standardize": [False], "repeats": 2, "use_bias": True,
@@ -61,7 +63,7 @@ def test_small_study_theory_beside_measurement():
 
 
 def test_update_ulp_ratio_detects_lost_updates():
-    from reglab.convergence import update_ulp_ratio
+    from reglab.studies.convergence import update_ulp_ratio
 
     A = np.eye(2)
     w = np.array([1.0, 1.0])

@@ -1,4 +1,4 @@
-"""Tests for reglab.convergence_figures on a small synthetic convergence study (no TensorFlow)."""
+"""Tests for reglab.plotting.convergence on a small synthetic convergence study (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
 
-from reglab.convergence_figures import (
+from reglab.plotting.convergence import (
     PREDICTED_COLUMNS,
     _on_grid,
     config_label,
@@ -23,7 +23,7 @@ from reglab.convergence_figures import (
     predicted_vs_measured,
     time_to_tolerance_bars,
 )
-from reglab.figures import save
+from reglab.plotting.style import save
 
 TOL = 1e-8
 N_EPOCHS = 30
@@ -38,7 +38,7 @@ PREDICTED = {0.01: 40, 0.1: None}          # predicted_steps per learning rate (
 
 
 def _time_to_tolerance(epochs, values, seconds, tol):
-    """Same contract as reglab.convergence.time_to_tolerance (not imported: its module needs solvers)."""
+    """Same contract as reglab.studies.convergence.time_to_tolerance (not imported: its module needs solvers)."""
     finite = np.isfinite(values)
     hit = np.flatnonzero(finite & (values <= tol))
     best = int(np.nanargmin(np.where(finite, values, np.nan))) if finite.any() else None
@@ -144,7 +144,7 @@ def _has_vline(ax: plt.Axes, x: float) -> bool:
 
 
 def test_no_tensorflow_import():
-    code = "import sys, reglab.convergence_figures; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, reglab.plotting.convergence; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reglab import datasets
-from reglab.datasets import DataError
+from reglab.data import datasets
+from reglab.data.datasets import DataError
 
 SHARED_FUEL = Path(__file__).resolve().parents[2] / "shared" / "data" / "FuelConsumption.csv"
 

@@ -1,4 +1,4 @@
-"""Tests for reglab.diagnostics (identifiability, VIF, Belsley-Kuh-Welsch)."""
+"""Tests for reglab.linalg.diagnostics (identifiability, VIF, Belsley-Kuh-Welsch)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from reglab.diagnostics import (
+from reglab.linalg.diagnostics import (
     bkw_decomposition,
     diagnose,
     null_space_description,

@@ -1,4 +1,4 @@
-"""Tests for reglab.keras_figures on small synthetic Keras-stage artifacts (no TensorFlow)."""
+"""Tests for reglab.plotting.keras on small synthetic Keras-stage artifacts (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reglab.keras_figures import (
+from reglab.plotting.keras import (
     distance_curves,
     final_vs_reference_table,
     landing_points,
@@ -83,7 +83,7 @@ def _legend_texts(fig: plt.Figure) -> list[str]:
 
 def test_no_tensorflow_import():
     # in a fresh interpreter: other test modules of the session may import TensorFlow themselves
-    code = "import sys, reglab.keras_figures; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, reglab.plotting.keras; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reglab import closed_form, datasets
-from reglab.keras_runs import Scaling, fit_spec, references, run_one
+from reglab.linalg import closed_form
+from reglab.data import datasets
+from reglab.training.keras_runs import Scaling, fit_spec, references, run_one
 
 
 def test_scaling_roundtrip_and_predictions():

@@ -1,4 +1,4 @@
-"""reglab.keras_train: the fast compiled Keras trainer against naive model.fit.
+"""reglab.training.keras_train: the fast compiled Keras trainer against naive model.fit.
 
 Everything here imports TensorFlow (marked ``keras``).  Equality with ``model.fit`` is
 asserted *bit for bit* where shuffling plays no part; that is what the trainer delivers
@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
-from reglab import keras_train as kt  # noqa: E402
-from reglab.keras_train import FitSpec, train, train_with_model_fit  # noqa: E402
+from reglab.training import keras_train as kt  # noqa: E402
+from reglab.training.keras_train import FitSpec, train, train_with_model_fit  # noqa: E402
 
 pytestmark = pytest.mark.keras
 

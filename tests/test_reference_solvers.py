@@ -1,4 +1,4 @@
-"""Tests for reglab.reference_solvers against independent references: numpy lstsq, scipy's LSQR, literal loops
+"""Tests for reglab.linalg.reference_solvers against independent references: numpy lstsq, scipy's LSQR, literal loops
 written here, scikit-learn's own ``fit``, and counting arguments for sampling without replacement."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.sparse.linalg import lsqr
 
-from reglab.reference_solvers import (
+from reglab.linalg.reference_solvers import (
     WEIGHTS_MAX_P,
     SolverTrace,
     article_gd,
@@ -27,7 +27,7 @@ from reglab.reference_solvers import (
     sgd_numpy,
     sklearn_sgd,
 )
-from reglab.solvers import design_matrix
+from reglab.linalg.solvers import design_matrix
 
 # ------------------------------------------------------------------------------------------------ fixtures
 

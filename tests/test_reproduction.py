@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reglab import datasets
-from reglab.reproduction import COLUMNS, balloons_population_mse, build_table, within_decade
+from reglab.data import datasets
+from reglab.questions.reproduction import COLUMNS, balloons_population_mse, build_table, within_decade
 
 
 def test_population_mse_matches_monte_carlo():

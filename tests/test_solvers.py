@@ -1,4 +1,4 @@
-"""Tests for reglab.solvers against answers constructed independently of the code under test.
+"""Tests for reglab.linalg.solvers against answers constructed independently of the code under test.
 
 Every least-squares reference is exact: either ``y = X @ beta`` with integer / dyadic data (so ``y`` is computed
 exactly and ``beta`` is THE least-squares solution), or a residual constructed orthogonal to the design, or a
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from reglab.solvers import (
+from reglab.linalg.solvers import (
     LSQ_SOLVERS,
     design_matrix,
     least_squares_all,

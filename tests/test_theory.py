@@ -1,4 +1,4 @@
-"""Tests for reglab.theory against references built independently of the code under test.
+"""Tests for reglab.linalg.theory against references built independently of the code under test.
 
 References: designs with prescribed singular values (A = U diag(s) V' from random orthogonal factors), a
 float64 gradient-descent loop written here, numpy's lstsq / matrix_rank, exact rational arithmetic and
@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from reglab.theory import (
+from reglab.linalg.theory import (
     Spectrum,
     float_floor,
     gd_loss_curve,

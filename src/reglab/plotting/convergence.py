@@ -1,11 +1,11 @@
 """Figures and the theory-vs-measurement table of the convergence stage, drawn from its artifacts only.
 
 Inputs are already-loaded artifacts, never paths: the tidy curve table of a study (one row per
-curve point, columns :data:`reglab.convergence.CURVE_COLUMNS`) and its JSON summary (written by
-:func:`reglab.convergence.run_study`).  Save figures with :func:`reglab.figures.save`.  Importing
+curve point, columns :data:`reglab.studies.convergence.CURVE_COLUMNS`) and its JSON summary (written by
+:func:`reglab.studies.convergence.run_study`).  Save figures with :func:`reglab.plotting.style.save`.  Importing
 this module does not import TensorFlow.
 
-Conventions (all figures, as in :mod:`reglab.keras_figures`):
+Conventions (all figures, as in :mod:`reglab.plotting.keras`):
 
 * a *configuration* is ``(solver, learning_rate, batch_size, dtype, standardize)``; its repeats
   are summarized by the median with a 20-80% band (benchopt style).  Curves of the repeats are
@@ -16,7 +16,7 @@ Conventions (all figures, as in :mod:`reglab.keras_figures`):
 * diverged repeats are never dropped silently: an ``x`` on the top edge of the axes (curves), a
   marker on the top edge (final metric) or a hatched bar (time to tolerance) shows them, and
   labels say how many;
-* values drawn on a log axis are floored at :data:`reglab.figures.TINY` and the axis label says
+* values drawn on a log axis are floored at :data:`reglab.plotting.style.TINY` and the axis label says
   when that happened; non-finite values leave gaps.
 """
 
@@ -41,8 +41,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from reglab.figures import TINY  # noqa: E402  (importing reglab.figures also sets the theme)
-from reglab.keras_figures import BAND, MAX_POINTS, _mark_divergence, _palette, thin_epochs  # noqa: E402
+from reglab.plotting.datasets import TINY  # noqa: E402  (importing reglab.plotting.datasets also sets the theme)
+from reglab.plotting.keras import BAND, MAX_POINTS, _mark_divergence, _palette, thin_epochs  # noqa: E402
 
 #: Line styles for the batch sizes of :func:`metric_curves` (full batch first, then increasing sizes).
 BATCH_STYLES = ["-", "--", "-.", (0, (1, 1.2)), (0, (5, 1, 1, 1, 1, 1))]

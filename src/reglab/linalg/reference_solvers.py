@@ -8,7 +8,7 @@ printed in the FuelConsumption article (seed 004).
 Conventions
 -----------
 * ``A`` (n, p) is the design (features, then a ones column LAST when there is an intercept, see
-  :func:`reglab.solvers.design_matrix`), ``b`` (n,) the target, ``w0`` (p,) the start.
+  :func:`reglab.linalg.solvers.design_matrix`), ``b`` (n,) the target, ``w0`` (p,) the start.
 * Every logged ``loss`` is Keras' MSE ``mean((A w - b)**2)`` over all ``n`` rows, in float64 -- also for the
   article's algorithms, whose own objective is the *sum* of squares -- so traces are comparable.
 * Logging: ``steps`` holds 1-based step (or epoch / iteration) indices.  Runs of at most ``max_logged``
@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reglab.solvers import design_matrix
-from reglab.theory import _check_A, _check_Abw, _check_eta, _check_vec  # shared input validation
+from reglab.linalg.solvers import design_matrix
+from reglab.linalg.theory import _check_A, _check_Abw, _check_eta, _check_vec  # shared input validation
 
 __all__ = [
     "WEIGHTS_MAX_P",
@@ -464,7 +464,7 @@ def sgd_numpy(
 
     With ``averaging=True`` ``extra`` also holds, over the post-update iterates ``w_1 .. w_T``
     (``T = epochs * steps_per_epoch``): ``"w_polyak"`` (mean of all), ``"w_tail"`` (mean of ``w_t`` for
-    ``t > T // 2``, as :func:`reglab.theory.polyak_average` with ``tail=True``), their MSEs ``"loss_polyak"``,
+    ``t > T // 2``, as :func:`reglab.linalg.theory.polyak_average` with ``tail=True``), their MSEs ``"loss_polyak"``,
     ``"loss_tail"``, and the running Polyak average's MSE at each logged epoch (``"losses_polyak"``).
     ``w_final`` is always the last iterate.
     """

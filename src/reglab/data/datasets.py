@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reglab.io import atomic_path
-from reglab.rng import generator
+from reglab.core.io import atomic_path
+from reglab.core.rng import generator
 
 META_KEY = b"reglab"
 

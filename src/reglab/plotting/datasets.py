@@ -1,4 +1,4 @@
-"""Seaborn figures drawn from JSON artifacts only (never from recomputed fits)."""
+"""Per-dataset figures (closed-form solver agreement, diagnostics), drawn from JSON artifacts only."""
 
 from __future__ import annotations
 
@@ -13,18 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from reglab.io import atomic_path  # noqa: E402
-
-sns.set_theme(style="whitegrid", context="notebook")
-TINY = 1e-17  # floor for log-scale plots of differences that are exactly zero
-
-
-def save(fig: plt.Figure, path: str) -> None:
-    """Save a figure as PNG atomically and close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
+from reglab.plotting.style import TINY  # noqa: E402  (importing the style also sets the theme)
 
 def _param_vector(fit: dict[str, Any], features: list[str]) -> np.ndarray | None:
     if fit.get("status") != "ok":

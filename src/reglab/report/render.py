@@ -13,7 +13,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from reglab.io import read_json, write_text
+from reglab.core.io import read_json, write_text
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -57,8 +57,8 @@ SEED_DATASETS = {"001": ["collinear_toy"], "002": ["underdetermined", "underdete
 def keras_sections(keras: dict[str, dict[str, Any]], closed: dict[str, Any], diag: dict[str, Any],
                    figs: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """One section per seed question: runs table, figures, and the plain answer."""
-    from reglab.answers import all_answers
-    from reglab.keras_figures import final_vs_reference_table
+    from reglab.questions.answers import all_answers
+    from reglab.plotting.keras import final_vs_reference_table
 
     answers = all_answers(keras, closed, diag)
     sections = []
@@ -75,8 +75,8 @@ def keras_sections(keras: dict[str, dict[str, Any]], closed: dict[str, Any], dia
 
 def convergence_sections(studies: dict[str, dict[str, Any]], figs: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """One section per convergence study: theory beside measurement, answers, figures."""
-    from reglab.answers import convergence_answers
-    from reglab.convergence_figures import predicted_vs_measured
+    from reglab.questions.answers import convergence_answers
+    from reglab.plotting.convergence import predicted_vs_measured
 
     answers = convergence_answers(studies)
     out = []

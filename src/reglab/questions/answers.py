@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reglab.convergence import keyed_runs
+from reglab.studies.convergence import keyed_runs
 
 Docs = Mapping[str, Mapping[str, Any]]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from reglab.datasets import Dataset
-from reglab.solvers import design_matrix, least_squares_all, logistic_all, param_names
+from reglab.data.datasets import Dataset
+from reglab.linalg.solvers import design_matrix, least_squares_all, logistic_all, param_names
 
 
 def _predict(fit: dict[str, Any], X: np.ndarray, features: list[str]) -> np.ndarray | None:

@@ -1,10 +1,10 @@
 """Figures and the summary table of the Keras stage, drawn from its artifacts only.
 
 Inputs are already-loaded artifacts, never paths: the per-run JSON documents written by
-:func:`reglab.keras_runs.run_one` (``results/keras/{dataset}/{run}.json``) and the tidy
+:func:`reglab.training.keras_runs.run_one` (``results/keras/{dataset}/{run}.json``) and the tidy
 ``results/keras/{dataset}/history.parquet`` (columns ``run, repeat, epoch, train_loss,
 loss_end, val_loss, seconds, w_<param>..., dist_<ref>...``).  Save figures with
-:func:`reglab.figures.save`.  Importing this module does not import TensorFlow.
+:func:`reglab.plotting.style.save`.  Importing this module does not import TensorFlow.
 
 Conventions (all figures):
 
@@ -13,7 +13,7 @@ Conventions (all figures):
   diverged or stopped early no longer contributes after its last epoch);
 * a repeat that diverged is never dropped silently: an ``x`` is drawn on the top edge of
   the axes at its divergence epoch and the run's legend label says so;
-* values drawn on a log axis are floored at :data:`reglab.figures.TINY` (exact zeros),
+* values drawn on a log axis are floored at :data:`reglab.plotting.style.TINY` (exact zeros),
   and the axis label says when that happened; non-finite values leave gaps;
 * long histories are thinned (:func:`thin_epochs`) before anything is computed.
 """
@@ -38,7 +38,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from reglab.figures import TINY  # noqa: E402  (importing reglab.figures also sets the theme)
+from reglab.plotting.datasets import TINY  # noqa: E402  (importing reglab.plotting.datasets also sets the theme)
 
 #: Default cap on the number of epochs drawn per curve.
 MAX_POINTS = 2000

@@ -1,9 +1,9 @@
 """Closed-form theory of gradient descent on linear least squares, used to explain Keras' convergence.
 
-Conventions (shared with :mod:`reglab.solvers` and :mod:`reglab.reference_solvers`)
+Conventions (shared with :mod:`reglab.linalg.solvers` and :mod:`reglab.linalg.reference_solvers`)
 ------------------------------------------------------------------------------------
 The loss is Keras' mean squared error over the ``n`` rows of the design ``A`` (``n x p``; features first,
-then a ones column LAST when there is an intercept, see :func:`reglab.solvers.design_matrix`)::
+then a ones column LAST when there is an intercept, see :func:`reglab.linalg.solvers.design_matrix`)::
 
     L(w) = mean((A w - b)**2),    grad L(w) = (2/n) A'(A w - b),    H = (2/n) A'A.
 
@@ -166,7 +166,7 @@ def hessian_spectrum(A: np.ndarray, *, rtol: float | None = None) -> Spectrum:
     The eigenvalues are ``2 s**2 / n`` (never formed from ``A'A``, so small ones keep their relative
     accuracy down to ``eps * s_max``).  The rank counts singular values ``s > s_max * rtol`` with
     ``rtol = max(n, p) * eps`` by default -- exactly ``numpy.linalg.matrix_rank``'s rule (note that
-    :func:`reglab.solvers.numerical_rank` instead scales columns first; here the unscaled ``A`` is what GD sees).
+    :func:`reglab.linalg.solvers.numerical_rank` instead scales columns first; here the unscaled ``A`` is what GD sees).
     """
     Aa = _check_A(A)
     n, p = Aa.shape

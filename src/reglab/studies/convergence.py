@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reglab import reference_solvers as ref
-from reglab import theory
-from reglab.datasets import Dataset
-from reglab.keras_runs import Scaling, references
-from reglab.keras_train import FitSpec, initial_parameters, train
-from reglab.rng import derive_seed, generator
-from reglab.solvers import design_matrix
+from reglab.linalg import reference_solvers as ref
+from reglab.linalg import theory
+from reglab.data.datasets import Dataset
+from reglab.training.keras_runs import Scaling, references
+from reglab.training.keras_train import FitSpec, initial_parameters, train
+from reglab.core.rng import derive_seed, generator
+from reglab.linalg.solvers import design_matrix
 
 #: Study optimizer name -> (Keras optimizer, constructor options).
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {

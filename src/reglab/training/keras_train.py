@@ -244,7 +244,7 @@ def _tf():
     if not _TF_READY:
         if keras.backend.backend() != "tensorflow":
             raise RuntimeError(
-                f"reglab.keras_train needs the TensorFlow Keras backend, found "
+                f"reglab.training.keras_train needs the TensorFlow Keras backend, found "
                 f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)")
         tf.config.experimental.enable_op_determinism()
         _TF_READY = True

@@ -1,4 +1,4 @@
-"""The Keras stage: turn config runs into :func:`reglab.keras_train.train` calls and tidy artifacts.
+"""The Keras stage: turn config runs into :func:`reglab.training.keras_train.train` calls and tidy artifacts.
 
 One job trains every run declared for one dataset, so TensorFlow is imported once per dataset.
 References (closed-form and minimum-norm solutions, logistic MLE) are read from the
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reglab.datasets import Dataset
-from reglab.keras_train import FitResult, FitSpec, train
-from reglab.rng import derive_seed
+from reglab.data.datasets import Dataset
+from reglab.training.keras_train import FitResult, FitSpec, train
+from reglab.core.rng import derive_seed
 
 #: Keys of a run entry in config that are not FitSpec fields.
 RUN_ONLY_KEYS = ("dataset", "target", "standardize")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from reglab.convergence import keyed_runs
+from reglab.studies.convergence import keyed_runs
 
 COLUMNS = ["document", "quantity", "article", "reglab", "reference", "verdict", "criterion", "source"]
 
