@@ -22,6 +22,7 @@ from reglab.data.datasets import Dataset
 from reglab.training.keras_runs import Scaling, references
 from reglab.training.keras_train import FitSpec, initial_parameters, train
 from reglab.core.rng import derive_seed, generator
+from reglab.core.select import keyed_runs  # noqa: F401  (part of this module's API for summaries)
 from reglab.linalg.solvers import design_matrix
 
 #: Study optimizer name -> (Keras optimizer, constructor options).
@@ -318,8 +319,3 @@ def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mappin
         "theory": theory_doc, "runs": runs,
     }
     return pd.concat(curves, ignore_index=True), summary
-
-
-def keyed_runs(summary: Mapping[str, Any], **match: Any) -> list[dict[str, Any]]:
-    """The runs whose fields equal every ``match`` value (e.g. solver='keras_sgd', batch_size=None)."""
-    return [r for r in summary["runs"] if all(r.get(k) == v for k, v in match.items())]

@@ -1,0 +1,36 @@
+"""The one place numbers become text: tables, sentences and figure labels all format through here."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DASH = "—"
+
+
+def sig(x: float | None, digits: int = 3) -> str:
+    """``digits`` significant digits (``%g``); a dash for a missing value."""
+    return DASH if x is None else f"{x:.{digits}g}"
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """Numbers for tables: significant digits, scientific for very large/small, 'yes'/'no', a dash for missing."""
+    if value is None or value is pd.NA:
+        return DASH
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return DASH
+        if value == 0.0:
+            return "0"
+        if abs(value) >= 1e5 or abs(value) < 1e-3:
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}g}"
+    return str(value)
