@@ -1,9 +1,10 @@
 """Adapter: run one convergence study; write its curve table and summary."""
-from reglab.studies import convergence
-from reglab.data import datasets
 from reglab.core.io import read_json, write_json, write_parquet
-from reglab.training.keras_train import configure_threads
 from reglab.core.logs import log_to
+from reglab.core.provenance import job_block, stamp
+from reglab.data import datasets
+from reglab.studies import convergence
+from reglab.training.keras_train import configure_threads
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)
@@ -16,5 +17,5 @@ with log_to(snakemake.log[0]):
         threads=snakemake.threads,
     )
     write_parquet(snakemake.output.curves, curves)
-    write_json(snakemake.output.summary, summary)
+    write_json(snakemake.output.summary, stamp(summary, job_block(snakemake)))
     print(f"{len(summary['runs'])} runs, {len(curves)} curve points")

@@ -1,6 +1,6 @@
 """Adapter: download the FuelConsumption file named in config and verify it."""
-from reglab.data.datasets import fetch_fuel
 from reglab.core.logs import log_to
+from reglab.data.datasets import fetch_fuel
 
 with log_to(snakemake.log[0]):
     digest = fetch_fuel(snakemake.params.url, snakemake.output[0])

@@ -1,10 +1,10 @@
 """Adapter: the figures of one convergence study."""
 import pandas as pd
 
-from reglab.plotting import convergence as cf
-from reglab.plotting.style import save
 from reglab.core.io import read_json
 from reglab.core.logs import log_to
+from reglab.plotting import convergence as cf
+from reglab.plotting.style import save
 
 with log_to(snakemake.log[0]):
     curves = pd.read_parquet(snakemake.input.curves)

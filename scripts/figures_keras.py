@@ -1,10 +1,10 @@
 """Adapter: loss and distance curves of one dataset's Keras runs."""
 import pandas as pd
 
-from reglab.plotting import keras as keras_figures
-from reglab.plotting.style import save
 from reglab.core.io import read_json
 from reglab.core.logs import log_to
+from reglab.plotting import keras as keras_figures
+from reglab.plotting.style import save
 
 with log_to(snakemake.log[0]):
     docs = [read_json(p) for p in snakemake.input.runs]

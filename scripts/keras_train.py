@@ -3,11 +3,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from reglab.core.io import read_json, write_json, write_parquet
+from reglab.core.logs import log_to
+from reglab.core.provenance import job_block, stamp
 from reglab.data import datasets
 from reglab.training import keras_runs
-from reglab.core.io import read_json, write_json, write_parquet
 from reglab.training.keras_train import configure_threads
-from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)
@@ -23,5 +24,6 @@ with log_to(snakemake.log[0]):
         histories.append(history)
     # all outputs at the end: a killed job leaves nothing that looks finished
     write_parquet(snakemake.output.history, pd.concat(histories, ignore_index=True))
+    block = job_block(snakemake)
     for path in snakemake.output.runs:
-        write_json(path, docs[Path(path).stem])
+        write_json(path, stamp(docs[Path(path).stem], block))

@@ -1,6 +1,6 @@
 """Adapter: build one dataset from its config entry and save the artifact."""
-from reglab.data import datasets
 from reglab.core.logs import log_to
+from reglab.data import datasets
 
 with log_to(snakemake.log[0]):
     path = snakemake.input[0] if len(snakemake.input) else None

@@ -1,18 +1,14 @@
-"""Adapter: render the HTML report from artifacts."""
-from reglab.report import render as report
+"""Adapter: render the HTML report from the artifacts each stage registered for it."""
 from reglab.core.logs import log_to
+from reglab.report import render
 
 with log_to(snakemake.log[0]):
-    report.render(
-        title=snakemake.params.title,
-        datasets=snakemake.params.datasets,
-        closed_form=list(snakemake.input.closed_form),
-        diagnostics=list(snakemake.input.diagnostics),
-        keras=list(snakemake.input.keras),
-        reproduction=snakemake.input.reproduction,
-        studies=list(snakemake.input.studies),
-        figures=list(snakemake.input.figures),
+    fixed = {"template", "css", "fragments"}
+    render(
+        groups={name: list(files) for name, files in snakemake.input.items() if name not in fixed},
         template=snakemake.input.template,
         css=snakemake.input.css,
         output=snakemake.output[0],
+        title=snakemake.params.title,
+        params=dict(snakemake.params.items()),
     )

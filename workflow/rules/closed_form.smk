@@ -6,8 +6,42 @@ rule closed_form:
         "results/data/{dataset}.parquet",
     output:
         "results/closed_form/{dataset}.json",
+    params:
+        code=code("closed_form"),
     threads: config["threads"]
     log:
         "results/logs/closed_form/{dataset}.log",
     script:
         "../../scripts/closed_form.py"
+
+
+rule figures_dataset:
+    input:
+        closed_form="results/closed_form/{dataset}.json",
+        diagnostics="results/diagnostics/{dataset}.json",
+    output:
+        solvers=report(
+            "results/figures/{dataset}/solvers.png",
+            caption="../../report/captions/solvers.rst",
+            category="Closed form",
+            subcategory="{dataset}",
+        ),
+        diagnostics=report(
+            "results/figures/{dataset}/diagnostics.png",
+            caption="../../report/captions/diagnostics.rst",
+            category="Diagnostics",
+            subcategory="{dataset}",
+        ),
+    params:
+        code=code("figures_dataset"),
+    log:
+        "results/logs/figures/{dataset}.log",
+    script:
+        "../../scripts/figures_dataset.py"
+
+
+register_report("datasets", expand("results/closed_form/{dataset}.json", dataset=DATASETS))
+register_report(
+    "datasets",
+    expand("results/figures/{dataset}/{kind}.png", dataset=TABULAR, kind=["solvers", "diagnostics"]),
+)

@@ -1,4 +1,7 @@
-# Shared helpers: which datasets exist, where their inputs come from, config slices for params.
+# Shared, generic helpers for every stage: config slices, code digests, the report's input registry.
+# Stages define no functions of their own: they call these (snakemake --lint keeps rules and
+# functions apart).
+from reglab.core import provenance
 
 FUEL_FILE = "resources/FuelConsumption.csv"
 DATASETS = list(config["datasets"])
@@ -6,6 +9,8 @@ DATASETS = list(config["datasets"])
 # but no single-design diagnostics.
 GROUPED = [n for n, s in config["datasets"].items() if s.get("kind") == "amortized"]
 TABULAR = [n for n in DATASETS if n not in GROUPED]
+# Files each stage shows in the report, by section name (see reglab.report.sections).
+REPORT_INPUTS = {}
 
 
 wildcard_constraints:
@@ -19,6 +24,38 @@ def canonical(obj):
     if isinstance(obj, list):
         return [canonical(v) for v in obj]
     return obj
+
+
+def code(script):
+    """Digest of the library code a rule's script imports (and of the numerical packages' versions)."""
+    return provenance.code_digest(f"{workflow.basedir}/scripts/{script}.py")
+
+
+def register_report(section, files):
+    """Show ``files`` in the report section ``section``; the report rule's inputs come from here."""
+    REPORT_INPUTS.setdefault(section, []).extend(files)
+
+
+def report_inputs(wildcards):
+    return {name: sorted(set(files)) for name, files in REPORT_INPUTS.items()}
+
+
+def entry(section, wildcard):
+    """Input function: the config entry ``section.<wildcard value>`` (canonical key order)."""
+
+    def get(wildcards):
+        return canonical(lookup(dpath=f"{section}/{wildcards[wildcard]}", within=config))
+
+    return get
+
+
+def entry_path(section, wildcard, pattern):
+    """Input function: ``pattern`` formatted with the fields of the config entry ``section.<wildcard>``."""
+
+    def get(wildcards):
+        return pattern.format(**lookup(dpath=f"{section}/{wildcards[wildcard]}", within=config))
+
+    return get
 
 
 def dataset_spec(wildcards):
@@ -41,5 +78,15 @@ def dataset_source(wildcards):
 def fuel_url(wildcards):
     urls = [s["url"] for s in config["datasets"].values() if s.get("kind") == "fuel"]
     if not urls:
-        raise ValueError("no dataset of kind 'fuel' in config, so nothing names a URL for " + FUEL_FILE)
+        raise ValueError(f"no dataset of kind 'fuel' in config, so nothing names a URL for {FUEL_FILE}")
     return urls[0]
+
+
+def keras_runs_of(dataset):
+    """This dataset's Keras runs (canonical key order)."""
+    runs = config["keras"]["runs"]
+    return canonical({name: run for name, run in runs.items() if run["dataset"] == dataset})
+
+
+def keras_run_files(wildcards):
+    return [f"results/keras/{wildcards.dataset}/{run}.json" for run in keras_runs_of(wildcards.dataset)]

@@ -1,37 +1,29 @@
 # Stage 3b: convergence studies. One job per study (TensorFlow imported once); the study's config
 # entry reaches it through params.
 
-STUDIES = config["convergence"]["studies"]
+STUDIES = sorted(config["convergence"]["studies"])
 
 
-def study_spec(wildcards):
-    return canonical(STUDIES[wildcards.study])
-
-
-def study_dataset(wildcards):
-    return STUDIES[wildcards.study]["dataset"]
+wildcard_constraints:
+    study="|".join(STUDIES) if STUDIES else "^$",
 
 
 rule convergence:
     input:
-        data=lambda wc: f"results/data/{study_dataset(wc)}.parquet",
-        closed_form=lambda wc: f"results/closed_form/{study_dataset(wc)}.json",
+        data=entry_path("convergence/studies", "study", "results/data/{dataset}.parquet"),
+        closed_form=entry_path("convergence/studies", "study", "results/closed_form/{dataset}.json"),
     output:
         curves="results/convergence/{study}/curves.parquet",
         summary="results/convergence/{study}/summary.json",
     params:
-        study=study_spec,
+        study=entry("convergence/studies", "study"),
         seed=config["seed"],
+        code=code("convergence"),
     threads: config["threads"]
-    wildcard_constraints:
-        study="|".join(STUDIES) if STUDIES else "^$",
     log:
         "results/logs/convergence/{study}.log",
     script:
         "../../scripts/convergence.py"
-
-
-CONVERGENCE_OUTPUTS = expand("results/convergence/{study}/summary.json", study=sorted(STUDIES))
 
 
 rule figures_convergence:
@@ -63,16 +55,20 @@ rule figures_convergence:
             category="Convergence",
             subcategory="{study}",
         ),
-    wildcard_constraints:
-        study="|".join(STUDIES) if STUDIES else "^$",
+    params:
+        code=code("figures_convergence"),
     log:
         "results/logs/figures/convergence_{study}.log",
     script:
         "../../scripts/figures_convergence.py"
 
 
-CONVERGENCE_FIGURES = expand(
-    "results/figures/convergence/{study}/{kind}.png",
-    study=sorted(STUDIES),
-    kind=["metric_vs_epoch", "metric_vs_seconds", "final_vs_lr", "time_to_tolerance"],
+register_report("convergence", expand("results/convergence/{study}/summary.json", study=STUDIES))
+register_report(
+    "convergence",
+    expand(
+        "results/figures/convergence/{study}/{kind}.png",
+        study=STUDIES,
+        kind=["metric_vs_epoch", "metric_vs_seconds", "final_vs_lr", "time_to_tolerance"],
+    ),
 )

@@ -20,6 +20,7 @@ rule dataset:
     params:
         spec=dataset_spec,
         seed=config["seed"],
+        code=code("make_dataset"),
     log:
         "results/logs/dataset/{dataset}.log",
     script:

@@ -1,13 +1,10 @@
-# Stage 3: Keras training. One job per dataset trains all of that dataset's runs, so TensorFlow
+# Stage 3a: Keras training. One job per dataset trains all of that dataset's runs, so TensorFlow
 # is imported once per dataset; each run's config entry reaches the job through params.
 
 KERAS_RUNS = config["keras"]["runs"]
 KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
-
-
-def keras_runs_of(dataset):
-    """This dataset's runs (canonical key order)."""
-    return canonical({name: run for name, run in KERAS_RUNS.items() if run["dataset"] == dataset})
+# Seed 001's landing points on the line of exact solutions (datasets of kind collinear_toy).
+LANDING_DATASETS = [ds for ds in KERAS_DATASETS if config["datasets"][ds].get("kind") == "collinear_toy"]
 
 
 for _ds in KERAS_DATASETS:
@@ -24,6 +21,7 @@ for _ds in KERAS_DATASETS:
         params:
             runs=keras_runs_of(_ds),
             seed=config["seed"],
+            code=code("keras_train"),
         threads: config["threads"]
         log:
             f"results/logs/keras/{_ds}.log",
@@ -31,5 +29,50 @@ for _ds in KERAS_DATASETS:
             "../../scripts/keras_train.py"
 
 
-KERAS_OUTPUTS = [f"results/keras/{run['dataset']}/{name}.json" for name, run in sorted(KERAS_RUNS.items())]
-KERAS_HISTORIES = [f"results/keras/{ds}/history.parquet" for ds in KERAS_DATASETS]
+rule figures_keras:
+    input:
+        runs=keras_run_files,
+        history="results/keras/{dataset}/history.parquet",
+    output:
+        loss=report(
+            "results/figures/{dataset}/keras_loss.png",
+            caption="../../report/captions/keras_loss.rst",
+            category="Keras",
+            subcategory="{dataset}",
+        ),
+        distance=report(
+            "results/figures/{dataset}/keras_distance.png",
+            caption="../../report/captions/keras_distance.rst",
+            category="Keras",
+            subcategory="{dataset}",
+        ),
+    params:
+        code=code("figures_keras"),
+    log:
+        "results/logs/figures/keras_{dataset}.log",
+    script:
+        "../../scripts/figures_keras.py"
+
+
+rule figure_landing:
+    input:
+        runs=keras_run_files,
+    output:
+        report(
+            "results/figures/{dataset}/keras_landing.png",
+            caption="../../report/captions/keras_landing.rst",
+            category="Keras",
+            subcategory="{dataset}",
+        ),
+    params:
+        article_point=[1.15, 0.85],
+        code=code("figure_landing"),
+    log:
+        "results/logs/figures/landing_{dataset}.log",
+    script:
+        "../../scripts/figure_landing.py"
+
+
+register_report("keras", [f"results/keras/{run['dataset']}/{name}.json" for name, run in KERAS_RUNS.items()])
+register_report("keras", expand("results/figures/{dataset}/keras_{kind}.png", dataset=KERAS_DATASETS, kind=["loss", "distance"]))
+register_report("keras", expand("results/figures/{dataset}/keras_landing.png", dataset=LANDING_DATASETS))

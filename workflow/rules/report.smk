@@ -1,25 +1,22 @@
-# Stage 5: one self-contained HTML report, built from artifacts only (seconds, no retraining).
+# Stage 5: one self-contained HTML report, built from artifacts only (seconds, no retraining). Its inputs
+# are what the stages registered with register_report(); each group feeds the section of that name.
 
 
 rule report:
     input:
-        closed_form=expand("results/closed_form/{dataset}.json", dataset=DATASETS),
-        diagnostics=expand("results/diagnostics/{dataset}.json", dataset=TABULAR),
-        keras=KERAS_OUTPUTS,
-        reproduction="results/reproduction.csv",
-        studies=CONVERGENCE_OUTPUTS,
-        figures=expand(
-            "results/figures/{dataset}/{kind}.png", dataset=TABULAR, kind=["solvers", "diagnostics"]
-        )
-        + KERAS_FIGURES
-        + CONVERGENCE_FIGURES,
+        unpack(report_inputs),
         template=f"{workflow.basedir}/report/templates/report.html.j2",
         css=f"{workflow.basedir}/report/templates/report.css",
+        fragments=sorted(str(p) for p in Path(workflow.basedir, "report/templates/sections").glob("*.html.j2")),
     output:
         "results/report.html",
     params:
-        datasets=DATASETS,
         title=config["report"]["title"],
+        datasets=DATASETS,
+        threads=config["threads"],
+        config_digest=provenance.digest(config),
+        workflow_dir=workflow.basedir,
+        code=code("report"),
     log:
         "results/logs/report.log",
     script:

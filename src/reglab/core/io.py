@@ -73,3 +73,15 @@ def write_parquet(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def json_float(x: Any) -> float | None:
+    """``float(x)``, or None when it is not finite (strict JSON has no inf/nan)."""
+    value = float(x)
+    return value if math.isfinite(value) else None
+
+
+def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
+    """Write a table as CSV (no index), atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

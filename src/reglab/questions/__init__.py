@@ -1,0 +1,76 @@
+"""The seed questions: one module per question, each declaring what it reads, its answer and its rows.
+
+To add a question, write a module with a ``QUESTION`` (:class:`reglab.questions.base.Question`) and
+add it to :data:`QUESTIONS` below. Pure Python over JSON documents: no numerical stack, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from reglab.questions import seed001, seed002, seed003, seed004
+from reglab.questions.base import (
+    COLUMNS,
+    Artifacts,
+    Finding,
+    Question,
+    Row,
+    study_generic,
+)
+
+__all__ = ["QUESTIONS", "COLUMNS", "Artifacts", "Finding", "Question", "Row", "build_rows", "build_table",
+           "findings", "missing_inputs", "reads", "study_answer"]
+
+#: every question, in the order the report shows them
+QUESTIONS: tuple[Question, ...] = (seed001.QUESTION, seed002.QUESTION, seed003.QUESTION, seed004.QUESTION)
+
+
+def build_rows(art: Artifacts) -> dict[str, list[Row]]:
+    """Each question's reproduction rows, by document id."""
+    return {q.doc_id: q.rows(art) for q in QUESTIONS}
+
+
+def build_table(art: Artifacts) -> pd.DataFrame:
+    """The reproduction table: every question's rows, with their sources."""
+    rows = [r.as_dict() for rs in build_rows(art).values() for r in rs]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def findings(art: Artifacts, rows: Mapping[str, list[Row]] | None = None) -> list[Finding]:
+    """One finding per question (seed 001 has two), in report order."""
+    rows = build_rows(art) if rows is None else rows
+    return [f for q in QUESTIONS for f in q.findings(art, list(rows.get(q.doc_id, [])))]
+
+
+def study_answer(name: str, summary: Mapping[str, Any]) -> list[str]:
+    """Sentences about a convergence study: its question's answer for a seed study, else a generic summary."""
+    for q in QUESTIONS:
+        if name in q.study_answers:
+            return q.study_answers[name](summary)
+    return study_generic(summary)
+
+
+def reads(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The configured datasets, Keras runs and studies the questions read (inputs of the reproduction table)."""
+    runs = (config.get("keras") or {}).get("runs", {})
+    studies = (config.get("convergence") or {}).get("studies", {})
+    return {
+        "datasets": sorted({d for q in QUESTIONS for d in q.datasets if d in config["datasets"]}),
+        "runs": sorted({r for q in QUESTIONS for r in q.runs if r in runs}),
+        "studies": sorted({s for q in QUESTIONS for s in q.studies if s in studies}),
+    }
+
+
+def missing_inputs(config: Mapping[str, Any]) -> list[str]:
+    """A warning for each dataset, run or study a question reads that the config does not have."""
+    have = {"dataset": set(config["datasets"]), "Keras run": set((config.get("keras") or {}).get("runs", {})),
+            "convergence study": set((config.get("convergence") or {}).get("studies", {}))}
+    out = []
+    for q in QUESTIONS:
+        for what, names in (("dataset", q.datasets), ("Keras run", q.runs), ("convergence study", q.studies)):
+            out += [f"seed {q.doc_id} ({q.title}) reads {what} '{n}', which this config does not define: "
+                    f"its answer and reproduction rows will say 'not run'" for n in names if n not in have[what]]
+    return out

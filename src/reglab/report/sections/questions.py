@@ -1,0 +1,26 @@
+"""One section per seed question: its plain answer and the table of the Keras runs it reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reglab import questions
+from reglab.report.inputs import Inputs
+from reglab.report.sections.base import Section
+from reglab.report.tables import final_vs_reference_table
+
+
+def build(inputs: Inputs) -> dict[str, Any]:
+    art = inputs.art
+    out = []
+    for q in questions.QUESTIONS:
+        answer = q.answer(art)
+        docs = [art.keras[r] for r in q.runs if r in art.keras]
+        out.append({"id": q.doc_id, "anchor": q.section, "question": q.title, "answer": answer,
+                    "runs": final_vs_reference_table(docs).to_dict("records") if docs else [],
+                    "datasets": [d for d in q.datasets if d in art.closed],
+                    "studies": [s for s in q.studies if s in art.studies]})
+    return {"questions": out}
+
+
+SECTION = Section("questions", "Questions", build)
