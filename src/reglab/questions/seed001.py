@@ -126,16 +126,22 @@ def rows(art: Artifacts) -> list[Row]:
 
 
 def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
-    toy = finding_from_row(
-        QUESTION, row_by(table, "adam_w1"),
-        "Why does Dense(1) with Adam land on w1 = 1.15, w2 = 0.85 on collinear data instead of (1, 1)?",
-        "x2 = x1 + 1 makes the design rank-deficient: every point on w1 + w2 = 2 fits exactly, and Adam stops "
-        "wherever its path meets that line (SGD ends near the minimum-norm (1, 1)).",
-        label="median w1 over initialisations")
-    large = Finding(
-        "Is a 1,000,000 x 100 design too big for ordinary least squares?",
-        "Not answered by this config: it has no large (streamed) dataset.",
-        None, None, "not run", QUESTION.section, "", "")
+    w1, w2 = row_by(table, "adam_w1"), row_by(table, "adam_w2")
+    d = art.diag.get(TOY)
+    sgd = dig(art.keras, "s001_sgd", "summary", "x1", "median")
+    if w1 is None or w1.reglab is None or d is None:
+        answer = "Not run: the config lacks the s001_adam run or the collinear_toy dataset."
+    else:
+        answer = (f"The design has rank {d['rank']} for {d['n_params']} parameters (x2 = x1 + 1), so every point "
+                  f"with w1 + w2 = 2 fits exactly; Adam stops wherever its path meets that line: median "
+                  f"w1 = {sig(w1.reglab)}, w2 = {sig(w2.reglab if w2 else None)} over its initialisations"
+                  + (f", while plain SGD ends near the minimum-norm (1, 1) (median w1 = {sig(sgd)})" if sgd is not None
+                     else "") + ".")
+    toy = finding_from_row(QUESTION, w1, "Why does Dense(1) with Adam land on (1.15, 0.85) on collinear data, "
+                           "not (1, 1)?", answer, label="median w1 over initialisations")
+    large = Finding("Is a 1,000,000 x 100 design too big for ordinary least squares?",
+                    "Not run: this config has no large (streamed) dataset, so reglab has not measured it.",
+                    None, None, "not run", QUESTION.section, "", "")
     return [toy, large]
 
 

@@ -178,12 +178,21 @@ def rows(art: Artifacts) -> list[Row]:
 
 
 def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
+    logit = row_by(table, "logistic_w_children")
+    lin, mlp = row_by(table, "linear_val_loss"), row_by(table, "mlp_regression_val_loss")
+    if logit is None or logit.reglab is None:
+        answer = "Not run: the config lacks the s003_logistic run."
+    else:
+        answer = (f"Dense(1, sigmoid) on cross-entropy is logistic regression: children weight {sig(logit.reglab)} "
+                  f"against the maximum-likelihood {sig(logit.reference)}")
+        if lin is not None and mlp is not None and lin.reglab is not None and mlp.reglab is not None:
+            answer += (f"; the MLP fits the group-dependent slopes a line cannot (validation MSE {sig(mlp.reglab)} "
+                       f"against {sig(lin.reglab)} for Dense(1))")
+        answer += "."
     return [finding_from_row(
-        QUESTION, row_by(table, "logistic_w_children"),
-        "Are linear and logistic regression just degenerate networks, and what does a real MLP add (balloons)?",
-        "Dense(1) on squared error and Dense(1, sigmoid) on cross-entropy reach the closed-form and "
-        "maximum-likelihood fits; MLPs win only where the data need group-dependent slopes.",
-        label="logistic weight on children")]
+        QUESTION, logit,
+        "Are linear and logistic regression degenerate networks, and what does a real MLP add (balloons)?",
+        answer, label="logistic weight on children")]
 
 
 QUESTION = Question(
