@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reglab.linalg import closed_form
 from reglab.data import datasets
-from reglab.linalg import theory
-from reglab.studies.convergence import keyed_runs, run_study, thin, time_to_tolerance, variants
+from reglab.linalg import closed_form, theory
+from reglab.studies.convergence import (
+    keyed_runs,
+    run_study,
+    thin,
+    time_to_tolerance,
+    variants,
+)
 
 STUDY = {"optimizers": ["sgd", "adam"], "learning_rates": [0.01, 0.1], "batch_sizes": [None, 2], "epochs": 5,
          "epochs_full_batch": 7, "dtypes": ["float32"], "standardize": [False], "repeats": 2, "use_bias": True,

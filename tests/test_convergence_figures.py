@@ -13,17 +13,16 @@ import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
 
+from reglab.core.numbers import compact
 from reglab.plotting.convergence import (
-    PREDICTED_COLUMNS,
     _on_grid,
     config_label,
     final_vs_learning_rate,
-    fmt_num,
     metric_curves,
-    predicted_vs_measured,
     time_to_tolerance_bars,
 )
 from reglab.plotting.style import save
+from reglab.report.tables import PREDICTED_COLUMNS, predicted_vs_measured
 
 TOL = 1e-8
 N_EPOCHS = 30
@@ -152,8 +151,8 @@ def test_labels():
     assert config_label("keras_sgd", 0.01, 32, "float32") == "keras_sgd lr=0.01 b=32 f32"
     assert config_label("cg", float("nan"), -1, "float64") == "cg b=full f64"
     assert config_label("keras_adam", 0.1, None, "float64", True) == "keras_adam lr=0.1 b=full f64 [std]"
-    assert fmt_num(3.2e-9) == "3.2e-9" and fmt_num(0.012) == "0.012" and fmt_num(15000.0) == "1.5e4"
-    assert fmt_num(None) == "—"
+    assert compact(3.2e-9) == "3.2e-9" and compact(0.012) == "0.012" and compact(15000.0) == "1.5e4"
+    assert compact(None) == "—"
 
 
 def test_on_grid_interpolates_within_each_repeat():
@@ -293,7 +292,7 @@ def test_time_to_tolerance_bars(study, tmp_path):
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert len(labels) == 5 and "gd lr=0.25 b=full f64" in labels
         texts = _texts(fig)
-        assert f"not reached (best {fmt_num(STALLED[2] + 10 * np.exp(-45) * 1.0)} at epoch {N_EPOCHS})" in texts
+        assert f"not reached (best {compact(STALLED[2] + 10 * np.exp(-45) * 1.0)} at epoch {N_EPOCHS})" in texts
         assert "not reached (best 3.2e-7 at epoch 30)" in texts
         hot = [t for t in texts if "diverged at epoch 12" in t]
         assert len(hot) == 1 and hot[0].startswith("not reached by 1/2 repeats")

@@ -12,11 +12,11 @@ import pytest
 
 from reglab.plotting.keras import (
     distance_curves,
-    final_vs_reference_table,
     landing_points,
     loss_curves,
     thin_epochs,
 )
+from reglab.report.tables import final_vs_reference_table
 
 N_REPEATS = 4
 N_EPOCHS = 50

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reglab.linalg import closed_form
 from reglab.data import datasets
+from reglab.linalg import closed_form
 from reglab.training.keras_runs import Scaling, fit_spec, references, run_one
 
 

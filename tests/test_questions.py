@@ -1,12 +1,24 @@
-"""The reproduction table: criteria, verdicts, and the seed-003 population MSE used in its reasons."""
+"""Seed-question modules: reproduction rows (criteria, verdicts, sources), plain answers, findings, and the
+config-time warning for a run a question reads but the config lacks."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reglab.data import datasets
-from reglab.questions.reproduction import COLUMNS, balloons_population_mse, build_table, within_decade
+from reglab import questions
+from reglab.questions import COLUMNS, Artifacts
+from reglab.questions.base import resolve, within_decade
+from reglab.questions.seed001 import seed_001
+from reglab.questions.seed002 import study_seed002
+from reglab.questions.seed003 import balloons_population_mse
+
+
+def build_table(keras, closed, studies=None):
+    return questions.build_table(Artifacts({"keras": keras, "closed_form": closed, "convergence": studies or {}}))
 
 
 def test_population_mse_matches_monte_carlo():
@@ -69,3 +81,95 @@ def test_002_order_of_magnitude():
     assert t.loc["fullbatch_sgd_mse_10k", "verdict"].startswith("reproduced")
     assert t.loc["minibatch32_sgd_mse_10k", "verdict"].startswith("differs")
     assert t.loc["numpy_mse", "verdict"].startswith("reproduced")
+
+
+def _summary(mn=1.0):
+    return {"median": mn, "q05": mn - 0.05, "q95": mn + 0.05}
+
+
+KERAS_001 = {
+    "s001_adam": {"dataset": "collinear_toy", "summary": {"x1": _summary(1.117), "x2": _summary(0.883),
+                                                          "intercept": _summary(0.117)},
+                  "spec": {"learning_rate": 0.1, "epochs": 1000}, "n_repeats": 100, "final_mse_float64": 1.1e-13},
+}
+DIAG_001 = {"collinear_toy": {"verdict_class": "not identifiable", "rank": 2, "n_params": 3,
+                              "min_norm_solution": {"x1": 1.0, "x2": 1.0, "intercept": 0.0}}}
+
+
+def test_seed_001_quotes_the_artifacts():
+    text = " ".join(seed_001(KERAS_001, {}, DIAG_001))
+    assert "rank 2 for 3 parameters" in text and "w1 = 1.12" in text and "100 RandomNormal" in text
+    assert "1.1e-13" in text
+
+
+def test_missing_runs_give_no_paragraph():
+    assert all(q.answer(Artifacts()) == [] for q in questions.QUESTIONS)
+
+
+def test_seed002_study_answer_uses_theory_and_measurement():
+    run = {"solver": "keras_sgd", "family": "keras", "optimizer": "sgd", "batch_size": None, "dtype": "float64",
+           "repeat": 0, "learning_rate": 0.01, "epochs_run": 100000, "diverged": False,
+           "time_to_tolerance": {"reached": True, "epochs": 76866, "seconds": 20.0, "best": 7e-13},
+           "predicted_steps": 76866, "loss_at": {"10000": 2.7e-4}, "predicted_loss_at": {"10000": 2.7e-4},
+           "implicit_bias_distance": 1e-5}
+    summary = {"tolerance": {"metric": "mse", "value": 1e-10}, "runs": [run],
+               "theory": {"raw": {"spectrum": {"lambda_max": 149.0, "lambda_min_nonzero": 0.0103, "rank": 200,
+                                               "condition_number": 1.45e4, "stability_limit": 0.0134}}}}
+    text = " ".join(study_seed002(summary))
+    assert "2/λmax = 0.0134" in text and "predicts 76866 steps" in text and "after 76866 epochs" in text
+    assert "about 8x too few" in text
+    assert questions.study_answer("seed002", summary) == study_seed002(summary)
+    assert "1/1 runs reached mse 1e-10." in questions.study_answer("other", summary)
+    # the steps rows point into the study's summary at the run they read
+    art = Artifacts({"convergence": {"seed002": summary}})
+    rows = {r.quantity: r for r in questions.build_rows(art)["002"]}
+    measured = rows["steps_to_1e-10_measured"]
+    assert measured.reglab == 76866.0
+    assert measured.source == "results/convergence/seed002/summary.json#/runs/0/time_to_tolerance/epochs"
+
+
+def test_every_reported_value_has_a_source_that_resolves_to_it():
+    art = Artifacts({"keras": KERAS_001, "closed_form": CLOSED_TOY})
+    table = questions.build_table(art)
+    assert list(table.columns) == COLUMNS
+    for _, row in table.iterrows():
+        if row["reglab"] is None or (isinstance(row["reglab"], float) and np.isnan(row["reglab"])):
+            assert row["source"] == ""
+            continue
+        path, ptr = row["source"].split("#")
+        kind = "keras" if "/keras/" in path else "closed_form"
+        key = Path(path).stem
+        assert resolve(art.docs[kind][key], ptr) == row["reglab"], row["quantity"]
+
+
+def test_pointer_escapes_per_rfc6901():
+    from reglab.questions.base import pointer
+    assert pointer("a/b", "m~n", 0) == "/a~1b/m~0n/0"
+    assert resolve({"a/b": {"m~n": [7]}}, pointer("a/b", "m~n", 0)) == 7
+
+
+def test_findings_one_per_question_and_two_for_seed_001():
+    found = questions.findings(Artifacts({"keras": KERAS_001, "closed_form": CLOSED_TOY, "diagnostics": DIAG_001}))
+    sections = [f.section for f in found]
+    assert sections.count("seed-001") == 2
+    assert {f"seed-{q.doc_id}" for q in questions.QUESTIONS} == set(sections)
+    toy = found[0]
+    assert toy.value == 1.117 and toy.article == 1.15 and toy.verdict == "reproduced"
+    assert toy.source.endswith("s001_adam.json#/summary/x1/median")
+    assert all(f.verdict == "not run" for f in found[1:])
+
+
+def test_missing_run_warning_names_the_run_and_the_question():
+    config = {"datasets": {"collinear_toy": {}}, "keras": {"runs": {"s001_adam": {"dataset": "collinear_toy"}}},
+              "convergence": {"studies": {}}}
+    warnings = questions.missing_inputs(config)
+    sgd = [w for w in warnings if "'s001_sgd'" in w]
+    assert len(sgd) == 1 and sgd[0].startswith("seed 001 (") and "Keras run" in sgd[0]
+    assert not any("'s001_adam'" in w for w in warnings)
+    assert any("'underdetermined'" in w and w.startswith("seed 002") for w in warnings)
+
+
+def test_reads_are_the_declared_inputs_that_the_config_has():
+    config = {"datasets": {"fuel": {}, "mine": {}}, "keras": {"runs": {"s004_sgd_raw": {}, "other": {}}},
+              "convergence": {"studies": {"seed004": {}, "x": {}}}}
+    assert questions.reads(config) == {"datasets": ["fuel"], "runs": ["s004_sgd_raw"], "studies": ["seed004"]}

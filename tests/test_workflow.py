@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,10 +21,11 @@ FUEL_CANDIDATES = [REPO / "resources" / "FuelConsumption.csv", REPO.parent / "sh
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(workdir: Path, *args: str, configfiles: list[Path] | None = None) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, configfiles: list[Path] | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--cores", "2", *args, "--configfile", *(str(c) for c in (configfiles or [TINY]))]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
@@ -47,6 +49,9 @@ def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     return sorted(set(jobs))
 
 
+RUN_LOG: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
@@ -56,6 +61,7 @@ def run_dir(tmp_path_factory):
     shutil.copy(fuel, work / "resources" / "FuelConsumption.csv")
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-5000:]
+    RUN_LOG["console"] = result.stdout + result.stderr
     return work
 
 
@@ -63,7 +69,7 @@ def test_report_and_artifacts(run_dir):
     report = (run_dir / "results" / "report.html").read_text()
     config = yaml.safe_load(TINY.read_text())
     for name in config["datasets"]:
-        assert f'id="{name}"' in report
+        assert f'id="dataset-{name}"' in report
         closed = json.loads((run_dir / "results" / "closed_form" / f"{name}.json").read_text())
         assert closed["dataset"] == name
         if closed["grouped"]:
@@ -163,3 +169,62 @@ def test_bad_user_file_names_file_column_row(run_dir, tmp_path):
     log = (run_dir / "results" / "logs" / "dataset" / "broken.log").read_text()
     assert "broken.csv: column 'y', row 2: non-numeric value 'abc'" in log
     assert not (run_dir / "results" / "data" / "broken.parquet").exists()
+
+
+def _resolve(doc, pointer):
+    for token in pointer.split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        doc = doc[int(key)] if isinstance(doc, list) else doc[key]
+    return doc
+
+
+def test_report_opens_with_findings_whose_numbers_name_their_source(run_dir):
+    report = (run_dir / "results" / "report.html").read_text()
+    first_section = re.search(r'<section id="(\w+)"', report).group(1)
+    assert first_section == "findings" and 'id="findings"' in report
+    table = report[report.index('id="findings"'):report.index("</table>", report.index('id="findings"'))]
+    assert table.count("<tr>") == 1 + 5  # header, seed 001 twice, 002, 003, 004
+    sources = re.findall(r'data-source="([^"]+)" title="[^"]*source: ([^"]+)">([^<]*)<', report)
+    assert sources, "no number in the report names its source"
+    for src, tooltip, shown in sources:
+        assert src == tooltip
+        path, pointer = src.split("#")
+        value = _resolve(json.loads((run_dir / path).read_text()), pointer)
+        assert isinstance(value, (int, float)) and shown.strip() not in ("", "—")
+    csv = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str}, keep_default_na=False)
+    for _, row in csv[csv["source"] != ""].iterrows():
+        path, pointer = row["source"].split("#")
+        assert _resolve(json.loads((run_dir / path).read_text()), pointer) == pytest.approx(float(row["reglab"]))
+    assert {"Provenance", "Keras runs", "Convergence studies", "Datasets"} <= set(re.findall(r"<h2>([^<]+)</h2>", report))
+
+
+def test_every_json_artifact_says_what_produced_it(run_dir):
+    artifacts = [p for p in (run_dir / "results").rglob("*.json")]
+    assert len(artifacts) > 10
+    for path in artifacts:
+        block = json.loads(path.read_text())["produced_by"]
+        assert {"rule", "code_digest", "config_digest", "versions", "cpu", "threads"} <= set(block), path
+        assert block["versions"]["numpy"] and block["threads"] >= 1
+        assert "commit" in block or not (REPO / ".git").exists()
+
+
+def test_missing_seed_runs_are_warned_about_when_the_config_is_checked(run_dir):
+    console = RUN_LOG["console"]
+    # the tiny config has no s001_sgd run: seed 001's answer cannot use it, and the user is told so
+    assert re.search(r"seed 001 \(.*\) reads Keras run 's001_sgd', which this config does not define", console)
+
+
+def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    diagnostics = src / "reglab" / "linalg" / "diagnostics.py"
+    diagnostics.write_text(diagnostics.read_text() + "\nCHANGED_FOR_A_TEST = True\n")
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    jobs = planned_jobs(snakemake(run_dir, "-n", env=env))
+    rules = {rule for rule, _ in jobs}
+    config = yaml.safe_load(TINY.read_text())
+    tabular = {n for n, s in config["datasets"].items() if s.get("kind") != "amortized"}
+    assert {ds for rule, ds in jobs if rule == "diagnostics"} == tabular
+    assert {ds for rule, ds in jobs if rule == "figures_dataset"} == tabular
+    assert rules == {"diagnostics", "figures_dataset", "reproduction", "report", "all"}, sorted(rules)
+    assert planned_jobs(snakemake(run_dir, "-n")) == []  # the unchanged code plans nothing

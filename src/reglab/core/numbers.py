@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -34,3 +35,24 @@ def fmt(value: Any, digits: int = 4) -> str:
             return f"{value:.{digits - 1}e}"
         return f"{value:.{digits}g}"
     return str(value)
+
+
+def spelled(x: float, digits: int = 3) -> str:
+    """``digits`` significant digits (``%g``) with non-finite values in words, for sentences:
+    ``"infinite"``, ``"-infinite"``, ``"undefined"`` (NaN)."""
+    if math.isnan(x):
+        return "undefined"
+    if math.isinf(x):
+        return "infinite" if x > 0 else "-infinite"
+    return f"{x:.{digits}g}"
+
+
+def compact(value: float | None, digits: int = 2) -> str:
+    """Short significant-digit form for figure labels: ``3.2e-9``, ``0.012``, ``1.5e4``; ``∞``/``−∞``;
+    a dash for None/NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}g}"
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)

@@ -1,0 +1,6 @@
+"""Datasets (``datasets``): building, loading and saving the designs every stage fits.
+
+Imports only :mod:`reglab.core`.
+"""
+
+__all__ = ["datasets"]

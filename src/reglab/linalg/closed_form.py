@@ -6,8 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from reglab.core.stats import bce, mse
 from reglab.data.datasets import Dataset
-from reglab.linalg.solvers import design_matrix, least_squares_all, logistic_all, param_names
+from reglab.linalg.solvers import (
+    design_matrix,
+    least_squares_all,
+    logistic_all,
+    param_names,
+)
 
 
 def _predict(fit: dict[str, Any], X: np.ndarray, features: list[str]) -> np.ndarray | None:
@@ -25,11 +31,8 @@ def _validation_scores(solvers: dict[str, dict], X: np.ndarray, y: np.ndarray, f
         eta = _predict(fit, X, features)
         if eta is None:
             scores[name] = None
-        elif logistic:
-            # log(1 + exp(eta)) - y*eta, computed stably
-            scores[name] = float(np.mean(np.logaddexp(0.0, eta) - y * eta))
         else:
-            scores[name] = float(np.mean((eta - y) ** 2))
+            scores[name] = bce(eta, y) if logistic else mse(eta - y)
     return scores
 
 
@@ -86,7 +89,7 @@ def grouped_least_squares(data: Dataset) -> dict[str, Any]:
         b = data.frame.loc[rows, data.target].to_numpy(np.float64)
         beta, *_ = np.linalg.lstsq(A, b, rcond=None)
         coefs.append(beta)
-        mses.append(float(np.mean((A @ beta - b) ** 2)))
+        mses.append(mse(A @ beta - b))
     coefs_arr = np.array(coefs)
     out: dict[str, Any] = {
         "n_groups": int(len(ids)),

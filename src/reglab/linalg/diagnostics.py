@@ -30,10 +30,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import scipy.linalg
+
+from reglab.core.io import json_float
+from reglab.core.numbers import sig, spelled
+from reglab.linalg.lapack import svd
 
 __all__ = [
     "diagnose",
@@ -71,32 +75,10 @@ VifMethod = Literal["auto", "statsmodels", "correlation"]
 # --------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------
-def _json_float(x: float) -> float | None:
-    """Plain python float, or ``None`` for inf/nan (strict JSON)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _fmt(x: float, spec: str = ".3g") -> str:
-    """Format a number for a verdict sentence; inf -> 'infinite', nan -> 'undefined'."""
-    if math.isnan(x):
-        return "undefined"
-    if math.isinf(x):
-        return "infinite" if x > 0 else "-infinite"
-    return format(x, spec)
-
-
 def _svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SVD ``a = U diag(s) V^T`` of an ``(m, k)`` array.
-
-    Returns ``(s, U, V)`` with ``s`` descending of length ``min(m, k)`` and ``V`` the
-    ``(k, k)`` (``full``) or ``(k, min(m, k))`` matrix of right singular vectors as columns.
-    Uses LAPACK ``gesdd``, falling back to ``gesvd`` if it fails to converge.
-    """
-    try:
-        u, s, vt = scipy.linalg.svd(a, full_matrices=full, lapack_driver="gesdd", check_finite=False)
-    except np.linalg.LinAlgError:  # pragma: no cover - rare gesdd convergence failure
-        u, s, vt = scipy.linalg.svd(a, full_matrices=full, lapack_driver="gesvd", check_finite=False)
+    """:func:`reglab.linalg.lapack.svd` of an ``(m, k)`` array as ``(s, U, V)``: ``V`` the ``(k, k)`` (``full``)
+    or ``(k, min(m, k))`` matrix of right singular vectors as columns."""
+    u, s, vt = svd(a, full_matrices=full, check_finite=False)
     return s, u, vt.T
 
 
@@ -169,7 +151,7 @@ def null_space_description(vec: Sequence[float] | np.ndarray, names: Sequence[st
     for c, name in zip(v, names):
         if top == 0.0 or abs(c) <= rtol * top:
             continue
-        mag = format(abs(float(c)), ".3g")
+        mag = sig(abs(float(c)), 3)
         if not terms:
             terms.append(f"{'-' if c < 0 else ''}{mag}*{name}")
         else:
@@ -393,6 +375,172 @@ def _validate(
     return x, names, y
 
 
+@dataclass(frozen=True)
+class _Factors:
+    """The SVDs :func:`diagnose` needs: of the design (``s_raw`` descending, ``v_raw`` right vectors as
+    columns, ``uty = U^T y`` or None) and of its column-scaled form (``s_sc``, ``v_sc``), plus the
+    centred-design factor for the VIFs (None when ``n <= p``)."""
+
+    s_raw: np.ndarray
+    v_raw: np.ndarray
+    uty: np.ndarray | None
+    s_sc: np.ndarray
+    v_sc: np.ndarray
+    centred: np.ndarray | None
+
+
+def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors:
+    """One Householder QR of ``[1, X, y]`` and small SVDs when ``n > p``, else SVDs of the design itself."""
+    n, p = x.shape
+    k = p + int(bool(intercept))
+    # scale[j] = 1/||d_j|| (a zero column keeps scale 1 and stays zero: s = 0, index inf)
+    col_norms = np.linalg.norm(x, axis=0)
+    if intercept:
+        col_norms = np.append(col_norms, math.sqrt(n))
+    scale = 1.0 / np.where(col_norms > 0, col_norms, 1.0)
+    if n >= p + 1:
+        # one Householder QR of [1, X, y] (n x (p+2)) serves raw, scaled, centred and y
+        t, qty = _qr_ones_first(x, y)
+        f = t[:, list(range(1, p + 1)) + [0]] if intercept else t[:, 1:]  # design = Q f
+        s_raw, u_f, v_raw = _svd(f, full=False)  # f has p+1 >= k rows: v_raw is (k, k)
+        uty = u_f.T @ qty if qty is not None else None
+        s_sc, _, v_sc = _svd(f * scale, full=False)
+        return _Factors(s_raw, v_raw, uty, s_sc, v_sc, t[1:, 1:])
+    d = np.column_stack([x, np.ones(n)]) if intercept else x
+    full = n < k  # wide: the full V is needed for the null space
+    s_raw, u, v_raw = _svd(d, full=full)
+    uty = u.T @ y if y is not None else None
+    s_sc, _, v_sc = _svd(d * scale, full=full)
+    return _Factors(s_raw, v_raw, uty, s_sc, v_sc, None)
+
+
+def _min_norm_solution(
+    x: np.ndarray, y: np.ndarray, intercept: bool, fac: _Factors, rank: int, param_names: list[str], n_null: int
+) -> tuple[dict[str, float], float, str]:
+    """The minimum-norm least-squares solution ``V_r diag(1/s_r) U_r^T y``, its residual MSE and the
+    sentence describing the solution set."""
+    n, p = x.shape
+    assert fac.uty is not None
+    b = fac.v_raw[:, :rank] @ (fac.uty[:rank] / fac.s_raw[:rank])
+    resid = y - x @ b[:p] - (b[p] if intercept else 0.0)
+    resid_mse = float(resid @ resid / n)
+    min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
+    if n_null == 0:
+        return min_norm, resid_mse, "unique: the least-squares solution is min_norm_solution (null space is {0})"
+    ts = " + ".join(f"t{i + 1}*null_space[{i}]" for i in range(n_null))
+    solution_set = (
+        f"min_norm + span(null_space): every least-squares solution is "
+        f"min_norm_solution + {ts} for real t (dimension {n_null}), "
+        f"all with residual_mse {resid_mse:.3g}"
+    )
+    return min_norm, resid_mse, solution_set
+
+
+def _bkw_flagged(eta: np.ndarray, pi: np.ndarray, param_names: list[str]) -> list[dict[str, Any]]:
+    """Condition indices above the BKW threshold, each with the parameters whose variance it dominates."""
+    k = len(param_names)
+    return [
+        {
+            "index": i,
+            "condition_index": json_float(eta[i]),
+            "params": [param_names[j] for j in range(k) if pi[i, j] > BKW_PROPORTION_THRESHOLD],
+        }
+        for i in range(k)
+        if eta[i] > BKW_CONDITION_THRESHOLD
+    ]
+
+
+@dataclass(frozen=True)
+class _Findings:
+    """What the verdict sentence of :func:`diagnose` is built from."""
+
+    n: int
+    k: int
+    rank: int
+    tol: float
+    s_min: float
+    intercept: bool
+    null_desc: list[str]
+    constant_columns: list[str]
+    cond_scaled: float
+    eta: np.ndarray
+    flagged: list[dict[str, Any]]
+    high_vif: list[tuple[str, float]]
+    finite_vifs: list[float]
+
+
+def _not_identifiable_verdict(f: _Findings) -> str:
+    n, k = f.n, f.k
+    head = "not identifiable"
+    if n < k:
+        head += f" (underdetermined: n = {n} < {k} parameters)"
+    nd = k - f.rank
+    if nd == 1:
+        sv = f"singular value {spelled(f.s_min, 2)} <= tol {spelled(f.tol, 2)}"
+    else:
+        sv = f"{nd} singular values <= tol {spelled(f.tol, 2)}, smallest {spelled(f.s_min, 2)}"
+        if n < k:
+            sv += f"; {k - n} of them structurally zero because n < k"
+    parts = [f"{head}: rank {f.rank} < {_plural(k, 'parameter')} ({sv})"]
+    if nd == 1:
+        parts.append(f"the exact dependency is {f.null_desc[0]}")
+    else:
+        shown = "; ".join(f"({i + 1}) {dsc}" for i, dsc in enumerate(f.null_desc[:3]))
+        more = f"; ... ({nd - 3} more, see null_space)" if nd > 3 else ""
+        parts.append(f"a basis of the {nd} exact dependencies: {shown}{more}")
+    if f.intercept and f.constant_columns:
+        parts.append(f"constant column(s) {', '.join(f.constant_columns)} duplicate the intercept")
+    return "; ".join(parts)
+
+
+def _near_collinear_verdict(f: _Findings) -> str:
+    reasons = []
+    if f.cond_scaled > BKW_CONDITION_THRESHOLD:
+        r_txt = f"scaled condition number {spelled(f.cond_scaled)} > {BKW_CONDITION_THRESHOLD:g} (BKW)"
+        ties = [fl for fl in f.flagged if len(fl["params"]) >= 2]
+        if ties:
+            r_txt += "; " + "; ".join(
+                f"condition index {spelled(f.eta[fl['index']])} has variance proportions > "
+                f"{BKW_PROPORTION_THRESHOLD:g} on {', '.join(fl['params'])}"
+                for fl in ties[:3]
+            )
+        reasons.append(r_txt)
+    if f.high_vif:
+        listed = ", ".join(f"{nm} ({spelled(v)})" for nm, v in f.high_vif[:5])
+        more = f" and {len(f.high_vif) - 5} more" if len(f.high_vif) > 5 else ""
+        note = "" if f.intercept else " (VIFs are computed with a constant; the model has none)"
+        reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}{note}")
+    return (
+        f"near-collinear: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value "
+        f"{spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), but " + "; ".join(reasons)
+    )
+
+
+def _identifiable_verdict(f: _Findings) -> str:
+    vif_txt = (
+        f"max VIF {spelled(max(f.finite_vifs))} <= {VIF_THRESHOLD:g}" if f.finite_vifs else "no VIF to check"
+    )
+    return (
+        f"identifiable: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value {spelled(f.s_min, 2)} "
+        f"> tol {spelled(f.tol, 2)}), scaled condition number {spelled(f.cond_scaled)} <= "
+        f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
+    )
+
+
+def _verdict(f: _Findings) -> tuple[str, str]:
+    """``(verdict_class, verdict)``: not identifiable if rank < k; near-collinear if the scaled condition
+    number exceeds 30 or a feature's VIF exceeds 10; else identifiable."""
+    if f.rank < f.k:
+        verdict_class, verdict = "not identifiable", _not_identifiable_verdict(f)
+    elif f.cond_scaled > BKW_CONDITION_THRESHOLD or f.high_vif:
+        verdict_class, verdict = "near-collinear", _near_collinear_verdict(f)
+    else:
+        verdict_class, verdict = "identifiable", _identifiable_verdict(f)
+    if f.constant_columns and not f.intercept:
+        verdict += f" (constant column(s) {', '.join(f.constant_columns)}: VIF undefined, not counted)"
+    return verdict_class, verdict
+
+
 def diagnose(
     X: np.ndarray,
     *,
@@ -465,28 +613,9 @@ def diagnose(
     k = p + int(bool(intercept))
     m = min(n, k)
 
-    # ---- raw and column-scaled SVDs ---------------------------------------------------
-    # scale[j] = 1/||d_j|| (a zero column keeps scale 1 and stays zero: s = 0, index inf)
-    col_norms = np.linalg.norm(x, axis=0)
-    if intercept:
-        col_norms = np.append(col_norms, math.sqrt(n))
-    scale = 1.0 / np.where(col_norms > 0, col_norms, 1.0)
-    centred: np.ndarray | None = None
-    if n >= p + 1:
-        # one Householder QR of [1, X, y] (n x (p+2)) serves raw, scaled, centred and y
-        t, qty = _qr_ones_first(x, y)
-        f = t[:, list(range(1, p + 1)) + [0]] if intercept else t[:, 1:]  # design = Q f
-        centred = t[1:, 1:]
-        s_raw, u_f, v_raw = _svd(f, full=False)  # f has p+1 >= k rows: v_raw is (k, k)
-        uty = u_f.T @ qty if qty is not None else None
-        s_sc, _, v_sc = _svd(f * scale, full=False)
-    else:
-        d = np.column_stack([x, np.ones(n)]) if intercept else x
-        full = n < k  # wide: the full V is needed for the null space
-        s_raw, u, v_raw = _svd(d, full=full)
-        uty = u.T @ y if y is not None else None
-        s_sc, _, v_sc = _svd(d * scale, full=full)
-
+    # ---- rank and conditioning ---------------------------------------------------------
+    fac = _factorise(x, y, intercept)
+    s_raw = fac.s_raw
     rtol = _default_rtol(n, k) if rank_rtol is None else float(rank_rtol)
     if rtol < 0:
         raise ValueError("rank_rtol must be non-negative")
@@ -499,46 +628,22 @@ def diagnose(
     cond_raw = s_max / s_min if s_min > 0 else math.inf
 
     # ---- null space and minimum-norm solution ----------------------------------------
-    null_vecs = [_sign_normalise(v_raw[:, i]) for i in range(rank, k)]
+    null_vecs = [_sign_normalise(fac.v_raw[:, i]) for i in range(rank, k)]
     null_desc = [null_space_description(v, param_names) for v in null_vecs]
-
-    min_norm: dict[str, float] | None = None
-    resid_mse: float | None = None
-    solution_set: str | None = None
-    if y is not None:
-        assert uty is not None
-        b = v_raw[:, :rank] @ (uty[:rank] / s_raw[:rank])
-        resid = y - x @ b[:p] - (b[p] if intercept else 0.0)
-        resid_mse = float(resid @ resid / n)
-        min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
-        if identifiable:
-            solution_set = "unique: the least-squares solution is min_norm_solution (null space is {0})"
-        else:
-            ts = " + ".join(f"t{i + 1}*null_space[{i}]" for i in range(len(null_vecs)))
-            solution_set = (
-                f"min_norm + span(null_space): every least-squares solution is "
-                f"min_norm_solution + {ts} for real t (dimension {len(null_vecs)}), "
-                f"all with residual_mse {resid_mse:.3g}"
-            )
+    min_norm, resid_mse, solution_set = (
+        _min_norm_solution(x, y, intercept, fac, rank, param_names, len(null_vecs)) if y is not None
+        else (None, None, None)
+    )
 
     # ---- BKW ---------------------------------------------------------------------------
-    s_sc_k = _pad(s_sc, k)
-    eta, pi, zero = bkw_decomposition(s_sc_k, v_sc, zero_tol=rtol * (float(s_sc_k[0]) if k else 0.0))
+    s_sc_k = _pad(fac.s_sc, k)
+    eta, pi, zero = bkw_decomposition(s_sc_k, fac.v_sc, zero_tol=rtol * (float(s_sc_k[0]) if k else 0.0))
     cond_scaled = float(eta[-1]) if k else math.nan
-    flagged: list[dict[str, Any]] = []
-    for i in range(k):
-        if eta[i] > BKW_CONDITION_THRESHOLD:
-            flagged.append(
-                {
-                    "index": i,
-                    "condition_index": _json_float(eta[i]),
-                    "params": [param_names[j] for j in range(k) if pi[i, j] > BKW_PROPORTION_THRESHOLD],
-                }
-            )
+    flagged = _bkw_flagged(eta, pi, param_names)
 
     # ---- VIF ---------------------------------------------------------------------------
-    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol, centred_factor=centred)
-    vif = {nm: _json_float(vif_arr[j]) for j, nm in enumerate(names)}
+    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol, centred_factor=fac.centred)
+    vif = {nm: json_float(vif_arr[j]) for j, nm in enumerate(names)}
     vif_none_reason = {
         nm: ("constant" if constant[j] else "infinite") for j, nm in enumerate(names) if vif[nm] is None
     }
@@ -550,64 +655,13 @@ def diagnose(
     )
 
     # ---- verdict -----------------------------------------------------------------------
-    high_vif = [(nm, float(vif_arr[j])) for j, nm in enumerate(names) if not constant[j] and vif_arr[j] > VIF_THRESHOLD]
-    finite_vifs = [float(vif_arr[j]) for j in range(p) if not constant[j]]
-    if not identifiable:
-        verdict_class = "not identifiable"
-        head = "not identifiable"
-        if n < k:
-            head += f" (underdetermined: n = {n} < {k} parameters)"
-        nd = k - rank
-        if nd == 1:
-            sv = f"singular value {_fmt(s_min, '.2g')} <= tol {_fmt(tol, '.2g')}"
-        else:
-            sv = f"{nd} singular values <= tol {_fmt(tol, '.2g')}, smallest {_fmt(s_min, '.2g')}"
-            if n < k:
-                sv += f"; {k - n} of them structurally zero because n < k"
-        parts = [f"{head}: rank {rank} < {_plural(k, 'parameter')} ({sv})"]
-        if nd == 1:
-            parts.append(f"the exact dependency is {null_desc[0]}")
-        else:
-            shown = "; ".join(f"({i + 1}) {dsc}" for i, dsc in enumerate(null_desc[:3]))
-            more = f"; ... ({nd - 3} more, see null_space)" if nd > 3 else ""
-            parts.append(f"a basis of the {nd} exact dependencies: {shown}{more}")
-        if intercept and constant_columns:
-            parts.append(f"constant column(s) {', '.join(constant_columns)} duplicate the intercept")
-        verdict = "; ".join(parts)
-    elif cond_scaled > BKW_CONDITION_THRESHOLD or high_vif:
-        verdict_class = "near-collinear"
-        reasons = []
-        if cond_scaled > BKW_CONDITION_THRESHOLD:
-            r_txt = f"scaled condition number {_fmt(cond_scaled)} > {BKW_CONDITION_THRESHOLD:g} (BKW)"
-            ties = [f for f in flagged if len(f["params"]) >= 2]
-            if ties:
-                r_txt += "; " + "; ".join(
-                    f"condition index {_fmt(eta[f['index']])} has variance proportions > "
-                    f"{BKW_PROPORTION_THRESHOLD:g} on {', '.join(f['params'])}"
-                    for f in ties[:3]
-                )
-            reasons.append(r_txt)
-        if high_vif:
-            listed = ", ".join(f"{nm} ({_fmt(v)})" for nm, v in high_vif[:5])
-            more = f" and {len(high_vif) - 5} more" if len(high_vif) > 5 else ""
-            note = "" if intercept else " (VIFs are computed with a constant; the model has none)"
-            reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}{note}")
-        verdict = (
-            f"near-collinear: rank {rank} = {_plural(k, 'parameter')} (smallest singular value "
-            f"{_fmt(s_min, '.2g')} > tol {_fmt(tol, '.2g')}), but " + "; ".join(reasons)
-        )
-    else:
-        verdict_class = "identifiable"
-        vif_txt = (
-            f"max VIF {_fmt(max(finite_vifs))} <= {VIF_THRESHOLD:g}" if finite_vifs else "no VIF to check"
-        )
-        verdict = (
-            f"identifiable: rank {rank} = {_plural(k, 'parameter')} (smallest singular value {_fmt(s_min, '.2g')} "
-            f"> tol {_fmt(tol, '.2g')}), scaled condition number {_fmt(cond_scaled)} <= "
-            f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
-        )
-    if constant_columns and not intercept:
-        verdict += f" (constant column(s) {', '.join(constant_columns)}: VIF undefined, not counted)"
+    verdict_class, verdict = _verdict(_Findings(
+        n=n, k=k, rank=rank, tol=tol, s_min=s_min, intercept=bool(intercept), null_desc=null_desc,
+        constant_columns=constant_columns, cond_scaled=cond_scaled, eta=eta, flagged=flagged,
+        high_vif=[(nm, float(vif_arr[j])) for j, nm in enumerate(names)
+                  if not constant[j] and vif_arr[j] > VIF_THRESHOLD],
+        finite_vifs=[float(vif_arr[j]) for j in range(p) if not constant[j]],
+    ))
 
     return {
         "n": n,
@@ -621,15 +675,15 @@ def diagnose(
         "identifiable": bool(identifiable),
         "underdetermined": bool(n < k),
         "singular_values": [float(s) for s in s_raw],
-        "singular_values_scaled": [float(s) for s in s_sc],
-        "condition_number": _json_float(cond_raw),
-        "condition_number_scaled": _json_float(cond_scaled),
+        "singular_values_scaled": [float(s) for s in fac.s_sc],
+        "condition_number": json_float(cond_raw),
+        "condition_number_scaled": json_float(cond_scaled),
         "vif": vif,
         "vif_none_reason": vif_none_reason,
         "vif_method": vif_method,
         "vif_note": vif_note,
         "bkw": {
-            "condition_indices": [_json_float(e) for e in eta],
+            "condition_indices": [json_float(e) for e in eta],
             "variance_proportions": [[float(c) for c in row] for row in pi],
             "param_names": list(param_names),
             "zero_components": [int(i) for i in np.flatnonzero(zero)],

@@ -33,8 +33,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from reglab.core import stats
+from reglab.core.io import to_jsonable
 from reglab.linalg.solvers import design_matrix
-from reglab.linalg.theory import _check_A, _check_Abw, _check_eta, _check_vec  # shared input validation
+from reglab.linalg.validate import check_A, check_Abw, check_eta, check_vec
 
 __all__ = [
     "WEIGHTS_MAX_P",
@@ -60,22 +62,6 @@ _CHUNK_ELEMS: int = 1 << 20  # elements per precomputed chunk of random keys / b
 # ----------------------------------------------------------------------------------------------
 # trace and logging
 # ----------------------------------------------------------------------------------------------
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (np.floating, float)):
-        return float(v) if math.isfinite(float(v)) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 @dataclass
@@ -104,7 +90,7 @@ class SolverTrace:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict (arrays as lists, non-finite floats as None)."""
-        return _jsonable(
+        return to_jsonable(
             {
                 "name": self.name,
                 "w_final": self.w_final,
@@ -156,8 +142,7 @@ def log_steps(total: int, max_logged: int = 2000) -> np.ndarray:
 def mse(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
     """Keras' MSE ``mean((A w - b)**2)`` in float64: ``A`` (n, p), ``b`` (n,), ``w`` (p,)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        r = A @ w - b
-        return float(np.mean(r * r))
+        return stats.mse(A @ w - b)
 
 
 def _mse_rows(A: np.ndarray, b: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -166,8 +151,7 @@ def _mse_rows(A: np.ndarray, b: np.ndarray, W: np.ndarray) -> np.ndarray:
     block = max(1, _CHUNK_ELEMS // max(1, A.shape[0]))
     with np.errstate(over="ignore", invalid="ignore"):
         for i in range(0, W.shape[0], block):
-            R = W[i : i + block] @ A.T - b
-            out[i : i + block] = np.mean(R * R, axis=1)
+            out[i : i + block] = stats.mse(W[i : i + block] @ A.T - b, axis=1)
     return out
 
 
@@ -278,7 +262,7 @@ def _check_rng(rng: Any) -> np.random.Generator:
 def one_over_L(A: np.ndarray) -> float:
     """The classical safe step ``1 / L`` for the MSE on design ``A`` (n, p): ``L = lambda_max((2/n) A'A)
     = 2 s_max**2 / n`` (from the largest singular value; no ``A'A`` formed)."""
-    Aa = _check_A(A)
+    Aa = check_A(A)
     s_max = float(np.linalg.norm(Aa, 2))
     if s_max == 0.0:
         raise ValueError("A is zero: the loss is constant and 1/L is undefined")
@@ -302,8 +286,8 @@ def gradient_descent(
     ``A'b`` (``O(p^2)`` per step, faster when ``n >> p``; same iteration up to rounding).  Use
     ``eta = one_over_L(A)`` for the "1/L" reference.
     """
-    Aa, ba, w = _check_Abw(A, b, w0)
-    e = _check_eta(eta)
+    Aa, ba, w = check_Abw(A, b, w0)
+    e = check_eta(eta)
     T = _check_pos_int(steps, "steps", 0)
     if form not in ("residual", "gram"):
         raise ValueError(f"form must be 'residual' or 'gram'; got {form!r}")
@@ -347,10 +331,10 @@ def conjugate_gradient(
     ``extra["converged_exactly"]``, when the normal-equations residual or the search direction is exactly
     zero (a further step would divide by zero).
     """
-    Aa = _check_A(A)
+    Aa = check_A(A)
     n, p = Aa.shape
-    ba = _check_vec(b, n, "b")
-    x = np.zeros(p) if w0 is None else _check_vec(w0, p, "w0")
+    ba = check_vec(b, n, "b")
+    x = np.zeros(p) if w0 is None else check_vec(w0, p, "w0")
     T = _check_pos_int(steps, "steps", 0)
     extra: dict[str, Any] = {"loss_initial": mse(Aa, ba, x), "step_unit": "iteration", "method": "CGLS"}
     rec = _Recorder(Aa, ba, log_steps(T, max_logged))
@@ -404,7 +388,7 @@ def lbfgs(
     """
     from scipy.optimize import minimize
 
-    Aa, ba, w = _check_Abw(A, b, w0)
+    Aa, ba, w = check_Abw(A, b, w0)
     T = _check_pos_int(steps, "steps", 1)
     n = Aa.shape[0]
     AT = np.ascontiguousarray(Aa.T)
@@ -468,8 +452,8 @@ def sgd_numpy(
     ``"loss_tail"``, and the running Polyak average's MSE at each logged epoch (``"losses_polyak"``).
     ``w_final`` is always the last iterate.
     """
-    Aa, ba, w = _check_Abw(A, b, w0)
-    e = _check_eta(eta)
+    Aa, ba, w = check_Abw(A, b, w0)
+    e = check_eta(eta)
     bs = _check_pos_int(batch_size, "batch_size")
     E = _check_pos_int(epochs, "epochs")
     g = _check_rng(rng)
@@ -527,7 +511,7 @@ def keras_lr_to_sklearn_eta0(lr: float) -> float:
     """``eta0`` of ``SGDRegressor(loss="squared_error")`` matching Keras SGD with learning rate ``lr`` and
     ``batch_size=1`` on the MSE: sklearn minimises ``(1/2)(x'w - y)**2`` per sample (step
     ``eta0 * (x'w - y) x``), Keras ``(x'w - y)**2`` (step ``lr * 2 (x'w - y) x``), so ``eta0 = 2 * lr``."""
-    return 2.0 * _check_eta(lr, "lr")
+    return 2.0 * check_eta(lr, "lr")
 
 
 def sklearn_sgd(
@@ -571,8 +555,8 @@ def sklearn_sgd(
     if not np.isfinite(X).all():
         raise ValueError("A_features must be finite")
     X = np.ascontiguousarray(X)
-    ba = _check_vec(b, X.shape[0], "b")
-    e = _check_eta(eta0, "eta0")
+    ba = check_vec(b, X.shape[0], "b")
+    e = check_eta(eta0, "eta0")
     E = _check_pos_int(epochs, "epochs")
     if isinstance(rng_seed, bool) or not isinstance(rng_seed, (int, np.integer)) or not 0 <= rng_seed < 2**32:
         raise ValueError(f"rng_seed must be an integer in [0, 2**32); got {rng_seed!r}")
@@ -633,8 +617,8 @@ def article_gd(
     larger than Keras' for the same ``eta`` (sum vs mean); it is stable for ``eta < 1 / s_max(A)**2``.
     The logged loss is still the MSE (mean), for comparability.
     """
-    Aa, ba, w = _check_Abw(A, b, w0)
-    e = _check_eta(eta)
+    Aa, ba, w = check_Abw(A, b, w0)
+    e = check_eta(eta)
     T = _check_pos_int(steps, "steps", 0)
     extra: dict[str, Any] = {
         "loss_initial": mse(Aa, ba, w),
@@ -732,8 +716,8 @@ def article_sgd(
     article's text calls the final SGD estimate; its code prints the last iterate, ``w_final``) -- and the
     second-half average ``"w_tail"`` / ``"loss_tail"``; ``"batches"`` (T, k) when ``record_batches``.
     """
-    Aa, ba, w = _check_Abw(A, b, w0)
-    e = _check_eta(eta)
+    Aa, ba, w = check_Abw(A, b, w0)
+    e = check_eta(eta)
     n, p = Aa.shape
     k = _check_pos_int(batch_size, "batch_size")
     if k > n:

@@ -43,6 +43,10 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import linprog
 
+from reglab.core.io import json_float
+from reglab.core.stats import bce, mse
+from reglab.linalg.lapack import svd
+
 __all__ = [
     "EXACT_MAX_BITS",
     "EXACT_MAX_CELLS",
@@ -222,10 +226,7 @@ def _rank_info(D: np.ndarray) -> _RankInfo:
     n, m = D.shape
     scales = _pow2_column_scales(D)
     Ds = D / scales
-    try:
-        U, sv, Vt = sla.svd(Ds, full_matrices=False, lapack_driver="gesdd")
-    except np.linalg.LinAlgError:  # gesdd very rarely fails to converge; gesvd is slower but robust
-        U, sv, Vt = sla.svd(Ds, full_matrices=False, lapack_driver="gesvd")
+    U, sv, Vt = svd(Ds)
     tol = max(n, m) * EPS * (float(sv[0]) if sv.size else 0.0)
     rank = int(np.sum(sv > tol)) if sv.size and sv[0] > 0 else 0
     return _RankInfo(rank=rank, tol=tol, scales=scales, sv=sv, U=U, Vt=Vt)
@@ -788,7 +789,7 @@ def _solve_statsmodels(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _Solver
         bse = np.asarray(res.bse, dtype=np.float64)
         r2 = float(res.rsquared)
     kind = "centered" if getattr(res.model, "k_constant", 0) else "uncentered"
-    extra = {"_bse": bse, "r2": r2 if math.isfinite(r2) else None, "r2_kind": kind}
+    extra = {"_bse": bse, "r2": json_float(r2), "r2_kind": kind}
     m = D.shape[1]
     msg = _ill_cond_note(info)
     cutoff = _pinv_cutoff_note(D, info, "statsmodels")
@@ -843,12 +844,6 @@ def _run(fn: Callable[[], _SolverOut]) -> tuple[np.ndarray | None, dict[str, Any
     return (w if ok else None), extra, msg, ok, seconds
 
 
-def _f(v: Any) -> float | None:
-    """Plain float, or None when not finite."""
-    x = float(v)
-    return x if math.isfinite(x) else None
-
-
 def _entry(
     w: np.ndarray | None,
     D: np.ndarray,
@@ -869,9 +864,152 @@ def _entry(
         "message": msg,
         "coef": {f: float(w[j]) for j, f in enumerate(features)},
         "intercept": float(w[p]) if intercept else None,
-        "train_mse": float(np.mean(resid * resid)),
+        "train_mse": mse(resid),
         "seconds": float(seconds),
     }
+
+
+@dataclass
+class _ExactReference:
+    """What the ``refined`` solver learnt about the exact rational solution: ``exact`` when it is used as the
+    reference (its rank agrees with the numerical rank), ``mismatch`` when it was computed but its rank
+    disagrees, and ``note`` why there is none (empty when there is one)."""
+
+    exact: _Exact | None = None
+    mismatch: _Exact | None = None
+    note: str = ""
+
+
+def _refine_numerically(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> tuple[np.ndarray, dict[str, Any]]:
+    """Step 1 of ``refined``: the refined float64 solution and its ``refinement_steps``, ``estimated_digits``
+    and ``method``."""
+    m = D.shape[1]
+    if info.rank == m:
+        w_num, steps, last = _refine_full_rank(D, y, info.scales)
+        how = "Householder QR of the column-scaled design + augmented-system refinement (double-double residuals)"
+    else:
+        w_num, steps, last = _refine_min_norm(D, y, info)
+        how = (
+            f"minimum-norm solution of the SVD-truncated design (rank {info.rank}, tol {info.tol:.3g}) "
+            f"+ refinement (double-double residuals)"
+        )
+    if not np.all(np.isfinite(w_num)):
+        raise FloatingPointError("non-finite refined solution")
+    floor = 0.0
+    if 0 < info.rank < m:  # row-space error of the truncated SVD, invisible to refinement: ~m eps kappa_r |w|
+        floor = m * EPS * float(info.sv[0] / info.sv[info.rank - 1]) * float(np.max(np.abs(w_num)))
+    return w_num, {"refinement_steps": int(steps), "estimated_digits": _estimate_digits(w_num, last, floor),
+                   "method": how}
+
+
+def _exact_reference(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int,
+                     ref: _ExactReference) -> np.ndarray | None:
+    """Step 2 of ``refined``: fill ``ref`` with the exact rational solution (when the design is small enough);
+    returns it rounded to float64 when it is used as the reference."""
+    skip = _exact_skip_reason(D, y, exact_limit)
+    if skip is not None:
+        ref.note = skip
+        return None
+    try:
+        ref.exact = _exact_lstsq(D, y)
+        w_exact = np.array([float(v) for v in ref.exact.w])  # OverflowError if beyond float64
+    except Exception as e:  # noqa: BLE001 - the exact path is a bonus, never fatal
+        ref.exact = None
+        ref.note = f"exact rational solution unavailable ({type(e).__name__}: {e})"
+        return None
+    if ref.exact.rank != info.rank:
+        # The float64 data are exactly of rank exact.rank but numerically of rank info.rank: the exact solution
+        # is then decided by rounding errors in the data (typically huge), so it is not a meaningful
+        # reference.  Keep the numerical minimum-norm answer of the rank-info.rank problem instead.
+        ref.note = (
+            f"exact rank {ref.exact.rank} differs from numerical rank {info.rank} (tol {info.tol:.3g}): the exact "
+            f"least-squares solution of the stored data (max |w| = {float(np.max(np.abs(w_exact))):.3g}) is "
+            f"decided by rounding errors in the data and is not used as a reference"
+        )
+        ref.mismatch, ref.exact = ref.exact, None
+        return None
+    return w_exact
+
+
+def _solve_refined(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int,
+                   ref: _ExactReference) -> _SolverOut:
+    """The recommended solver (see :func:`least_squares_all`); records the exact reference in ``ref``."""
+    m = D.shape[1]
+    msgs: list[str] = []
+    extra: dict[str, Any] = {}
+    w_num: np.ndarray | None = None
+    try:
+        w_num, found = _refine_numerically(D, y, info)
+        extra.update(found)
+    except Exception as e:  # noqa: BLE001 - reported; the exact path may still answer
+        w_num = None
+        msgs.append(f"numerical refinement failed ({type(e).__name__}: {e})")
+    if info.rank < m:
+        msgs.append(_deficient_note(info.rank, m, "SVD"))
+    w_exact = _exact_reference(D, y, info, exact_limit, ref)
+    if ref.exact is None:
+        msgs.append(ref.note)
+    else:
+        extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
+        extra["numeric_correct_digits"] = None if w_num is None else _digits_vs_exact(w_num, ref.exact.w)
+        return w_exact, extra, _join(*msgs)
+    if w_num is None:
+        raise _SolverFailure(_join(*msgs))
+    return w_num, extra, _join(*msgs)
+
+
+def _lsq_entries(raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bool, float]], D: np.ndarray,
+                 y: np.ndarray, features: list[str], intercept: bool, exact: _Exact | None) -> dict[str, dict]:
+    """The report entry of every least-squares solver, in :data:`LSQ_SOLVERS` order."""
+    names = param_names(features, intercept)
+    solvers: dict[str, dict[str, Any]] = {}
+    for name in LSQ_SOLVERS:
+        w, extra, msg, ok, seconds = raw[name]
+        entry = _entry(w, D, y, features, intercept, msg, ok, seconds)
+        if name == "statsmodels":
+            bse = extra.pop("_bse", None)
+            entry["bse"] = None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
+            entry.setdefault("r2", extra.pop("r2", None))
+            entry.setdefault("r2_kind", extra.pop("r2_kind", None))
+        for key, val in extra.items():
+            entry[key] = val
+        entry["correct_digits"] = (
+            _digits_vs_exact(w, exact.w) if (exact is not None and ok and w is not None) else None
+        )
+        solvers[name] = entry
+    return solvers
+
+
+def _flag_excess_mse(solvers: dict[str, dict[str, Any]], ref_mse: float | None, y: np.ndarray) -> None:
+    """Set each entry's ``train_mse_excess`` over the least-squares minimum ``ref_mse``; say so in its message
+    when the excess shows it is not a least-squares solution.  Only an EXCESS is suspicious."""
+    floor = max(EPS * float(np.mean(y * y)), np.finfo(np.float64).tiny)
+    for entry in solvers.values():
+        if entry["status"] != "ok" or ref_mse is None:
+            entry["train_mse_excess"] = None
+            continue
+        excess = (entry["train_mse"] - ref_mse) / max(ref_mse, floor)
+        entry["train_mse_excess"] = float(excess)
+        if excess > 1e-6:
+            entry["message"] = _join(
+                entry["message"],
+                f"training MSE {entry['train_mse']:.6g} exceeds the least-squares minimum {ref_mse:.6g}: "
+                f"not a least-squares solution to working accuracy",
+            )
+
+
+def _recommendation(solvers: dict[str, dict[str, Any]], ref: _ExactReference) -> tuple[str, float | None, str]:
+    """The recommended solver, its correct digits and how they were obtained."""
+    recommended = "refined"
+    if solvers["refined"]["status"] != "ok":  # should not happen; fall back honestly
+        recommended = next((s for s in ("lstsq", "pinv", "qr") if solvers[s]["status"] == "ok"), "refined")
+    rec = solvers[recommended]
+    if ref.exact is not None and rec["status"] == "ok":
+        return recommended, rec["correct_digits"], "measured against the exact rational least-squares solution"
+    if recommended == "refined" and rec["status"] == "ok" and "estimated_digits" in rec:
+        method = "estimated from the size of the last iterative-refinement correction (" + ref.note + ")"
+        return recommended, rec["estimated_digits"], method
+    return recommended, None, "unavailable: the recommended solver failed"
 
 
 def least_squares_all(
@@ -937,9 +1075,8 @@ def least_squares_all(
     _import_libraries()  # first-call import time must not be charged to a solver's "seconds"
     D = design_matrix(Xf, intercept)
     n, m = D.shape
-    names = param_names(features, intercept)
     info = _rank_info(D)
-
+    ref = _ExactReference()
     raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bool, float]] = {
         "lstsq": _run(lambda: _solve_lstsq(D, yf, info)),
         "qr": _run(lambda: _solve_qr(D, yf, info)),
@@ -947,125 +1084,15 @@ def least_squares_all(
         "pinv": _run(lambda: _solve_pinv(D, yf, info)),
         "sklearn": _run(lambda: _solve_sklearn(Xf, yf, intercept, info)),
         "statsmodels": _run(lambda: _solve_statsmodels(D, yf, info)),
+        "refined": _run(lambda: _solve_refined(D, yf, info, exact_limit, ref)),
     }
-
-    # --- refined: numerical refinement, then (small designs) the exact rational answer -----------------
-    exact: _Exact | None = None  # exact reference, only when its rank agrees with the numerical rank
-    mismatch_exact: _Exact | None = None  # exact solution whose rank disagrees (reported, not used)
-    exact_note = ""
-
-    def refined() -> _SolverOut:
-        nonlocal exact, exact_note, mismatch_exact
-        msgs: list[str] = []
-        extra: dict[str, Any] = {}
-        w_num: np.ndarray | None = None
-        try:
-            if info.rank == m:
-                w_num, steps, last = _refine_full_rank(D, yf, info.scales)
-                how = (
-                    "Householder QR of the column-scaled design + augmented-system refinement "
-                    "(double-double residuals)"
-                )
-            else:
-                w_num, steps, last = _refine_min_norm(D, yf, info)
-                how = (
-                    f"minimum-norm solution of the SVD-truncated design (rank {info.rank}, tol {info.tol:.3g}) "
-                    f"+ refinement (double-double residuals)"
-                )
-            if not np.all(np.isfinite(w_num)):
-                raise FloatingPointError("non-finite refined solution")
-            floor = 0.0
-            if 0 < info.rank < m:  # row-space error of the truncated SVD, invisible to refinement: ~m eps kappa_r |w|
-                floor = m * EPS * float(info.sv[0] / info.sv[info.rank - 1]) * float(np.max(np.abs(w_num)))
-            extra.update(
-                refinement_steps=int(steps), estimated_digits=_estimate_digits(w_num, last, floor), method=how
-            )
-        except Exception as e:  # noqa: BLE001 - reported; the exact path may still answer
-            w_num = None
-            msgs.append(f"numerical refinement failed ({type(e).__name__}: {e})")
-        if info.rank < m:
-            msgs.append(_deficient_note(info.rank, m, "SVD"))
-
-        skip = _exact_skip_reason(D, yf, exact_limit)
-        if skip is None:
-            try:
-                exact = _exact_lstsq(D, yf)
-                w_exact = np.array([float(v) for v in exact.w])  # OverflowError if beyond float64
-            except Exception as e:  # noqa: BLE001 - the exact path is a bonus, never fatal
-                exact = None
-                exact_note = f"exact rational solution unavailable ({type(e).__name__}: {e})"
-        else:
-            exact_note = skip
-        if exact is not None and exact.rank != info.rank:
-            # The float64 data are exactly of rank exact.rank but numerically of rank info.rank: the exact solution
-            # is then decided by rounding errors in the data (typically huge), so it is not a meaningful
-            # reference.  Keep the numerical minimum-norm answer of the rank-info.rank problem instead.
-            exact_note = (
-                f"exact rank {exact.rank} differs from numerical rank {info.rank} (tol {info.tol:.3g}): the exact "
-                f"least-squares solution of the stored data (max |w| = {float(np.max(np.abs(w_exact))):.3g}) is "
-                f"decided by rounding errors in the data and is not used as a reference"
-            )
-            msgs.append(exact_note)
-            mismatch_exact, exact = exact, None
-        elif exact is None:
-            msgs.append(exact_note)
-        if exact is not None:
-            extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
-            extra["numeric_correct_digits"] = None if w_num is None else _digits_vs_exact(w_num, exact.w)
-            return w_exact, extra, _join(*msgs)
-        if w_num is None:
-            raise _SolverFailure(_join(*msgs))
-        return w_num, extra, _join(*msgs)
-
-    raw["refined"] = _run(refined)
-
-    solvers: dict[str, dict[str, Any]] = {}
-    for name in LSQ_SOLVERS:
-        w, extra, msg, ok, seconds = raw[name]
-        entry = _entry(w, D, yf, features, intercept, msg, ok, seconds)
-        if name == "statsmodels":
-            bse = extra.pop("_bse", None)
-            entry["bse"] = None if bse is None else {nm: _f(b) for nm, b in zip(names, bse, strict=True)}
-            entry.setdefault("r2", extra.pop("r2", None))
-            entry.setdefault("r2_kind", extra.pop("r2_kind", None))
-        for key, val in extra.items():
-            entry[key] = val
-        entry["correct_digits"] = (
-            _digits_vs_exact(w, exact.w) if (exact is not None and ok and w is not None) else None
-        )
-        solvers[name] = entry
-
+    exact = ref.exact
+    solvers = _lsq_entries(raw, D, yf, features, intercept, exact)
     # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact one
-    # when the exact reference is used, else the recommended solver's.  Only an EXCESS is suspicious.
-    ref_mse = float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"]
-    floor = max(EPS * float(np.mean(yf * yf)), np.finfo(np.float64).tiny)
-    for entry in solvers.values():
-        if entry["status"] != "ok" or ref_mse is None:
-            entry["train_mse_excess"] = None
-            continue
-        excess = (entry["train_mse"] - ref_mse) / max(ref_mse, floor)
-        entry["train_mse_excess"] = float(excess)
-        if excess > 1e-6:
-            entry["message"] = _join(
-                entry["message"],
-                f"training MSE {entry['train_mse']:.6g} exceeds the least-squares minimum {ref_mse:.6g}: "
-                f"not a least-squares solution to working accuracy",
-            )
-
-    recommended = "refined"
-    if solvers["refined"]["status"] != "ok":  # should not happen; fall back honestly
-        recommended = next((s for s in ("lstsq", "pinv", "qr") if solvers[s]["status"] == "ok"), "refined")
-    rec = solvers[recommended]
-    if exact is not None and rec["status"] == "ok":
-        digits: float | None = rec["correct_digits"]
-        method = "measured against the exact rational least-squares solution"
-    elif recommended == "refined" and rec["status"] == "ok" and "estimated_digits" in rec:
-        digits = rec["estimated_digits"]
-        method = "estimated from the size of the last iterative-refinement correction (" + exact_note + ")"
-    else:
-        digits, method = None, "unavailable: the recommended solver failed"
-
-    computed = exact if exact is not None else mismatch_exact
+    # when the exact reference is used, else the recommended solver's.
+    _flag_excess_mse(solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf)
+    recommended, digits, method = _recommendation(solvers, ref)
+    computed = exact if exact is not None else ref.mismatch
     return {
         "solvers": solvers,
         "recommended": recommended,
@@ -1084,12 +1111,6 @@ def least_squares_all(
 # ----------------------------------------------------------------------------------------------
 # logistic regression
 # ----------------------------------------------------------------------------------------------
-
-
-def _bce(D: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    """Mean binary cross-entropy of ``sigmoid(D @ w)`` against 0/1 ``y``, computed stably."""
-    eta = D @ w
-    return float(np.mean(np.logaddexp(0.0, eta) - y * eta))
 
 
 def _separation(D: np.ndarray, y: np.ndarray) -> tuple[str, np.ndarray | None, str]:
@@ -1144,7 +1165,7 @@ def _fit_statsmodels_logit(D: np.ndarray, y: np.ndarray) -> _SolverOut:
     with np.errstate(all="ignore"):
         bse = np.asarray(res.bse, dtype=np.float64)
     converged = bool(res.mle_retvals.get("converged", False))
-    extra = {"_bse": bse, "log_likelihood": _f(res.llf), "converged": converged}
+    extra = {"_bse": bse, "log_likelihood": json_float(res.llf), "converged": converged}
     return w, extra, "" if converged else "Newton iterations did not converge"
 
 
@@ -1217,10 +1238,10 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
         w, extra, msg, ok, seconds = raw[name]
         entry = _entry(w, D, yf, features, intercept, msg, ok, seconds)
         entry.pop("train_mse")
-        entry["train_bce"] = _bce(D, yf, w) if ok and w is not None else None
+        entry["train_bce"] = bce(D @ w, yf) if ok and w is not None else None
         if name == "statsmodels_logit":
             bse = extra.pop("_bse", None)
-            entry["bse"] = None if bse is None else {nm: _f(b) for nm, b in zip(names, bse, strict=True)}
+            entry["bse"] = None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
             entry["log_likelihood"] = extra.pop("log_likelihood", None)
         elif ok and w is not None:
             entry["log_likelihood"] = float(-n * entry["train_bce"])

@@ -36,6 +36,11 @@ from typing import Any, Literal
 import numpy as np
 import scipy.linalg as sla
 
+from reglab.core.io import json_float
+from reglab.core.stats import mse
+from reglab.linalg.lapack import svd
+from reglab.linalg.validate import check_A, check_Abw, check_eta, check_vec
+
 __all__ = [
     "Spectrum",
     "hessian_spectrum",
@@ -51,54 +56,8 @@ EPS: float = float(np.finfo(np.float64).eps)
 
 
 # ----------------------------------------------------------------------------------------------
-# validation and the shared SVD
+# rank tolerance
 # ----------------------------------------------------------------------------------------------
-
-
-def _check_A(A: Any) -> np.ndarray:
-    Aa = np.asarray(A, dtype=np.float64)
-    if Aa.ndim != 2:
-        raise ValueError(f"A must be a 2-D array of shape (n, p); got a {Aa.ndim}-D array of shape {Aa.shape}")
-    n, p = Aa.shape
-    if n < 1 or p < 1:
-        raise ValueError(f"A must have at least one row and one column; got shape {Aa.shape}")
-    if not np.isfinite(Aa).all():
-        raise ValueError(f"A must be finite; found {int((~np.isfinite(Aa)).sum())} non-finite value(s)")
-    return np.ascontiguousarray(Aa)
-
-
-def _check_vec(v: Any, length: int, name: str, what: str = "") -> np.ndarray:
-    va = np.asarray(v, dtype=np.float64)
-    if va.ndim != 1 or va.shape[0] != length:
-        detail = f" ({what})" if what else ""
-        raise ValueError(f"{name} must be a 1-D array of length {length}{detail}; got shape {va.shape}")
-    if not np.isfinite(va).all():
-        raise ValueError(f"{name} must be finite; found {int((~np.isfinite(va)).sum())} non-finite value(s)")
-    return np.array(va, dtype=np.float64)
-
-
-def _check_Abw(A: Any, b: Any, w0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    Aa = _check_A(A)
-    n, p = Aa.shape
-    return Aa, _check_vec(b, n, "b", "one target per row of A"), _check_vec(w0, p, "w0", "one weight per column of A")
-
-
-def _check_eta(eta: Any, name: str = "eta") -> float:
-    try:
-        e = float(eta)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number; got {eta!r}") from None
-    if not math.isfinite(e) or e <= 0.0:
-        raise ValueError(f"{name} (step size) must be finite and > 0; got {eta!r}")
-    return e
-
-
-def _svd(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thin SVD ``A = U diag(s) Vt``: U (n, m), s (m,) descending, Vt (m, p), m = min(n, p)."""
-    try:
-        return sla.svd(A, full_matrices=False, lapack_driver="gesdd")
-    except np.linalg.LinAlgError:  # gesdd very rarely fails to converge; gesvd is slower but robust
-        return sla.svd(A, full_matrices=False, lapack_driver="gesvd")
 
 
 def _sv_tol(s: np.ndarray, shape: tuple[int, int], rtol: float | None) -> float:
@@ -116,10 +75,6 @@ def _sv_tol(s: np.ndarray, shape: tuple[int, int], rtol: float | None) -> float:
 # ----------------------------------------------------------------------------------------------
 # Hessian spectrum
 # ----------------------------------------------------------------------------------------------
-
-
-def _json_float(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -150,13 +105,13 @@ class Spectrum:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict (lists and floats; non-finite values become ``None``)."""
         return {
-            "eigenvalues": [_json_float(float(v)) for v in self.eigenvalues],
-            "lambda_max": _json_float(self.lambda_max),
-            "lambda_min_nonzero": _json_float(self.lambda_min_nonzero),
+            "eigenvalues": [json_float(float(v)) for v in self.eigenvalues],
+            "lambda_max": json_float(self.lambda_max),
+            "lambda_min_nonzero": json_float(self.lambda_min_nonzero),
             "rank": int(self.rank),
-            "tol": _json_float(self.tol),
-            "condition_number": _json_float(self.condition_number),
-            "stability_limit": _json_float(self.stability_limit),
+            "tol": json_float(self.tol),
+            "condition_number": json_float(self.condition_number),
+            "stability_limit": json_float(self.stability_limit),
         }
 
 
@@ -168,7 +123,7 @@ def hessian_spectrum(A: np.ndarray, *, rtol: float | None = None) -> Spectrum:
     ``rtol = max(n, p) * eps`` by default -- exactly ``numpy.linalg.matrix_rank``'s rule (note that
     :func:`reglab.linalg.solvers.numerical_rank` instead scales columns first; here the unscaled ``A`` is what GD sees).
     """
-    Aa = _check_A(A)
+    Aa = check_A(A)
     n, p = Aa.shape
     s = sla.svdvals(Aa)
     sv_tol = _sv_tol(s, (n, p), rtol)
@@ -227,10 +182,10 @@ class _GDModes:
 
 
 def _gd_modes(A: Any, b: Any, w0: Any, eta: Any) -> _GDModes:
-    Aa, ba, wa = _check_Abw(A, b, w0)
-    e = _check_eta(eta)
+    Aa, ba, wa = check_Abw(A, b, w0)
+    e = check_eta(eta)
     n, p = Aa.shape
-    U, s, _ = _svd(Aa)
+    U, s, _ = svd(Aa)
     r = int(np.sum(s > _sv_tol(s, (n, p), None))) if s.size and s[0] > 0 else 0
     r0 = Aa @ wa - ba
     c = U.T @ r0
@@ -351,8 +306,8 @@ def implicit_bias_limit(A: np.ndarray, b: np.ndarray, w0: np.ndarray) -> np.ndar
     (``== numpy.linalg.lstsq(A, b)`` with its default cut-off, the same rank rule as :func:`hessian_spectrum`).
     At exactly ``eta = 2 / lambda_max`` the top mode oscillates instead of converging.
     """
-    Aa, ba, wa = _check_Abw(A, b, w0)
-    U, s, Vt = _svd(Aa)
+    Aa, ba, wa = check_Abw(A, b, w0)
+    U, s, Vt = svd(Aa)
     r = int(np.sum(s > _sv_tol(s, Aa.shape, None))) if s.size and s[0] > 0 else 0
     Vr = Vt[:r]
     w_mn = Vr.T @ ((U[:, :r].T @ ba) / s[:r])
@@ -362,11 +317,6 @@ def implicit_bias_limit(A: np.ndarray, b: np.ndarray, w0: np.ndarray) -> np.ndar
 # ----------------------------------------------------------------------------------------------
 # floating-point floor, error measures, averaging
 # ----------------------------------------------------------------------------------------------
-
-
-def _mse64(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    r = A @ w - b
-    return float(np.mean(r * r))
 
 
 def float_floor(A: np.ndarray, b: np.ndarray, w_exact: np.ndarray, dtype: Any = "float32") -> dict[str, Any]:
@@ -382,10 +332,10 @@ def float_floor(A: np.ndarray, b: np.ndarray, w_exact: np.ndarray, dtype: Any = 
       logged loss can show (Keras sums in its own order, so it agrees to rounding, not bit for bit);
     * ``"dtype"`` (name) and ``"eps"`` (machine epsilon of ``dtype``).
     """
-    Aa = _check_A(A)
+    Aa = check_A(A)
     n, p = Aa.shape
-    ba = _check_vec(b, n, "b", "one target per row of A")
-    wa = _check_vec(w_exact, p, "w_exact", "one weight per column of A")
+    ba = check_vec(b, n, "b", "one target per row of A")
+    wa = check_vec(w_exact, p, "w_exact", "one weight per column of A")
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -399,8 +349,8 @@ def float_floor(A: np.ndarray, b: np.ndarray, w_exact: np.ndarray, dtype: Any = 
     return {
         "dtype": str(dt),
         "eps": float(np.finfo(dt).eps),
-        "loss_exact": _mse64(Aa, ba, wa),
-        "loss_exact_rounded": _mse64(Aa, ba, w_rounded),
+        "loss_exact": mse(Aa @ wa - ba),
+        "loss_exact_rounded": mse(Aa @ w_rounded - ba),
         "loss_evaluated_in_dtype": loss_dt,
     }
 

@@ -1,4 +1,5 @@
-"""Figures and the theory-vs-measurement table of the convergence stage, drawn from its artifacts only.
+"""Figures of the convergence stage, drawn from its artifacts only (its theory-vs-measurement table is
+:func:`reglab.report.tables.predicted_vs_measured`).
 
 Inputs are already-loaded artifacts, never paths: the tidy curve table of a study (one row per
 curve point, columns :data:`reglab.studies.convergence.CURVE_COLUMNS`) and its JSON summary (written by
@@ -22,10 +23,10 @@ Conventions (all figures, as in :mod:`reglab.plotting.keras`):
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -41,8 +42,10 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from reglab.plotting.datasets import TINY  # noqa: E402  (importing reglab.plotting.datasets also sets the theme)
-from reglab.plotting.keras import BAND, MAX_POINTS, _mark_divergence, _palette, thin_epochs  # noqa: E402
+from reglab.core.numbers import compact  # noqa: E402
+from reglab.core.stats import median  # noqa: E402
+from reglab.plotting.keras import BAND, MAX_POINTS, thin_epochs  # noqa: E402
+from reglab.plotting.style import TINY, mark_divergence, palette  # noqa: E402  (importing the style sets the theme)
 
 #: Line styles for the batch sizes of :func:`metric_curves` (full batch first, then increasing sizes).
 BATCH_STYLES = ["-", "--", "-.", (0, (1, 1.2)), (0, (5, 1, 1, 1, 1, 1))]
@@ -51,24 +54,11 @@ FAMILY_COLOR = {"keras": "C0", "reference": "C2", "article": "C4"}
 _FAMILY_ORDER = {"keras": 0, "reference": 1, "article": 2}
 _MARKERS = ["o", "s", "^", "D", "v", "P", "*", "h"]
 _LINESTYLES = ["-", "--", ":", "-."]
-#: Columns of :func:`predicted_vs_measured`.
-PREDICTED_COLUMNS = ["learning_rate", "dtype", "standardize", "repeat", "predicted_steps", "measured_epochs",
-                     "reached", "best", "implicit_bias_distance", "diverged"]
 
 Key = tuple[str, "float | None", "int | None", str, bool]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def fmt_num(value: float | None, digits: int = 2) -> str:
-    """Compact significant-digit form for labels: ``3.2e-9``, ``0.012``, ``1.5e4``; '—' for None/NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    text = f"{value:.{digits}g}"
-    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
 
 
 def _lr(value: Any) -> float | None:
@@ -102,7 +92,7 @@ def config_label(solver: str, learning_rate: float | None, batch_size: int | Non
     parts = [str(solver)]
     lr = _lr(learning_rate)
     if lr is not None:
-        parts.append(f"lr={fmt_num(lr, 3)}")
+        parts.append(f"lr={compact(lr, 3)}")
     bs = _bs(batch_size)
     parts.append(f"b={'full' if bs is None else bs}")
     parts.append("f" + dtype[5:] if str(dtype).startswith("float") else str(dtype))
@@ -138,12 +128,6 @@ def _stability_limit(summary: Mapping[str, Any], standardize: bool) -> float | N
     if lim is None and spec.get("lambda_max"):
         lim = 2.0 / float(spec["lambda_max"])
     return None if lim is None or not math.isfinite(float(lim)) else float(lim)
-
-
-def _median(values: Iterable[Any]) -> float:
-    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
-    arr = arr[~np.isnan(arr)]
-    return float(np.median(arr)) if arr.size else math.nan
 
 
 def _floor(v: np.ndarray) -> np.ndarray:
@@ -287,7 +271,7 @@ def _curve_styles(base: Sequence[tuple], families: Mapping[str, str]) -> dict[tu
     keras = [sv for sv in solvers if families.get(sv) == "keras"]
     others = [sv for sv in solvers if families.get(sv) != "keras"]
     deep = sns.color_palette("deep", 10)
-    hues = _palette(keras) if len(keras) > 10 else dict(zip(keras, deep))
+    hues = palette(keras) if len(keras) > 10 else dict(zip(keras, deep))
     # reference/article solvers: the colours Keras left, then black and grey, then again (their markers differ)
     rest = deep[len(keras):] + ["0.1", "0.5"] if len(keras) <= 10 else ["0.1", "0.5"]
     hues.update({sv: rest[i % len(rest)] for i, sv in enumerate(others)})
@@ -309,6 +293,97 @@ def _curve_styles(base: Sequence[tuple], families: Mapping[str, str]) -> dict[tu
 
 
 # --------------------------------------------------------------------------- figures
+
+
+@dataclasses.dataclass
+class _Extent:
+    """What the curves drawn so far cover, for the axis ranges and labels of :func:`metric_curves`."""
+
+    x_all: list[np.ndarray] = dataclasses.field(default_factory=list)
+    y_top_initial: list[float] = dataclasses.field(default_factory=list)
+    y_max: float = 0.0
+    y_min: float = math.inf
+    floored: bool = False
+    any_div: bool = False
+
+
+def _draw_configuration(ax: plt.Axes, sub: pd.DataFrame, style: dict[str, Any], column: str, x: str,
+                        max_points: int, extent: _Extent) -> tuple[dict[str, Any], bool]:
+    """Median and band of one configuration's repeats; returns the style drawn and whether the curve
+    is a single point."""
+    stats = _summarize(sub, column, max_points)
+    xs = stats["seconds" if x == "seconds" else "epoch"].to_numpy(dtype=float)
+    y, lo, hi = (stats[c].to_numpy() for c in ("median", "lo", "hi"))
+    extent.floored |= bool(np.any(np.isfinite(lo) & (lo < TINY)))
+    y, lo, hi = _floor(y), _floor(lo), _floor(hi)
+    lone = np.isfinite(y).sum() == 1  # a one-point curve is invisible without a marker
+    if lone:
+        style = {**style, "marker": style.get("marker", "o"), "markevery": None, "ms": 6}
+    elif len(xs) < 2 or not (np.isfinite(y) & np.isfinite(xs)).any():
+        # nothing finite to draw (e.g. diverged at once): fractional markevery fails on an empty path
+        style = {**style, "markevery": None}
+    ax.plot(xs, y, **style)
+    if sub["repeat"].nunique() > 1:
+        ax.fill_between(xs, lo, hi, color=style["color"], alpha=0.15, lw=0)
+    fin = np.isfinite(y) & np.isfinite(xs)
+    if fin.any():
+        extent.x_all.append(xs[fin])
+        extent.y_top_initial.append(float(y[fin][0]))
+        extent.y_max = max(extent.y_max, float(np.nanmax(np.where(np.isfinite(hi), hi, y))))
+        extent.y_min = min(extent.y_min, float(np.nanmin(np.where(np.isfinite(lo), lo, y))))
+    return style, bool(lone)
+
+
+def _float_floor_lines(axes: np.ndarray, stds: list[bool], keys: list[Key], summary: Mapping[str, Any],
+                       extent: _Extent) -> list[Line2D]:
+    """A dotted line per non-float64 dtype at the MSE of the exact solution evaluated in that dtype;
+    returns their legend handles."""
+    floors: dict[str, list[str]] = {}
+    for ax, std in zip(axes, stds):
+        dtypes = sorted({k[3] for k in keys if k[4] == std} - {"float64"})
+        for j, dt in enumerate(dtypes):
+            ff = (_theory(summary, std).get(f"float_floor_{dt}") or {}).get("loss_evaluated_in_dtype")
+            if ff is None or not math.isfinite(float(ff)):
+                continue
+            ax.axhline(max(float(ff), TINY), color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
+                       zorder=1)
+            floors.setdefault(dt, []).append((f"{_param(std)} " if len(stds) > 1 else "")
+                                             + compact(float(ff)))
+            extent.y_min = min(extent.y_min, max(float(ff), TINY))
+    return [Line2D([], [], color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
+                   label=f"{dt} floor: MSE of the exact solution evaluated in {dt}\n"
+                         f"   ({', '.join(vals)})")
+            for j, (dt, vals) in enumerate(floors.items())]
+
+
+def _metric_axes(axes: np.ndarray, stds: list[bool], x: str, ylabel: str, tol: float, extent: _Extent) -> None:
+    """Log y range (cut far above the largest initial value so that a blow-up does not flatten the rest),
+    log x when the x values span more than two decades, labels and titles."""
+    top = max(extent.y_top_initial) * 100 if extent.y_top_initial else None
+    clipped = top is not None and extent.y_max > top
+    for ax in axes:
+        ax.set_yscale("log")
+        if extent.y_min < math.inf and top is not None:
+            ax.set_ylim(max(extent.y_min / 3, TINY / 2), max(top if clipped else extent.y_max * 3, tol * 3))
+    xs_all = np.concatenate(extent.x_all) if extent.x_all else np.array([1.0])
+    xs_pos = xs_all[xs_all > 0]
+    log_x = xs_pos.size > 0 and xs_pos.max() / xs_pos.min() > 100
+    for ax, std in zip(axes, stds):
+        if log_x:
+            ax.set_xscale("log")
+        if x == "seconds":
+            ax.set_xlabel("wall-clock time since the start of training [s]\n(cumulative; median over repeats)"
+                          + (" — log scale" if log_x else ""))
+        else:
+            ax.set_xlabel("epoch (reference/article solvers: iteration)" + (" — log scale" if log_x else ""))
+        if len(stds) > 1:
+            ax.set_title(_param_title(std), fontsize=10, loc="left")
+    note = ""
+    if extent.floored:
+        note += f"\n(values < {TINY:g} drawn at {TINY:g})"
+    if clipped:
+        note += "\n(axis cut at 100× the largest initial value;\nhigher values run off the top)"
+    axes[0].set_ylabel(ylabel + " — log scale" + note, fontsize=10)
 
 
 def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = "epoch",
@@ -345,12 +420,7 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
     fig, axes = _facets(1, len(stds), width=6.2 * len(stds) + 3.9 * math.ceil(n_legend / 56),
                         height=max(4.6, min(0.135 * per_col + 1.6, 9.5)))
     axes = axes[0]
-    floored = clipped = False
-    any_div = False
-    x_all: list[np.ndarray] = []
-    y_top_initial: list[float] = []
-    y_max = 0.0
-    y_min = math.inf
+    extent = _Extent()
     handles: dict[tuple, Line2D] = {}
     div_text: dict[tuple, list[str]] = {}
     single: set[tuple] = set()
@@ -358,42 +428,20 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
     for ax, std in zip(axes, stds):
         for k in [k for k in keys if k[4] == std]:
             b = k[:4]
-            style = styles[b]
-            color = style["color"]
             sub = by_key[k]
-            stats = _summarize(sub, column, max_points)
-            xs = stats["seconds" if x == "seconds" else "epoch"].to_numpy(dtype=float)
-            y, lo, hi = (stats[c].to_numpy() for c in ("median", "lo", "hi"))
-            floored |= bool(np.any(np.isfinite(lo) & (lo < TINY)))
-            y, lo, hi = _floor(y), _floor(lo), _floor(hi)
-            lone = np.isfinite(y).sum() == 1  # a one-point curve is invisible without a marker
-            if lone:
-                style = {**style, "marker": style.get("marker", "o"), "markevery": None, "ms": 6}
-            elif len(xs) < 2 or not (np.isfinite(y) & np.isfinite(xs)).any():
-                # nothing finite to draw (e.g. diverged at once): fractional markevery fails on an empty path
-                style = {**style, "markevery": None}
-            ax.plot(xs, y, **style)
+            style, lone = _draw_configuration(ax, sub, styles[b], column, x, max_points, extent)
             if lone:
                 single.add(b)
-            if sub["repeat"].nunique() > 1:
-                ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
-            fin = np.isfinite(y) & np.isfinite(xs)
-            if fin.any():
-                x_all.append(xs[fin])
-                y_top_initial.append(float(y[fin][0]))
-                y_max = max(y_max, float(np.nanmax(np.where(np.isfinite(hi), hi, y))))
-                y_min = min(y_min, float(np.nanmin(np.where(np.isfinite(lo), lo, y))))
             where, n_div, n_rep, ep = _divergences(runs_by_key.get(k, []), sub, x)
             if n_div:
-                any_div = True
-                _mark_divergence(ax, where, color)
+                extent.any_div = True
+                mark_divergence(ax, where, style["color"])
                 unit = "epoch" if family.get(k) == "keras" else "step"
                 sfx = _divergence_suffix(n_div, n_rep, ep, unit).strip()[1:-1]
                 div_text.setdefault(b, []).append(f"{_param(std)}: {sfx}" if len(stds) > 1 else sfx)
             if b not in handles:
                 handles[b] = Line2D([], [], **{k_: v for k_, v in style.items() if k_ != "markevery"})
-        # tolerance and float floors
-        ax.axhline(max(tol, TINY), color="0.1", ls=(0, (6, 3)), lw=1.3, zorder=1)
+        ax.axhline(max(tol, TINY), color="0.1", ls=(0, (6, 3)), lw=1.3, zorder=1)  # the tolerance
     handles = {b: handles[b] for b in base if b in handles}  # legend in configuration order
     for b, h in handles.items():
         text = config_label(*b)
@@ -406,56 +454,15 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
             text += " (" + "; ".join(div_text[b]) + ")"
         h.set_label(text)
     extra = [Line2D([], [], color="0.1", ls=(0, (6, 3)), lw=1.3,
-                    label=f"tolerance: {summary['tolerance']['metric']} = {fmt_num(tol)}")]
-    floors: dict[str, list[str]] = {}
+                    label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}")]
     if column == "loss":
-        for ax, std in zip(axes, stds):
-            dtypes = sorted({k[3] for k in keys if k[4] == std} - {"float64"})
-            for j, dt in enumerate(dtypes):
-                ff = (_theory(summary, std).get(f"float_floor_{dt}") or {}).get("loss_evaluated_in_dtype")
-                if ff is None or not math.isfinite(float(ff)):
-                    continue
-                ax.axhline(max(float(ff), TINY), color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
-                           zorder=1)
-                floors.setdefault(dt, []).append((f"{_param(std)} " if len(stds) > 1 else "")
-                                                 + fmt_num(float(ff)))
-                y_min = min(y_min, max(float(ff), TINY))
-        for j, (dt, vals) in enumerate(floors.items()):
-            extra.append(Line2D([], [], color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
-                                label=f"{dt} floor: MSE of the exact solution evaluated in {dt}\n"
-                                      f"   ({', '.join(vals)})"))
-    y_min = min(y_min, max(tol, TINY))
-    if any_div:
+        extra += _float_floor_lines(axes, stds, keys, summary, extent)
+    extent.y_min = min(extent.y_min, max(tol, TINY))
+    if extent.any_div:
         extra.append(Line2D([], [], color="0.3", marker="x", ls="none",
                             label="× on top edge: a repeat diverged (non-finite) there;\n"
                                   "   later points summarize the remaining repeats"))
-    # y range: cut far above the largest initial value so that a blow-up does not flatten the rest
-    top = max(y_top_initial) * 100 if y_top_initial else None
-    if top is not None and y_max > top:
-        clipped = True
-    for ax in axes:
-        ax.set_yscale("log")
-        if y_min < math.inf and top is not None:
-            ax.set_ylim(max(y_min / 3, TINY / 2), max(top if clipped else y_max * 3, tol * 3))
-    xs_all = np.concatenate(x_all) if x_all else np.array([1.0])
-    xs_pos = xs_all[xs_all > 0]
-    log_x = xs_pos.size > 0 and xs_pos.max() / xs_pos.min() > 100
-    for ax, std in zip(axes, stds):
-        if log_x:
-            ax.set_xscale("log")
-        if x == "seconds":
-            ax.set_xlabel("wall-clock time since the start of training [s]\n(cumulative; median over repeats)"
-                          + (" — log scale" if log_x else ""))
-        else:
-            ax.set_xlabel("epoch (reference/article solvers: iteration)" + (" — log scale" if log_x else ""))
-        if len(stds) > 1:
-            ax.set_title(_param_title(std), fontsize=10, loc="left")
-    note = ""
-    if floored:
-        note += f"\n(values < {TINY:g} drawn at {TINY:g})"
-    if clipped:
-        note += "\n(axis cut at 100× the largest initial value;\nhigher values run off the top)"
-    axes[0].set_ylabel(ylabel + " — log scale" + note, fontsize=10)
+    _metric_axes(axes, stds, x, ylabel, tol, extent)
     _legend_right(fig, list(handles.values()) + extra, n_curves=len(handles) + len(extra),
                   title="median over repeats, band 20–80%\n"
                         "colour: solver, lighter for a smaller learning rate (lr);\n"
@@ -486,7 +493,7 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
     batches = sorted({k[1] for k in groups}, key=lambda b: (b is not None, b or 0))
     dtypes = sorted({k[2] for k in groups}) or ["float64"]
     stds = sorted({k[3] for k in groups}) or [False]
-    colors = _palette(optimizers)
+    colors = palette(optimizers)
     style = {b: (_MARKERS[i % len(_MARKERS)], _LINESTYLES[i % len(_LINESTYLES)]) for i, b in enumerate(batches)}
     fig, axes = _facets(len(dtypes), len(stds), width=5.4 * len(stds) + 3.6, height=3.9 * len(dtypes) + 0.4)
     floored = False
@@ -506,7 +513,7 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
                     ok = [r.get(field) for r in runs if not r.get("diverged") and r.get(field) is not None
                           and math.isfinite(float(r.get(field)))]
                     n_div = len(runs) - len(ok)
-                    med = _median(ok)
+                    med = median(ok, empty=math.nan)
                     xs.append(k[4])
                     ys.append(med)
                     if n_div and not ok:
@@ -553,13 +560,13 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
     handles: list[Any] = [Line2D([], [], color=colors[o], lw=2, label=f"optimizer {o}") for o in optimizers]
     handles += [Line2D([], [], color="0.3", marker=style[b][0], ls=style[b][1],
                        label=f"batch {'full' if b is None else b}") for b in batches]
-    lims = [f"{_param(s)} {fmt_num(limits[s], 3)}" if len(stds) > 1 else fmt_num(limits[s], 3)
+    lims = [f"{_param(s)} {compact(limits[s], 3)}" if len(stds) > 1 else compact(limits[s], 3)
             for s in stds if limits[s] is not None]
     if lims:
         handles.append(Line2D([], [], color="crimson", ls="--", lw=1.4,
                               label="GD stability limit 2/λmax\n   (" + ", ".join(lims) + ")"))
     handles.append(Line2D([], [], color="0.1", ls=(0, (6, 3)), lw=1.2,
-                          label=f"tolerance: {summary['tolerance']['metric']} = {fmt_num(tol)}"))
+                          label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}"))
     if any_all:
         handles.append(Line2D([], [], color="0.3", marker="o", ls="none", markerfacecolor="0.3",
                               label="marker on top edge, filled: every repeat diverged"))
@@ -613,7 +620,7 @@ def _tt_rows(summary: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
             best_txt = ""
             if bests:
                 bv, be = min(bests, key=lambda p: p[0])
-                best_txt = f"best {fmt_num(bv)}" + (f" at {step} {be}" if be is not None else "")
+                best_txt = f"best {compact(bv)}" + (f" at {step} {be}" if be is not None else "")
             div_txt = ""
             if n_div:
                 div_txt = _divergence_suffix(n_div, n, div_epochs, step).strip()[1:-1]
@@ -625,7 +632,8 @@ def _tt_rows(summary: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
                     text += ("; " if text else "") + div_txt
                 row.update(kind="reached", value=med, text=text)
             else:
-                end = _median([r.get("seconds") if unit == "seconds" else r.get("epochs_run") for r, _ in traced])
+                end = median([r.get("seconds") if unit == "seconds" else r.get("epochs_run") for r, _ in traced],
+                             empty=math.nan)
                 who = "" if not reached else f" by {len(traced) - len(reached)}/{len(traced)} repeats"
                 detail = "; ".join(s for s in (div_txt, best_txt) if s)
                 row.update(kind="diverged" if n_div else "not_reached", value=end,
@@ -701,50 +709,5 @@ def time_to_tolerance_bars(summary: Mapping[str, Any], *, unit: str = "epochs") 
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False)
     tol = summary["tolerance"]
     fig.suptitle(f"{summary.get('study', '')} ({summary.get('dataset', '')}): {unit} to reach "
-                 f"{tol['metric']} ≤ {fmt_num(float(tol['value']))}", x=0.01, ha="left", fontsize=11)
+                 f"{tol['metric']} ≤ {compact(float(tol['value']))}", x=0.01, ha="left", fontsize=11)
     return fig
-
-
-# --------------------------------------------------------------------------- table
-
-
-def _int_or_none(value: Any) -> Any:
-    if value is None:
-        return None
-    v = float(value)
-    if math.isnan(v):
-        return None
-    return int(v) if v.is_integer() else v
-
-
-def predicted_vs_measured(summary: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per repeat of each full-batch ``keras_sgd`` run: the steps theory predicts to reach
-    the tolerance (``predicted_steps``; missing where the summary has none), the measured epochs
-    (``time_to_tolerance.epochs``, missing when not reached), ``reached``, the ``best`` value of the
-    metric, ``implicit_bias_distance`` and ``diverged``.  Sorted by parametrization, dtype,
-    learning rate and repeat.  ``predicted_steps`` and ``measured_epochs`` are object columns of
-    Python ints and ``None`` (so that ``to_dict("records")`` gives the report ints and ``None``);
-    ``best`` and ``implicit_bias_distance`` are floats, NaN where missing.
-    """
-    rows = []
-    for r in summary.get("runs") or []:
-        if r.get("solver") != "keras_sgd" or _bs(r.get("batch_size")) is not None:
-            continue
-        tt = r.get("time_to_tolerance") or {}
-        rows.append({
-            "learning_rate": _lr(r.get("learning_rate")), "dtype": r.get("dtype"),
-            "standardize": bool(r.get("standardize")), "repeat": int(r.get("repeat", 0)),
-            "predicted_steps": _int_or_none(r.get("predicted_steps")),
-            "measured_epochs": _int_or_none(tt.get("epochs") if tt.get("reached") else None),
-            "reached": bool(tt.get("reached", False)),
-            "best": np.nan if tt.get("best") is None else float(tt["best"]),
-            "implicit_bias_distance": np.nan if r.get("implicit_bias_distance") is None
-            else float(r["implicit_bias_distance"]),
-            "diverged": bool(r.get("diverged")),
-        })
-    table = pd.DataFrame(rows, columns=PREDICTED_COLUMNS)
-    table = table.sort_values(["standardize", "dtype", "learning_rate", "repeat"], kind="stable",
-                              ignore_index=True)
-    for col in ("predicted_steps", "measured_epochs"):
-        table[col] = pd.Series([_int_or_none(v) for v in table[col]], index=table.index, dtype=object)
-    return table

@@ -15,6 +15,7 @@ import seaborn as sns  # noqa: E402
 
 from reglab.plotting.style import TINY  # noqa: E402  (importing the style also sets the theme)
 
+
 def _param_vector(fit: dict[str, Any], features: list[str]) -> np.ndarray | None:
     if fit.get("status") != "ok":
         return None

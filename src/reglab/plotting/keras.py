@@ -1,4 +1,4 @@
-"""Figures and the summary table of the Keras stage, drawn from its artifacts only.
+"""Figures of the Keras stage, drawn from its artifacts only (its table is :mod:`reglab.report.tables`).
 
 Inputs are already-loaded artifacts, never paths: the per-run JSON documents written by
 :func:`reglab.training.keras_runs.run_one` (``results/keras/{dataset}/{run}.json``) and the tidy
@@ -29,16 +29,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.transforms as mtransforms  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from reglab.plotting.datasets import TINY  # noqa: E402  (importing reglab.plotting.datasets also sets the theme)
+from reglab.core.stats import thin_positions  # noqa: E402
+from reglab.plotting.style import TINY, mark_divergence, palette  # noqa: E402  (importing the style sets the theme)
 
 #: Default cap on the number of epochs drawn per curve.
 MAX_POINTS = 2000
@@ -53,29 +53,10 @@ _LOSS_NAMES = {"linear": "MSE", "mlp_regression": "MSE",
 
 
 def thin_epochs(epochs: Sequence[int] | np.ndarray, cap: int = MAX_POINTS) -> np.ndarray:
-    """The sorted distinct epochs to draw, at most ``cap`` of them.
-
-    All epochs when there are at most ``cap``; otherwise the union of ``cap // 2``
-    log-spaced positions (they keep the fast early part of a training curve) and
-    ``cap // 2`` evenly spaced ones (they keep the long tail).  The first and last epochs
-    are always kept.
-    """
-    if cap < 2:
-        raise ValueError(f"cap must be >= 2, got {cap}")
+    """The sorted distinct epochs to draw, at most ``cap`` of them (:func:`reglab.core.stats.thin_positions`
+    of the distinct epochs: log-spaced and evenly spaced ones, the first and last always kept)."""
     e = np.unique(np.asarray(epochs))
-    n = e.size
-    if n <= cap:
-        return e
-    half = cap // 2
-    log_idx = np.rint(np.geomspace(1, n, half)).astype(np.int64) - 1
-    lin_idx = np.rint(np.linspace(0, n - 1, half)).astype(np.int64)
-    idx = np.unique(np.concatenate([[0, n - 1], log_idx, lin_idx]))
-    return e[idx]
-
-
-def _palette(runs: Sequence[str]) -> dict[str, Any]:
-    colors = sns.color_palette("deep" if len(runs) <= 10 else "husl", n_colors=max(len(runs), 1))
-    return dict(zip(runs, colors))
+    return e[thin_positions(e.size, cap)]
 
 
 def _band(history: pd.DataFrame, column: str, epochs: np.ndarray) -> pd.DataFrame:
@@ -114,15 +95,6 @@ def _divergence(doc: dict[str, Any]) -> tuple[list[int], str]:
     return epochs, f" ({n_div}/{n_rep} repeats diverged{span})"
 
 
-def _mark_divergence(ax: plt.Axes, epochs: Sequence[int], color: Any) -> None:
-    """An 'x' on the top edge of the axes at each divergence epoch (the loss became non-finite)."""
-    if not epochs:
-        return
-    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-    ax.scatter(list(epochs), [1.0] * len(epochs), marker="x", s=45, color=color, transform=trans,
-               clip_on=False, zorder=5, linewidths=1.6)
-
-
 def _run_label(doc: dict[str, Any], suffix: str = "") -> str:
     n_rep = doc.get("n_repeats") or len(doc.get("repeats") or []) or 1
     std = " [standardized features]" if doc.get("standardize") else ""
@@ -139,7 +111,7 @@ def _draw_curves(ax: plt.Axes, docs: Sequence[dict[str, Any]], history: pd.DataF
                  dashed_column: str | None = None) -> dict[str, Any]:
     """Median + band per run of ``column`` (and the median of ``dashed_column``, dashed)."""
     runs = [d["run"] for d in docs]
-    colors = _palette(runs)
+    colors = palette(runs)
     floored = False
     handles = []
     any_dashed = False
@@ -173,7 +145,7 @@ def _draw_curves(ax: plt.Axes, docs: Sequence[dict[str, Any]], history: pd.DataF
                 dark = tuple(0.55 * c for c in mcolors.to_rgb(color))
                 ax.plot(vstats["epoch"], v, color=dark, lw=1.2, ls="--", zorder=4)
                 any_dashed = True
-        _mark_divergence(ax, div_epochs, color)
+        mark_divergence(ax, div_epochs, color)
         handles.append(Line2D([], [], color=color, lw=lw, label=label))
     return {"handles": handles, "floored": floored, "any_dashed": any_dashed,
             "any_diverged": any(_divergence(d)[0] for d in docs)}
@@ -304,7 +276,7 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
         if doc.get("standardize"):
             raise ValueError(f"run {doc['run']!r} was trained on standardized features; "
                              "landing_points needs raw-unit fits")
-    colors = _palette([doc["run"] for doc in docs])
+    colors = palette([doc["run"] for doc in docs])
     mn = None
     for doc in bias_docs:
         ref = (doc.get("references") or {}).get("min_norm")
@@ -384,46 +356,3 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
     fig.legend(handles + bh, labels + bl, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle(f"{_title(docs)}: where training lands among the exact fits", x=0.01, ha="left")
     return fig
-
-
-# --------------------------------------------------------------------------- table
-
-
-def _median(values: Sequence[Any]) -> float:
-    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
-    arr = arr[~np.isnan(arr)]
-    return float(np.median(arr)) if arr.size else math.nan
-
-
-def final_vs_reference_table(docs: list[dict]) -> pd.DataFrame:
-    """One row per run: its configuration and where it ended, against the references.
-
-    ``epochs_run`` is the median over all repeats; ``final_train_loss``,
-    ``final_mse_float64`` and the distances (trained parametrization) are medians over the
-    repeats that did not diverge, as in the JSON ``summary`` (NaN when none is left);
-    ``n_diverged`` / ``n_repeats`` say how many were left out; ``seconds`` is the total
-    wall time of all repeats.  ``batch_size`` is ``"full"`` for full-batch training.
-    """
-    rows = []
-    for doc in docs:
-        spec = doc.get("spec") or {}
-        reps = doc.get("repeats") or []
-        ok = [r for r in reps if not r.get("diverged")]
-        bs = spec.get("batch_size")
-        rows.append({
-            "run": doc["run"], "dataset": doc.get("dataset"), "model": spec.get("model"),
-            "optimizer": spec.get("optimizer"), "learning_rate": spec.get("learning_rate"),
-            "batch_size": "full" if bs is None else bs, "dtype": spec.get("dtype"),
-            "epochs_run": _median([r.get("epochs_run") for r in reps]),
-            "final_train_loss": _median([r.get("final_train_loss") for r in ok]),
-            "final_mse_float64": _median([r.get("final_mse_float64") for r in ok]),
-            "dist_closed_form": _median([(r.get("distance") or {}).get("closed_form") for r in ok]),
-            "dist_min_norm": _median([(r.get("distance") or {}).get("min_norm") for r in ok]),
-            "n_diverged": int(sum(bool(r.get("diverged")) for r in reps)),
-            "n_repeats": len(reps),
-            "seconds": float(sum(r.get("seconds") or 0.0 for r in reps)),
-        })
-    return pd.DataFrame(rows, columns=["run", "dataset", "model", "optimizer", "learning_rate", "batch_size",
-                                       "dtype", "epochs_run", "final_train_loss", "final_mse_float64",
-                                       "dist_closed_form", "dist_min_norm", "n_diverged", "n_repeats",
-                                       "seconds"])

@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reglab.linalg import reference_solvers as ref
-from reglab.linalg import theory
-from reglab.data.datasets import Dataset
-from reglab.training.keras_runs import Scaling, references
-from reglab.training.keras_train import FitSpec, initial_parameters, train
 from reglab.core.rng import derive_seed, generator
 from reglab.core.select import keyed_runs  # noqa: F401  (part of this module's API for summaries)
+from reglab.core.stats import mse, thin_positions
+from reglab.data.datasets import Dataset
+from reglab.linalg import reference_solvers as ref
+from reglab.linalg import theory
 from reglab.linalg.solvers import design_matrix
+from reglab.training.keras_runs import Scaling, references
+from reglab.training.keras_train import FitSpec, initial_parameters, train
 
 #: Study optimizer name -> (Keras optimizer, constructor options).
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -34,6 +35,10 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "rmsprop": ("rmsprop", {}),
     "adagrad": ("adagrad", {}),
 }
+#: Reference solvers a study may ask for (``reference_solvers``), in the order they are run.
+REFERENCE_SOLVERS = ("gd", "cg", "lbfgs", "sgd_averaged", "sklearn_sgd")
+#: Tolerance metrics (``tolerance.metric``): the training MSE, or the relative coefficient error.
+TOLERANCE_METRICS = ("mse", "rel_coef_error")
 MAX_CURVE_POINTS = 600
 #: Epochs at which full-batch SGD runs record measured and predicted loss (when reached).
 CHECKPOINTS = (100, 1000, 10_000, 20_000, 100_000)
@@ -85,12 +90,8 @@ def time_to_tolerance(epochs: np.ndarray, values: np.ndarray, seconds: np.ndarra
 
 
 def thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
-    """Keep at most ``max_points`` rows of one curve: log-spaced epochs plus the first and last."""
-    if len(frame) <= max_points:
-        return frame
-    idx = np.unique(np.concatenate([np.geomspace(1, len(frame), max_points // 2).astype(int) - 1,
-                                    np.linspace(0, len(frame) - 1, max_points // 2).astype(int)]))
-    return frame.iloc[idx]
+    """Keep at most ``max_points`` rows of one curve (:func:`reglab.core.stats.thin_positions`)."""
+    return frame if len(frame) <= max_points else frame.iloc[thin_positions(len(frame), max_points)]
 
 
 def update_ulp_ratio(A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dtype: str,
@@ -107,10 +108,6 @@ def update_ulp_ratio(A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dty
     grads = [(2.0 / len(r[i:i + size])) * (A[i:i + size].T @ r[i:i + size]) for i in range(0, n, size)]
     half_ulp = np.spacing(np.abs(w).astype(dtype)).astype(np.float64) / 2
     return float(np.median(np.abs(lr * np.array(grads)) / half_ulp))
-
-
-def _mse(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    return float(np.mean((A @ w - b) ** 2))
 
 
 @dataclasses.dataclass
@@ -177,7 +174,7 @@ def _keras_runs(name: str, study: Mapping[str, Any], data: Dataset, problems: di
                 "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
                 "diverged": res.diverged, "diverged_epoch": res.diverged_epoch, "epochs_run": res.epochs_run,
                 "seconds": res.seconds,
-                "final_loss_float64": _mse(prob.A, prob.b, w_final) if np.all(np.isfinite(w_final)) else None,
+                "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
                 "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,
                 "time_to_tolerance": time_to_tolerance(epochs, prob.metric(kind, loss, dcf), secs, tol),
                 "w_final": w_final.tolist() if w_final.size <= 50 else None,
@@ -223,11 +220,11 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
                    np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
     w = np.asarray(trace.w_final, dtype=np.float64)
-    diverged = bool(trace.extra.get("diverged")) or not np.all(np.isfinite(w)) or not np.isfinite(_mse(prob.A, prob.b, w))
+    diverged = bool(trace.extra.get("diverged")) or not np.all(np.isfinite(w)) or not np.isfinite(mse(prob.A @ w - prob.b))
     record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
               "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
               "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": diverged,
-              "final_loss_float64": None if diverged else _mse(prob.A, prob.b, w),
+              "final_loss_float64": None if diverged else mse(prob.A @ w - prob.b),
               "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
               "time_to_tolerance": time_to_tolerance(steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds),
                                                      tol) if trace.weights is not None or kind == "mse" else None,

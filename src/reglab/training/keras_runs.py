@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reglab.core.rng import derive_seed
+from reglab.core.stats import bce, mse
 from reglab.data.datasets import Dataset
 from reglab.training.keras_train import FitResult, FitSpec, train
-from reglab.core.rng import derive_seed
 
 #: Keys of a run entry in config that are not FitSpec fields.
 RUN_ONLY_KEYS = ("dataset", "target", "standardize")
@@ -109,9 +110,7 @@ def references(closed: Mapping[str, Any], target: str, spec: FitSpec, features: 
 def _float64_loss(spec: FitSpec, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float | None) -> float:
     """The final weights' training loss recomputed in float64 (as the seed articles do with numpy)."""
     eta = X @ w.astype(np.float64) + (b or 0.0)
-    if spec.model == "logistic":
-        return float(np.mean(np.logaddexp(0.0, eta) - y * eta))
-    return float(np.mean((eta - y) ** 2))
+    return bce(eta, y) if spec.model == "logistic" else mse(eta - y)
 
 
 def _repeat_record(spec: FitSpec, res: FitResult, features: list[str], scaling: Scaling,

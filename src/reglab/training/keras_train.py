@@ -87,8 +87,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -238,7 +238,7 @@ def configure_threads(n: int | None) -> None:
 def _tf():
     """Import TensorFlow + Keras once, with op determinism on; returns (tf, keras)."""
     global _TF_READY
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: I001  (TensorFlow before Keras, as it always was)
     import keras
 
     if not _TF_READY:
@@ -495,59 +495,93 @@ class _Engine:
             v.assign(w)
         self.optimizer.learning_rate = float(learning_rate)
 
-    # The compiled loop.  Python-valued keyword arguments (n, bs, ...) are static:
-    # tf.function traces once per distinct combination (and per engine).
-    def _chunk(self, X, y, Xv, yv, perms, n_epochs, epoch0, patience, es_best, es_wait,
-               es_started, *, n, bs, n_val, val_bs, cap, shuffle, early_stopping):
+    # The pieces of the compiled loop, traced inside :meth:`_chunk`.
+
+    @staticmethod
+    def _mean_update(total, count, loss, size):
+        # keras.metrics.Mean.update_state(loss, sample_weight=batch_size), as fit's
+        # loss tracker does it (same float ops), kept in loop-carried tensors.
         tf, _ = _tf()
-        model, opt, loss_fn, tvars = self.model, self.optimizer, self.loss, self.tvars
+        w = tf.cast(size, total.dtype)
+        return total + loss * w, count + w
+
+    def _train_batch(self, xb, yb, total, count):
+        """The body of keras' TensorFlowTrainer.train_step; returns the updated loss Mean."""
+        tf, _ = _tf()
+        with tf.GradientTape() as tape:
+            y_pred = self.model(xb, training=True)
+            loss = self.loss(yb, y_pred)
+        grads = tape.gradient(loss, self.tvars)
+        self.optimizer.apply_gradients(zip(grads, self.tvars))
+        return self._mean_update(total, count, loss, tf.shape(xb)[0])
+
+    def _train_epoch(self, X, y, perm, *, n, bs, shuffle):
+        """One epoch of fit's batches (the last partial batch kept); returns the epoch's mean training loss."""
+        tf, _ = _tf()
         p = X.shape[1]
-        dt = X.dtype
         n_full, rem = divmod(n, bs)
 
-        def batch(perm, start, size):
+        def batch(start, size):
             if shuffle:
                 idx = tf.slice(perm, [start], [size])
                 return tf.gather(X, idx), tf.gather(y, idx)
             return tf.slice(X, [start, 0], [size, p]), tf.slice(y, [start, 0], [size, 1])
 
-        def mean_update(total, count, loss, size):
-            # keras.metrics.Mean.update_state(loss, sample_weight=batch_size), as fit's
-            # loss tracker does it (same float ops), kept in loop-carried tensors.
-            w = tf.cast(size, dt)
-            return total + loss * w, count + w
+        total = count = tf.constant(0, X.dtype)
+        if n_full == 1:          # one full batch: no inner loop (saves its overhead)
+            total, count = self._train_batch(*batch(0, bs), total, count)
+        elif n_full:
+            def bbody(b, total, count):
+                return (b + 1, *self._train_batch(*batch(b * bs, bs), total, count))
+            _, total, count = tf.while_loop(lambda b, *_: b < n_full, bbody,
+                                            (tf.constant(0), total, count))
+        if rem:                  # fit keeps the last partial batch
+            total, count = self._train_batch(*batch(n_full * bs, rem), total, count)
+        return tf.math.divide_no_nan(total, count)
 
-        def train_batch(xb, yb, total, count):
-            # The body of keras' TensorFlowTrainer.train_step.
-            with tf.GradientTape() as tape:
-                y_pred = model(xb, training=True)
-                loss = loss_fn(yb, y_pred)
-            grads = tape.gradient(loss, tvars)
-            opt.apply_gradients(zip(grads, tvars))
-            return mean_update(total, count, loss, tf.shape(xb)[0])
+    def _val_loss(self, Xv, yv, *, n_val, val_bs, dtype):
+        """keras evaluate(): batches of val_bs in order, Mean weighted by batch size."""
+        tf, _ = _tf()
+        p = Xv.shape[1]
+        nv_full, v_rem = divmod(n_val, val_bs)
 
-        def val_loss_now():
-            # keras evaluate(): batches of val_bs in order, Mean weighted by batch size.
-            nv_full, v_rem = divmod(n_val, val_bs)
+        def vstep(start, size, total, count):
+            xb = tf.slice(Xv, [start, 0], [size, p])
+            yb = tf.slice(yv, [start, 0], [size, 1])
+            loss = self.loss(yb, self.model(xb, training=False))
+            return self._mean_update(total, count, loss, size)
 
-            def vstep(start, size, total, count):
-                xb = tf.slice(Xv, [start, 0], [size, p])
-                yb = tf.slice(yv, [start, 0], [size, 1])
-                loss = loss_fn(yb, model(xb, training=False))
-                return mean_update(total, count, loss, size)
+        total = count = tf.constant(0, dtype)
+        if nv_full == 1:
+            total, count = vstep(0, val_bs, total, count)
+        elif nv_full:
+            def vbody(b, total, count):
+                return (b + 1, *vstep(b * val_bs, val_bs, total, count))
+            _, total, count = tf.while_loop(lambda b, *_: b < nv_full, vbody,
+                                            (tf.constant(0), total, count))
+        if v_rem:
+            total, count = vstep(nv_full * val_bs, v_rem, total, count)
+        return tf.math.divide_no_nan(total, count)
 
-            total = count = tf.constant(0, dt)
-            if nv_full == 1:
-                total, count = vstep(0, val_bs, total, count)
-            elif nv_full:
-                def vbody(b, total, count):
-                    return (b + 1, *vstep(b * val_bs, val_bs, total, count))
-                _, total, count = tf.while_loop(lambda b, *_: b < nv_full, vbody,
-                                                (tf.constant(0), total, count))
-            if v_rem:
-                total, count = vstep(nv_full * val_bs, v_rem, total, count)
-            return tf.math.divide_no_nan(total, count)
+    @staticmethod
+    def _early_stopping(current, best, wait, started, epoch, patience):
+        """keras.callbacks.EarlyStopping(patience, min_delta=0, mode="min", baseline=None,
+        start_from_epoch=0, restore_best_weights=False): returns (stop, best, wait, started)."""
+        tf, _ = _tf()
+        wait = wait + 1
+        improved = tf.logical_or(tf.logical_not(started), current < best)
+        best = tf.where(improved, current, best)
+        wait = tf.where(improved, tf.zeros_like(wait), wait)
+        started = tf.constant(True)
+        es_stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
+        return tf.logical_and(es_stop, epoch > 0), best, wait, started
 
+    # The compiled loop.  Python-valued keyword arguments (n, bs, ...) are static:
+    # tf.function traces once per distinct combination (and per engine).
+    def _chunk(self, X, y, Xv, yv, perms, n_epochs, epoch0, patience, es_best, es_wait,
+               es_started, *, n, bs, n_val, val_bs, cap, shuffle, early_stopping):
+        tf, _ = _tf()
+        dt = X.dtype
         ta_train = tf.TensorArray(dt, size=cap, element_shape=())
         ta_end = tf.TensorArray(dt, size=cap, element_shape=())
         ta_val = tf.TensorArray(dt, size=cap, element_shape=())
@@ -557,24 +591,13 @@ class _Engine:
             return tf.logical_and(e < n_epochs, tf.equal(stop, 0))
 
         def epoch_body(e, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par):
-            perm = perms[e] if shuffle else None
-            total = count = tf.constant(0, dt)
-            if n_full == 1:          # one full batch: no inner loop (saves its overhead)
-                total, count = train_batch(*batch(perm, 0, bs), total, count)
-            elif n_full:
-                def bbody(b, total, count):
-                    return (b + 1, *train_batch(*batch(perm, b * bs, bs), total, count))
-                _, total, count = tf.while_loop(lambda b, *_: b < n_full, bbody,
-                                                (tf.constant(0), total, count))
-            if rem:                  # fit keeps the last partial batch
-                total, count = train_batch(*batch(perm, n_full * bs, rem), total, count)
-            train_loss = tf.math.divide_no_nan(total, count)
-            loss_end = loss_fn(y, model(X, training=False))
-            params = tf.concat([tf.reshape(tf.convert_to_tensor(v), [-1]) for v in tvars], 0)
+            train_loss = self._train_epoch(X, y, perms[e] if shuffle else None, n=n, bs=bs, shuffle=shuffle)
+            loss_end = self.loss(y, self.model(X, training=False))
+            params = tf.concat([tf.reshape(tf.convert_to_tensor(v), [-1]) for v in self.tvars], 0)
             finite = tf.logical_and(tf.math.is_finite(train_loss), tf.math.is_finite(loss_end))
             finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(params)))
             if self.has_val:
-                val_loss = val_loss_now()
+                val_loss = self._val_loss(Xv, yv, n_val=n_val, val_bs=val_bs, dtype=dt)
                 finite = tf.logical_and(finite, tf.math.is_finite(val_loss))
                 current = val_loss
             else:
@@ -582,15 +605,8 @@ class _Engine:
                 current = train_loss
             stop = tf.where(finite, 0, 1)
             if early_stopping:
-                # keras.callbacks.EarlyStopping(patience, min_delta=0, mode="min",
-                # baseline=None, start_from_epoch=0, restore_best_weights=False)
-                wait = wait + 1
-                improved = tf.logical_or(tf.logical_not(started), current < best)
-                best = tf.where(improved, current, best)
-                wait = tf.where(improved, tf.zeros_like(wait), wait)
-                started = tf.constant(True)
-                es_stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
-                es_stop = tf.logical_and(es_stop, epoch0 + e > 0)
+                es_stop, best, wait, started = self._early_stopping(current, best, wait, started,
+                                                                    epoch0 + e, patience)
                 stop = tf.where(tf.logical_and(finite, es_stop), 2, stop)
             ta_train = ta_train.write(e, train_loss)
             ta_end = ta_end.write(e, loss_end)
