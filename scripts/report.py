@@ -1,4 +1,6 @@
 """Adapter: render the HTML report from the artifacts each stage registered for it."""
+from pathlib import Path
+
 from reglab.core.logs import log_to
 from reglab.report import render
 
@@ -10,5 +12,5 @@ with log_to(snakemake.log[0]):
         css=snakemake.input.css,
         output=snakemake.output[0],
         title=snakemake.params.title,
-        params=dict(snakemake.params.items()),
+        params={**dict(snakemake.params.items()), "workflow_dir": str(Path(snakemake.scriptdir).parent)},
     )

@@ -6,11 +6,11 @@ rule closed_form:
         "results/data/{dataset}.parquet",
     output:
         "results/closed_form/{dataset}.json",
-    params:
-        code=code("closed_form"),
-    threads: config["threads"]
     log:
         "results/logs/closed_form/{dataset}.log",
+    threads: config["threads"]
+    params:
+        code=code("closed_form"),
     script:
         "../../scripts/closed_form.py"
 
@@ -32,10 +32,10 @@ rule figures_dataset:
             category="Diagnostics",
             subcategory="{dataset}",
         ),
-    params:
-        code=code("figures_dataset"),
     log:
         "results/logs/figures/{dataset}.log",
+    params:
+        code=code("figures_dataset"),
     script:
         "../../scripts/figures_dataset.py"
 

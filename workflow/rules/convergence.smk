@@ -15,13 +15,13 @@ rule convergence:
     output:
         curves="results/convergence/{study}/curves.parquet",
         summary="results/convergence/{study}/summary.json",
+    log:
+        "results/logs/convergence/{study}.log",
+    threads: config["threads"]
     params:
         study=entry("convergence/studies", "study"),
         seed=config["seed"],
         code=code("convergence"),
-    threads: config["threads"]
-    log:
-        "results/logs/convergence/{study}.log",
     script:
         "../../scripts/convergence.py"
 
@@ -55,10 +55,10 @@ rule figures_convergence:
             category="Convergence",
             subcategory="{study}",
         ),
-    params:
-        code=code("figures_convergence"),
     log:
         "results/logs/figures/convergence_{study}.log",
+    params:
+        code=code("figures_convergence"),
     script:
         "../../scripts/figures_convergence.py"
 

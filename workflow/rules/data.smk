@@ -4,10 +4,10 @@
 rule fetch_fuel:
     output:
         FUEL_FILE,
-    params:
-        url=fuel_url,
     log:
         "results/logs/fetch_fuel.log",
+    params:
+        url=fuel_url,
     script:
         "../../scripts/fetch_fuel.py"
 
@@ -17,11 +17,11 @@ rule dataset:
         dataset_source,
     output:
         "results/data/{dataset}.parquet",
+    log:
+        "results/logs/dataset/{dataset}.log",
     params:
         spec=dataset_spec,
         seed=config["seed"],
         code=code("make_dataset"),
-    log:
-        "results/logs/dataset/{dataset}.log",
     script:
         "../../scripts/make_dataset.py"

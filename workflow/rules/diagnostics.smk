@@ -6,11 +6,11 @@ rule diagnostics:
         "results/data/{dataset}.parquet",
     output:
         "results/diagnostics/{dataset}.json",
-    params:
-        code=code("diagnostics"),
-    threads: config["threads"]
     log:
         "results/logs/diagnostics/{dataset}.log",
+    threads: config["threads"]
+    params:
+        code=code("diagnostics"),
     script:
         "../../scripts/diagnostics.py"
 

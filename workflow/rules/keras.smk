@@ -18,13 +18,13 @@ for _ds in KERAS_DATASETS:
         output:
             runs=[f"results/keras/{_ds}/{run}.json" for run in keras_runs_of(_ds)],
             history=f"results/keras/{_ds}/history.parquet",
+        log:
+            f"results/logs/keras/{_ds}.log",
+        threads: config["threads"]
         params:
             runs=keras_runs_of(_ds),
             seed=config["seed"],
             code=code("keras_train"),
-        threads: config["threads"]
-        log:
-            f"results/logs/keras/{_ds}.log",
         script:
             "../../scripts/keras_train.py"
 
@@ -46,10 +46,10 @@ rule figures_keras:
             category="Keras",
             subcategory="{dataset}",
         ),
-    params:
-        code=code("figures_keras"),
     log:
         "results/logs/figures/keras_{dataset}.log",
+    params:
+        code=code("figures_keras"),
     script:
         "../../scripts/figures_keras.py"
 
@@ -64,15 +64,18 @@ rule figure_landing:
             category="Keras",
             subcategory="{dataset}",
         ),
+    log:
+        "results/logs/figures/landing_{dataset}.log",
     params:
         article_point=[1.15, 0.85],
         code=code("figure_landing"),
-    log:
-        "results/logs/figures/landing_{dataset}.log",
     script:
         "../../scripts/figure_landing.py"
 
 
 register_report("keras", [f"results/keras/{run['dataset']}/{name}.json" for name, run in KERAS_RUNS.items()])
-register_report("keras", expand("results/figures/{dataset}/keras_{kind}.png", dataset=KERAS_DATASETS, kind=["loss", "distance"]))
+register_report(
+    "keras",
+    expand("results/figures/{dataset}/keras_{kind}.png", dataset=KERAS_DATASETS, kind=["loss", "distance"]),
+)
 register_report("keras", expand("results/figures/{dataset}/keras_landing.png", dataset=LANDING_DATASETS))

@@ -7,17 +7,18 @@ rule report:
         unpack(report_inputs),
         template=f"{workflow.basedir}/report/templates/report.html.j2",
         css=f"{workflow.basedir}/report/templates/report.css",
-        fragments=sorted(str(p) for p in Path(workflow.basedir, "report/templates/sections").glob("*.html.j2")),
+        fragments=sorted(
+            str(p) for p in Path(workflow.basedir, "report/templates/sections").glob("*.html.j2")
+        ),
     output:
         "results/report.html",
+    log:
+        "results/logs/report.log",
     params:
         title=config["report"]["title"],
         datasets=DATASETS,
         threads=config["threads"],
         config_digest=provenance.digest(config),
-        workflow_dir=workflow.basedir,
         code=code("report"),
-    log:
-        "results/logs/report.log",
     script:
         "../../scripts/report.py"

@@ -21,10 +21,10 @@ rule reproduction:
             caption="../../report/captions/reproduction.rst",
             category="Reproduction",
         ),
-    params:
-        code=code("reproduction"),
     log:
         "results/logs/reproduction.log",
+    params:
+        code=code("reproduction"),
     script:
         "../../scripts/reproduction.py"
 
