@@ -4,7 +4,7 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.data import datasets
 from reglab.studies import convergence
-from reglab.training.keras_train import configure_threads
+from reglab.training.session import configure_threads
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)

@@ -5,4 +5,4 @@ Imports :mod:`reglab.core`, :mod:`reglab.data` and :mod:`reglab.linalg`.  Tensor
 on the first training call, never by importing this package or its modules.
 """
 
-__all__ = ["keras_runs", "keras_train"]
+__all__ = ["amortized", "keras_runs", "keras_train", "session"]

@@ -88,19 +88,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
-import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-# Set before TensorFlow is first imported (lazily, below): its C++ start-up banners (oneDNN,
-# CPU features) are noise in job logs, and Keras must use the TensorFlow backend.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from reglab.training.session import configure_threads  # noqa: F401  (part of this module's API)
+from reglab.training.session import tensorflow as _tf
 
 __all__ = [
     "FitSpec",
@@ -203,52 +199,6 @@ def _shuffle_rng(rseed: int) -> np.random.Generator:
 
 
 # ------------------------------------------------------------------------ TF set-up
-
-_TF_READY = False
-
-
-def configure_threads(n: int | None) -> None:
-    """Set TensorFlow's intra- and inter-op thread counts to ``n``.
-
-    Safe to call first (before anything touched TensorFlow) and idempotent; once the
-    TensorFlow runtime is initialised the counts can no longer change, so a later call
-    with a different ``n`` only warns.
-    """
-    if n is None:
-        return
-    if int(n) < 1:
-        raise ValueError(f"threads must be >= 1 or None, got {n!r}")
-    n = int(n)
-    import tensorflow as tf
-
-    cur = (tf.config.threading.get_intra_op_parallelism_threads(),
-           tf.config.threading.get_inter_op_parallelism_threads())
-    if cur == (n, n):
-        return
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(n)
-    except RuntimeError:
-        warnings.warn(
-            f"TensorFlow is already initialised with intra/inter-op threads {cur}; "
-            f"cannot change them to {n}. Call configure_threads() before any training.",
-            RuntimeWarning, stacklevel=2)
-
-
-def _tf():
-    """Import TensorFlow + Keras once, with op determinism on; returns (tf, keras)."""
-    global _TF_READY
-    import tensorflow as tf  # noqa: I001  (TensorFlow before Keras, as it always was)
-    import keras
-
-    if not _TF_READY:
-        if keras.backend.backend() != "tensorflow":
-            raise RuntimeError(
-                f"reglab.training.keras_train needs the TensorFlow Keras backend, found "
-                f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)")
-        tf.config.experimental.enable_op_determinism()
-        _TF_READY = True
-    return tf, keras
 
 
 @contextlib.contextmanager
