@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
-from reglab import questions
+from reglab import questions  # noqa: F401  (used by the rule files)
 from reglab.core import config as reglab_config
 
 min_version("9.0")
@@ -27,6 +27,7 @@ include: "workflow/rules/closed_form.smk"
 include: "workflow/rules/diagnostics.smk"
 include: "workflow/rules/keras.smk"
 include: "workflow/rules/convergence.smk"
+include: "workflow/rules/amortized.smk"
 include: "workflow/rules/reproduction.smk"
 include: "workflow/rules/report.smk"
 

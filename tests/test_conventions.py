@@ -71,6 +71,17 @@ def test_schema_and_library_lists_agree():
     assert set(study["optimizers"]["items"]["enum"]) == set(STUDY_OPTIMIZERS)
     assert set(study["reference_solvers"]["items"]["enum"]) == set(REFERENCE_SOLVERS)
     assert set(study["tolerance"]["properties"]["metric"]["enum"]) == set(TOLERANCE_METRICS)
+    from reglab.data.amortized import X_DISTRIBUTIONS
+    from reglab.studies.amortized import FACTORS
+    from reglab.training.amortized import DATA_MODES, ENCODER_KINDS, LOSSES, POOLINGS
+
+    enc = defs["encoder"]["properties"]
+    assert set(enc["kind"]["enum"]) == set(ENCODER_KINDS)
+    assert set(enc["data"]["enum"]) == set(DATA_MODES)
+    assert set(enc["loss"]["enum"]) == set(LOSSES)
+    assert set(enc["pooling"]["enum"]) == set(POOLINGS)
+    factors = SCHEMA["properties"]["amortized"]["properties"]["evaluation"]["properties"]["factors"]["properties"]
+    assert set(factors) == set(FACTORS) and set(factors["x_dist"]["items"]["enum"]) == set(X_DISTRIBUTIONS)
     kinds = set(defs["dataset"]["properties"]["kind"]["enum"])
     assert kinds == set(GENERATORS) | {"file"}
     assert KERAS_KINDS <= kinds

@@ -183,7 +183,7 @@ def test_report_opens_with_findings_whose_numbers_name_their_source(run_dir):
     first_section = re.search(r'<section id="(\w+)"', report).group(1)
     assert first_section == "findings" and 'id="findings"' in report
     table = report[report.index('id="findings"'):report.index("</table>", report.index('id="findings"'))]
-    assert table.count("<tr>") == 1 + 5  # header, seed 001 twice, 002, 003, 004
+    assert table.count("<tr>") == 1 + 6  # header, 000, seed 001 twice, 002, 003, 004
     sources = re.findall(r'data-source="([^"]+)" title="[^"]*source: ([^"]+)">([^<]*)<', report)
     assert sources, "no number in the report names its source"
     for src, tooltip, shown in sources:
@@ -228,3 +228,34 @@ def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_
     assert {ds for rule, ds in jobs if rule == "figures_dataset"} == tabular
     assert rules == {"diagnostics", "figures_dataset", "reproduction", "report", "all"}, sorted(rules)
     assert planned_jobs(snakemake(run_dir, "-n")) == []  # the unchanged code plans nothing
+
+
+def test_paper_config_plans_the_seed_size_encoders(tmp_path):
+    (tmp_path / "resources").mkdir()
+    result = snakemake(tmp_path, "-n", configfiles=[REPO / "config" / "paper.yaml"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result)
+    assert ("amortized_encoder", "") in jobs or any(rule == "amortized_encoder" for rule, _ in jobs)
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert paper["amortized"]["encoders"]["lstm_seed"]["width"] == 512
+
+
+def test_amortized_stage_reports_floor_and_encoders(run_dir):
+    config = yaml.safe_load(TINY.read_text())
+    summary = json.loads((run_dir / "results" / "amortized" / "summary.json").read_text())
+    assert set(summary["encoders"]) == set(config["amortized"]["encoders"])
+    evaluation = pd.read_parquet(run_dir / "results" / "amortized" / "evaluation.parquet")
+    seed = evaluation[evaluation["condition"] == "seed"].set_index("name")
+    # the floor is a floor: nothing reads lower on the rows it was given
+    assert (seed["loss"] >= seed.loc["ols", "loss"] - 1e-9).all()
+    assert summary["ols_floor_loss"] == pytest.approx(seed.loc["ols", "loss"])
+    for name in config["amortized"]["encoders"]:
+        doc = json.loads((run_dir / "results" / "amortized" / f"{name}.json").read_text())
+        assert doc["floor_loss"] == pytest.approx(summary["ols_floor_loss"])
+        if doc["kind"] != "lstm":
+            assert doc["permutation"]["max"] <= 1e-5
+    table = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str})
+    rows = table[table["document"] == "000"].set_index("quantity")
+    assert rows.loc["best_encoder_name", "reglab"] == summary["best_encoder"]
+    report = (run_dir / "results" / "report.html").read_text()
+    assert 'id="amortized"' in report and "results/figures" not in report  # figures are embedded

@@ -1,6 +1,7 @@
 # Shared, generic helpers for every stage: config slices, code digests, the report's input registry.
 # Stages define no functions of their own: they call these (snakemake --lint keeps rules and
 # functions apart).
+from reglab import questions
 from reglab.core import provenance
 
 FUEL_FILE = "resources/FuelConsumption.csv"
@@ -9,8 +10,11 @@ DATASETS = list(config["datasets"])
 # but no single-design diagnostics.
 GROUPED = [n for n, s in config["datasets"].items() if s.get("kind") == "amortized"]
 TABULAR = [n for n in DATASETS if n not in GROUPED]
-# Files each stage shows in the report, by section name (see reglab.report.sections).
+# Files each stage shows in the report, by section name (see reglab.report.sections), and the files
+# of each stage the seed questions read (the reproduction table's inputs).
 REPORT_INPUTS = {}
+REPRODUCTION_INPUTS = {}
+QUESTION_READS = questions.reads(config)
 
 
 wildcard_constraints:
@@ -38,6 +42,16 @@ def register_report(section, files):
 
 def report_inputs(wildcards):
     return {name: sorted(set(files)) for name, files in REPORT_INPUTS.items()}
+
+
+def register_reproduction(stage, files):
+    """The reproduction table reads ``files`` (only what a seed question declares it reads)."""
+    REPRODUCTION_INPUTS.setdefault(stage, []).extend(files)
+    register_report("questions", files)
+
+
+def reproduction_inputs(wildcards):
+    return {name: sorted(set(files)) for name, files in REPRODUCTION_INPUTS.items()}
 
 
 def entry(section, wildcard):

@@ -1,20 +1,27 @@
 # Stage 4: the reproduction table, one row per number a seed article printed. Its inputs are what the
-# seed-question modules (reglab.questions) declare they read, so a change elsewhere does not rerun it.
+# seed-question modules (reglab.questions) declare they read, registered by each stage with
+# register_reproduction(), so a change elsewhere does not rerun it.
 
-QUESTION_READS = questions.reads(config)
-QUESTION_FILES = {
-    "keras": [f"results/keras/{KERAS_RUNS[run]['dataset']}/{run}.json" for run in QUESTION_READS["runs"]],
-    "studies": expand("results/convergence/{study}/summary.json", study=QUESTION_READS["studies"]),
-    "closed_form": expand("results/closed_form/{dataset}.json", dataset=QUESTION_READS["datasets"]),
-    "diagnostics": expand(
+register_reproduction(
+    "keras", [f"results/keras/{KERAS_RUNS[run]['dataset']}/{run}.json" for run in QUESTION_READS["runs"]]
+)
+register_reproduction(
+    "studies", expand("results/convergence/{study}/summary.json", study=QUESTION_READS["studies"])
+)
+register_reproduction(
+    "closed_form", expand("results/closed_form/{dataset}.json", dataset=QUESTION_READS["datasets"])
+)
+register_reproduction(
+    "diagnostics",
+    expand(
         "results/diagnostics/{dataset}.json", dataset=[d for d in QUESTION_READS["datasets"] if d in TABULAR]
     ),
-}
+)
 
 
 rule reproduction:
     input:
-        **QUESTION_FILES,
+        unpack(reproduction_inputs),
     output:
         report(
             "results/reproduction.csv",
@@ -30,5 +37,3 @@ rule reproduction:
 
 
 register_report("reproduction", ["results/reproduction.csv"])
-for _files in QUESTION_FILES.values():
-    register_report("questions", _files)

@@ -28,6 +28,7 @@ def check(config: Mapping[str, Any]) -> None:
         if True in study.get("standardize", [False]) and not study.get("use_bias", True):
             raise ConfigError(f"config error at convergence.studies.{name}.standardize: standardizing centres the "
                               "features, which needs use_bias: true")
+    _check_amortized(config)
     for name, run in (config.get("keras") or {}).get("runs", {}).items():
         where = f"keras.runs.{name}"
         ds = run["dataset"]
@@ -47,3 +48,26 @@ def check(config: Mapping[str, Any]) -> None:
         if classifier and kind == "balloons" and target != "color":
             raise ConfigError(f"config error at {where}.target: model '{run['model']}' needs a binary target; "
                               "expected target: color")
+
+
+def _check_amortized(config: Mapping[str, Any]) -> None:
+    section = config.get("amortized") or {}
+    encoders = section.get("encoders") or {}
+    if not encoders:
+        return
+    ds = section.get("dataset", "amortized")
+    datasets = config["datasets"]
+    if ds not in datasets or datasets[ds].get("kind") != "amortized":
+        raise ConfigError(f"config error at amortized.dataset: '{ds}' is not a dataset of kind amortized; "
+                          f"expected one of {sorted(n for n, s in datasets.items() if s.get('kind') == 'amortized')}")
+    for name, enc in encoders.items():
+        where = f"amortized.encoders.{name}"
+        if enc.get("linear_in_y") and enc["kind"] in ("lstm", "unrolled"):
+            raise ConfigError(f"config error at {where}.linear_in_y: applies to moments, deepsets and "
+                              f"set_transformer, not {enc['kind']}")
+        n = enc.get("train_n", 100)
+        if isinstance(n, list) and n[0] > n[1]:
+            raise ConfigError(f"config error at {where}.train_n: {n}; expected [low, high] with low <= high")
+        if enc.get("data", "fixed") == "fixed" and isinstance(n, list):
+            raise ConfigError(f"config error at {where}.train_n: a range needs data: fresh (the fixed datasets "
+                              "have the dataset's own n)")

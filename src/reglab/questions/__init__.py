@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from reglab.questions import seed001, seed002, seed003, seed004
+from reglab.questions import seed000, seed001, seed002, seed003, seed004
 from reglab.questions.base import (
     COLUMNS,
     Artifacts,
@@ -25,7 +25,7 @@ __all__ = ["QUESTIONS", "COLUMNS", "Artifacts", "Finding", "Question", "Row", "b
            "findings", "missing_inputs", "reads", "study_answer"]
 
 #: every question, in the order the report shows them
-QUESTIONS: tuple[Question, ...] = (seed001.QUESTION, seed002.QUESTION, seed003.QUESTION, seed004.QUESTION)
+QUESTIONS: tuple[Question, ...] = (seed000.QUESTION, seed001.QUESTION, seed002.QUESTION, seed003.QUESTION, seed004.QUESTION)
 
 
 def build_rows(art: Artifacts) -> dict[str, list[Row]]:
@@ -57,20 +57,24 @@ def reads(config: Mapping[str, Any]) -> dict[str, list[str]]:
     """The configured datasets, Keras runs and studies the questions read (inputs of the reproduction table)."""
     runs = (config.get("keras") or {}).get("runs", {})
     studies = (config.get("convergence") or {}).get("studies", {})
+    encoders = (config.get("amortized") or {}).get("encoders", {})
     return {
         "datasets": sorted({d for q in QUESTIONS for d in q.datasets if d in config["datasets"]}),
         "runs": sorted({r for q in QUESTIONS for r in q.runs if r in runs}),
         "studies": sorted({s for q in QUESTIONS for s in q.studies if s in studies}),
+        "encoders": sorted({e for q in QUESTIONS for e in q.encoders if e in encoders}),
     }
 
 
 def missing_inputs(config: Mapping[str, Any]) -> list[str]:
     """A warning for each dataset, run or study a question reads that the config does not have."""
     have = {"dataset": set(config["datasets"]), "Keras run": set((config.get("keras") or {}).get("runs", {})),
-            "convergence study": set((config.get("convergence") or {}).get("studies", {}))}
+            "convergence study": set((config.get("convergence") or {}).get("studies", {})),
+            "amortized encoder": set((config.get("amortized") or {}).get("encoders", {}))}
     out = []
     for q in QUESTIONS:
-        for what, names in (("dataset", q.datasets), ("Keras run", q.runs), ("convergence study", q.studies)):
+        for what, names in (("dataset", q.datasets), ("Keras run", q.runs), ("convergence study", q.studies),
+                            ("amortized encoder", q.encoders)):
             out += [f"seed {q.doc_id} ({q.title}) reads {what} '{n}', which this config does not define: "
                     f"its answer and reproduction rows will say 'not run'" for n in names if n not in have[what]]
     return out

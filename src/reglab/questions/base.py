@@ -44,7 +44,7 @@ def resolve(doc: Any, ptr: str) -> Any:
 
 
 #: the artifact kinds an index knows: the folder under results/ and how a file's key is read
-_KINDS = {"keras": "stem", "closed_form": "stem", "diagnostics": "stem", "convergence": "parent"}
+_KINDS = {"keras": "stem", "closed_form": "stem", "diagnostics": "stem", "convergence": "parent", "amortized": "stem"}
 
 
 class Artifacts:
@@ -63,8 +63,11 @@ class Artifacts:
             path = Path(p)
             if path.suffix != ".json":
                 continue
-            kind = next((k for k in _KINDS if k in path.parts), None)
-            if kind is None:
+            parts = path.parts
+            # the folder right under results/ names the kind (a dataset may be called 'amortized')
+            kind = parts[parts.index("results") + 1] if "results" in parts[:-1] else next(
+                (k for k in _KINDS if k in parts), None)
+            if kind not in _KINDS:
                 continue
             key = path.stem if _KINDS[kind] == "stem" else path.parent.name
             art.docs[kind][key] = read_json(path)
@@ -86,6 +89,10 @@ class Artifacts:
     @property
     def studies(self) -> dict[str, Any]:
         return self.docs["convergence"]
+
+    @property
+    def amortized(self) -> dict[str, Any]:
+        return self.docs["amortized"]
 
     def get(self, kind: str, key: str, *path: str | int) -> Any:
         doc = self.docs[kind].get(key)
@@ -156,6 +163,7 @@ class Question:
     datasets: Sequence[str]
     runs: Sequence[str] = ()
     studies: Sequence[str] = ()
+    encoders: Sequence[str] = ()
     study_answers: Mapping[str, Callable[[Mapping[str, Any]], list[str]]] = field(default_factory=dict)
     answer: Callable[[Artifacts], list[str]] = field(default=lambda art: [])
     rows: Callable[[Artifacts], list[Row]] = field(default=lambda art: [])

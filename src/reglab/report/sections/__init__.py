@@ -4,15 +4,8 @@ rule's input group ``<name>`` (filled by the stage's rule file)."""
 
 from __future__ import annotations
 
-from reglab.report.sections import (
-                                    convergence,
-                                    datasets,
-                                    findings,
-                                    keras_runs,
-                                    provenance,
-                                    questions,
-                                    reproduction,
-)
+from reglab.report.sections import amortized, convergence, datasets, findings, keras_runs, provenance
+from reglab.report.sections import questions, reproduction
 from reglab.report.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -22,6 +15,7 @@ SECTIONS: tuple[Section, ...] = (
     datasets.SECTION,
     keras_runs.SECTION,
     convergence.SECTION,
+    amortized.SECTION,
     provenance.SECTION,
 )
 

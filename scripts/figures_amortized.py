@@ -1,0 +1,19 @@
+"""Adapter: the amortized stage's figures, from its artifacts."""
+from pathlib import Path
+
+import pandas as pd
+
+from reglab.core.io import read_json
+from reglab.core.logs import log_to
+from reglab.plotting import amortized as figs
+from reglab.plotting.style import save
+
+with log_to(snakemake.log[0]):
+    docs = {Path(p).stem: read_json(p) for p in snakemake.input.docs}
+    references = read_json(snakemake.input.references)
+    evaluation = pd.read_parquet(snakemake.input.evaluation)
+    history = pd.read_parquet(snakemake.input.history)
+    save(figs.training_curves(history, docs, references), snakemake.output.curves)
+    save(figs.excess_by_condition(evaluation), snakemake.output.conditions)
+    save(figs.permutation_change(docs), snakemake.output.permutation)
+    save(figs.fitted_planes(docs, references), snakemake.output.plane)

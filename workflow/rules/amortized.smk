@@ -1,0 +1,92 @@
+# Stage 6: seed 000's amortized regression. One job per encoder (train, then evaluate on held-out
+# datasets one factor at a time), one for the untrained references, a merge, the figures.
+
+AMORTIZED = config["amortized"]
+ENCODERS = sorted(AMORTIZED["encoders"])
+AMORTIZED_FIGURES = ["curves", "conditions", "permutation", "plane"]
+
+
+wildcard_constraints:
+    encoder="|".join(ENCODERS) if ENCODERS else "^$",
+
+
+rule amortized_encoder:
+    input:
+        data=f"results/data/{AMORTIZED['dataset']}.parquet",
+    output:
+        doc="results/amortized/{encoder}.json",
+        evaluation="results/amortized/{encoder}/evaluation.parquet",
+        history="results/amortized/{encoder}/history.parquet",
+    log:
+        "results/logs/amortized/{encoder}.log",
+    threads: AMORTIZED["threads"]
+    params:
+        encoder=entry("amortized/encoders", "encoder"),
+        evaluation=canonical(AMORTIZED["evaluation"]),
+        seed=config["seed"],
+        code=code("amortized_encoder"),
+    script:
+        "../../scripts/amortized_encoder.py"
+
+
+rule amortized_references:
+    output:
+        doc="results/amortized/references.json",
+        evaluation="results/amortized/references/evaluation.parquet",
+    log:
+        "results/logs/amortized/references.log",
+    params:
+        evaluation=canonical(AMORTIZED["evaluation"]),
+        seed=config["seed"],
+        code=code("amortized_references"),
+    script:
+        "../../scripts/amortized_references.py"
+
+
+rule amortized_evaluation:
+    input:
+        docs=expand("results/amortized/{encoder}.json", encoder=ENCODERS),
+        evaluations=expand("results/amortized/{encoder}/evaluation.parquet", encoder=ENCODERS),
+        histories=expand("results/amortized/{encoder}/history.parquet", encoder=ENCODERS),
+        references="results/amortized/references.json",
+        ref_evaluation="results/amortized/references/evaluation.parquet",
+    output:
+        summary="results/amortized/summary.json",
+        evaluation="results/amortized/evaluation.parquet",
+        history="results/amortized/history.parquet",
+    log:
+        "results/logs/amortized/evaluation.log",
+    params:
+        code=code("amortized_evaluation"),
+    script:
+        "../../scripts/amortized_evaluation.py"
+
+
+rule figures_amortized:
+    input:
+        docs=expand("results/amortized/{encoder}.json", encoder=ENCODERS),
+        references="results/amortized/references.json",
+        evaluation="results/amortized/evaluation.parquet",
+        history="results/amortized/history.parquet",
+    output:
+        curves="results/figures/amortized/curves.png",
+        conditions="results/figures/amortized/conditions.png",
+        permutation="results/figures/amortized/permutation.png",
+        plane="results/figures/amortized/plane.png",
+    log:
+        "results/logs/figures/amortized.log",
+    params:
+        code=code("figures_amortized"),
+    script:
+        "../../scripts/figures_amortized.py"
+
+
+if ENCODERS:
+    register_reproduction(
+        "amortized",
+        expand("results/amortized/{encoder}.json", encoder=QUESTION_READS["encoders"])
+        + ["results/amortized/summary.json", "results/amortized/references.json"],
+    )
+    register_report("amortized", expand("results/amortized/{encoder}.json", encoder=ENCODERS))
+    register_report("amortized", ["results/amortized/summary.json", "results/amortized/references.json"])
+    register_report("amortized", expand("results/figures/amortized/{kind}.png", kind=AMORTIZED_FIGURES))
