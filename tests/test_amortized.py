@@ -121,3 +121,20 @@ def test_one_encoder_job_end_to_end():
     assert refs["references"]["ols"]["loss"] == pytest.approx(doc["floor_loss"], rel=1e-12)
     summary, merged = study.summarize({"moments": doc}, refs, [table, ref_table])
     assert summary["best_encoder"] == "moments" and len(merged) == len(table) + len(ref_table)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("loss, units", [("supervised", "raw"), ("supervised", "normalized"),
+                                         ("unsupervised", "normalized")])
+def test_supervised_and_normalized_losses_train_towards_ols(loss, units):
+    from reglab.training import amortized as am
+    enc = am.EncoderSpec(kind="moments", head_width=16, head_depth=1, normalize=True)
+    spec = am.TrainSpec(data="fresh", steps=150, batch_size=64, learning_rate=1e-2, loss=loss, loss_units=units,
+                        condition=Condition(n=30))
+    trained = am.train(enc, spec, seed=4)
+    ev = study.Evaluation(5, {}, 200)
+    first, last = trained.history[0]["val_loss"], trained.history[-1]["val_loss"]
+    assert last < first
+    b = ev.batches["seed"]
+    loss_enc = batched.mse(b.X, b.y, trained.coefficients(b.X, b.y)).mean()
+    assert loss_enc < batched.mse(b.X, b.y, batched.intercept_only(b.y, 3)).mean()

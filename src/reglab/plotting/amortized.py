@@ -52,9 +52,9 @@ def excess_by_condition(evaluation: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(1, max(len(factors), 1), figsize=(4.2 * max(len(factors), 1), 4.2), squeeze=False)
     seed_rows = evaluation[evaluation["condition"] == "seed"]
     for ax, factor in zip(axes[0], factors):
-        base_value = seed_rows.iloc[0][factor]
-        sub = pd.concat([evaluation[evaluation["factor"] == factor],
-                         seed_rows.assign(value=str(base_value))])
+        base_value = _label(seed_rows.iloc[0][factor])
+        sub = pd.concat([evaluation[evaluation["factor"] == factor], seed_rows.assign(value=base_value)])
+        sub = sub.assign(value=sub["value"].map(_label))
         values = sorted(set(sub["value"]), key=_sort_key)
         pos = {v: i for i, v in enumerate(values)}
         for name in names:
@@ -63,6 +63,7 @@ def excess_by_condition(evaluation: pd.DataFrame) -> plt.Figure:
             ax.plot([pos[v] for v in s["value"]], np.maximum(s["excess_mean"].to_numpy(dtype=float), TINY),
                     marker="o", ms=3, lw=1, ls="--" if ref else "-", color=colors[name], label=name)
         floor = sub[sub["name"] == "ols"].sort_values("value", key=lambda c: c.map(_sort_key))
+        floor = floor[floor["excess_pct"].notna()]  # noise-free data: the floor is 0 and not drawn
         ax.plot([pos[v] for v in floor["value"]], np.maximum(floor["floor"].to_numpy(dtype=float), TINY), "k:",
                 lw=1.5, label="the floor itself")
         ax.set_xticks(range(len(values)), values, rotation=30)
@@ -71,8 +72,16 @@ def excess_by_condition(evaluation: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel(factor)
     axes[0][0].set_ylabel("mean excess loss over the OLS floor")
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.suptitle("Held-out datasets, one factor at a time (below the dotted line: within 100% of the floor)")
+    fig.suptitle("Held-out datasets, one factor at a time: mean excess loss over the per-dataset OLS floor "
+                 "(dotted: the floor itself)")
     return fig
+
+
+def _label(v: Any) -> str:
+    try:
+        return f"{float(v):g}"
+    except (TypeError, ValueError):
+        return str(v)
 
 
 def _sort_key(v: Any) -> tuple:

@@ -202,7 +202,10 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
     ev = Evaluation(seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)))
     table = evaluate_references(ev)
     seed_rows = table[table["condition"] == SEED_KEY].set_index("name")
+    by_cond = {key: {r["name"]: {c: _none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in sub.iterrows()}
+               for key, sub in table.groupby("condition", sort=False)}
     doc = {"references": {n: {c: _none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
+           "by_condition": by_cond,
            "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
            "m": int(evaluation.get("m", 1000)), "example": ev.example()}
     return doc, table
