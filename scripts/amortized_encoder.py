@@ -11,7 +11,7 @@ with log_to(snakemake.log[0]):
     data = datasets.load(snakemake.input.data)
     fixed = amortized.training_batch(data.frame, data.features, data.target, data.truth)
     doc, table, history = amortized.run_encoder(
-        snakemake.wildcards.encoder,
+        snakemake.params.name,
         snakemake.params.encoder,
         evaluation=snakemake.params.evaluation,
         seed=snakemake.params.seed,

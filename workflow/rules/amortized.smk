@@ -6,27 +6,30 @@ ENCODERS = sorted(AMORTIZED["encoders"])
 AMORTIZED_FIGURES = ["curves", "conditions", "permutation", "plane"]
 
 
-wildcard_constraints:
-    encoder="|".join(ENCODERS) if ENCODERS else "^$",
+for _enc in ENCODERS:
 
-
-rule amortized_encoder:
-    input:
-        data=f"results/data/{AMORTIZED['dataset']}.parquet",
-    output:
-        doc="results/amortized/{encoder}.json",
-        evaluation="results/amortized/{encoder}/evaluation.parquet",
-        history="results/amortized/{encoder}/history.parquet",
-    log:
-        "results/logs/amortized/{encoder}.log",
-    threads: AMORTIZED["threads"]
-    params:
-        encoder=entry("amortized/encoders", "encoder"),
-        evaluation=canonical(AMORTIZED["evaluation"]),
-        seed=config["seed"],
-        code=code("amortized_encoder"),
-    script:
-        "../../scripts/amortized_encoder.py"
+    # one rule per encoder, so the long LSTM jobs can start first (longest first packs the cores best)
+    rule:
+        name:
+            f"amortized_encoder_{_enc}"
+        input:
+            data=f"results/data/{AMORTIZED['dataset']}.parquet",
+        output:
+            doc=f"results/amortized/{_enc}.json",
+            evaluation=f"results/amortized/{_enc}/evaluation.parquet",
+            history=f"results/amortized/{_enc}/history.parquet",
+        log:
+            f"results/logs/amortized/{_enc}.log",
+        priority: 1 if AMORTIZED["encoders"][_enc]["kind"] == "lstm" else 0
+        threads: AMORTIZED["threads"]
+        params:
+            name=_enc,
+            encoder=canonical(AMORTIZED["encoders"][_enc]),
+            evaluation=canonical(AMORTIZED["evaluation"]),
+            seed=config["seed"],
+            code=code("amortized_encoder"),
+        script:
+            "../../scripts/amortized_encoder.py"
 
 
 rule amortized_references:
