@@ -3,4 +3,4 @@
 Imports only :mod:`reglab.core`.
 """
 
-__all__ = ["datasets"]
+__all__ = ["amortized", "datasets", "large"]

@@ -6,4 +6,5 @@ Imports only :mod:`reglab.core` and :mod:`reglab.data`; never TensorFlow or Kera
 imported here (statsmodels and scikit-learn load only with the solvers that need them).
 """
 
-__all__ = ["closed_form", "diagnostics", "lapack", "reference_solvers", "solvers", "theory", "validate"]
+__all__ = ["batched", "closed_form", "diagnostics", "lapack", "reference_solvers", "solvers", "streaming", "theory",
+           "validate"]

@@ -4,4 +4,4 @@ May import :mod:`reglab.core`, :mod:`reglab.data`, :mod:`reglab.linalg` and :mod
 Submodules are not imported here.
 """
 
-__all__ = ["convergence"]
+__all__ = ["amortized", "convergence"]

@@ -1,0 +1,461 @@
+"""Designs too large for memory: a chunked Parquet writer with known coefficients, and streaming readers.
+
+* :func:`write_large` writes an ``n × d`` regression design (columns ``x1..xd`` and ``y``) chunk by chunk
+  with :class:`pyarrow.parquet.ParquetWriter` (one row group per chunk; the whole matrix is never held),
+  to one file or to a directory of shard files ``part-000.parquet ...`` each generated from its own seed
+  (``reglab.core.rng.generator(seed, "large", shard_index)``) so shards can be written by separate jobs.
+  The coefficients, intercept, noise sd and generation parameters are stored as JSON in the Parquet
+  key-value metadata under ``b"reglab"`` (:func:`read_meta`).
+* :func:`iter_chunks` streams float64 ``(X_chunk, y_chunk, first_row_index)`` from a Parquet file, a
+  directory of Parquet shards (sorted names) or a CSV file, validating each chunk vectorised: a
+  non-numeric, missing, NaN or infinite cell raises :class:`ValueError` naming the file, the column,
+  the 1-based data row (header not counted) and the value.
+* :func:`shard_ranges` splits a Parquet file's row groups into contiguous ranges for several readers.
+* :func:`check_fits_in_memory` refuses files whose uncompressed size exceeds a fraction of RAM.
+
+Design of the generator: rows are ``x = mean + (z @ M) * scales`` with ``z`` iid standard normal and ``M``
+a fixed ``d × d`` matrix (drawn from ``generator(seed, "large", "design")``) whose singular values are
+log-spaced from 1 to ``1/condition``; the population condition number of the centred, unscaled design is
+therefore ``condition``. ``y = intercept + x @ coef + noise * e``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from reglab.core.rng import generator
+
+__all__ = [
+    "META_KEY", "check_fits_in_memory", "design_matrix", "feature_columns", "iter_chunks", "make_design", "read_meta",
+    "shard_paths", "shard_ranges", "write_large", "write_large_shard",
+]
+
+META_KEY = b"reglab"
+_SHARD_NAME = "part-{:03d}.parquet"
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+def design_matrix(seed: int, d: int, condition: float | None) -> np.ndarray:
+    """The fixed ``d × d`` mixing matrix ``M`` (singular values log-spaced 1 .. 1/condition), or identity."""
+    if not condition or condition <= 1 or d == 1:
+        return np.eye(d)
+    rng = generator(seed, "large", "design")
+    u, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    v, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    s = np.logspace(0.0, -math.log10(float(condition)), d)
+    return (u * s) @ v.T
+
+
+def _params(n: int, d: int, seed: int, condition, scale_spread, mean, constant_column, noise, coef,
+            intercept) -> dict[str, Any]:
+    if coef is None:
+        coef = generator(seed, "large", "coef").standard_normal(d)
+        coef = np.round(coef, 6)
+    coef = np.asarray(coef, dtype=float).reshape(-1)
+    if coef.shape != (d,):
+        raise ValueError(f"coef has {coef.size} entries, expected d={d}")
+    if constant_column:
+        coef = coef.copy()
+        coef[-1] = 0.0  # not identifiable apart from the intercept: the generating value is 0
+    scales = np.logspace(0.0, float(scale_spread), d) if scale_spread else np.ones(d)
+    return {
+        "n": int(n), "d": int(d), "seed": int(seed), "condition": condition, "scale_spread": scale_spread,
+        "mean": float(mean), "constant_column": bool(constant_column), "noise": float(noise),
+        "coef": [float(c) for c in coef], "intercept": float(intercept),
+        "scales": [float(s) for s in scales], "features": [f"x{j + 1}" for j in range(d)], "target": "y",
+    }
+
+
+def _chunk(rng: np.random.Generator, m: int, params: dict[str, Any], mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    d = params["d"]
+    z = rng.standard_normal((m, d))
+    x = np.asfortranarray(z @ mix)
+    x *= np.asarray(params["scales"])
+    if params["mean"]:
+        x += params["mean"]
+    if params["constant_column"]:
+        x[:, -1] = 3.0 + params["mean"]
+    e = rng.standard_normal(m)
+    y = params["intercept"] + x @ np.asarray(params["coef"]) + params["noise"] * e
+    return x, y
+
+
+def _split(n: int, shards: int) -> list[int]:
+    base, extra = divmod(n, shards)
+    return [base + (1 if i < extra else 0) for i in range(shards)]
+
+
+def _write_one(path: Path, rng: np.random.Generator, rows: int, params: dict[str, Any], mix: np.ndarray,
+               chunk_rows: int, compression: str, meta: dict[str, Any]) -> Path:
+    names = params["features"] + [params["target"]]
+    schema = pa.schema([pa.field(c, pa.float64(), nullable=False) for c in names],
+                       metadata={META_KEY: json.dumps(meta).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with pq.ParquetWriter(tmp, schema, use_dictionary=False, compression=compression,
+                          write_statistics=False) as writer:
+        done = 0
+        while done < rows:
+            m = min(chunk_rows, rows - done)
+            x, y = _chunk(rng, m, params, mix)
+            arrays = [pa.array(x[:, j]) for j in range(x.shape[1])] + [pa.array(y)]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=m)
+            done += m
+    os.replace(tmp, path)
+    return path
+
+
+def shard_paths(path: str | os.PathLike, shards: int) -> list[Path]:
+    """The shard file names of a sharded dataset directory."""
+    return [Path(path) / _SHARD_NAME.format(i) for i in range(shards)]
+
+
+def write_large_shard(path: str | os.PathLike, shard_index: int, *, n: int, d: int, seed: int, shards: int,
+                      chunk_rows: int = 100_000, condition: float | None = None, scale_spread: float = 0,
+                      mean: float = 0.0, constant_column: bool = False, noise: float = 0.1,
+                      coef: Sequence[float] | None = None, intercept: float = 0.5,
+                      compression: str = "none") -> Path:
+    """Write shard ``shard_index`` of ``shards`` of the dataset directory ``path`` (one job per shard)."""
+    if not 0 <= shard_index < shards:
+        raise ValueError(f"shard_index {shard_index} outside 0..{shards - 1}")
+    params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
+    rows = _split(n, shards)
+    meta = dict(params, shards=shards, shard_index=shard_index, shard_rows=rows[shard_index],
+                first_row=sum(rows[:shard_index]))
+    mix = design_matrix(seed, d, condition)
+    return _write_one(shard_paths(path, shards)[shard_index], generator(seed, "large", shard_index),
+                      rows[shard_index], params, mix, chunk_rows, compression, meta)
+
+
+def write_large(path: str | os.PathLike, *, n: int, d: int, seed: int, chunk_rows: int = 100_000,
+                condition: float | None = None, scale_spread: float = 0, mean: float = 0.0,
+                constant_column: bool = False, noise: float = 0.1, coef: Sequence[float] | None = None,
+                intercept: float = 0.5, shards: int | None = None, compression: str = "none") -> dict[str, Any]:
+    """Write an ``n × d`` design chunk by chunk; returns the stored metadata.
+
+    ``shards=None`` writes the single file ``path`` (rows from ``generator(seed, "large", 0)``);
+    ``shards=k`` writes the directory ``path`` with ``part-000.parquet`` .. (shard ``i`` from
+    ``generator(seed, "large", i)``; a 1-shard directory holds the same rows as the single file).
+    Float columns are stored plainly (no dictionary; ``compression="none"`` by default: random
+    float64 does not compress and decompression would cost read time).
+    """
+    if n < 1 or d < 1 or chunk_rows < 1:
+        raise ValueError("n, d and chunk_rows must be positive")
+    if shards is None:
+        params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
+        _write_one(Path(path), generator(seed, "large", 0), n, params, design_matrix(seed, d, condition),
+                   chunk_rows, compression, params)
+        return params
+    for i in range(shards):
+        write_large_shard(path, i, n=n, d=d, seed=seed, shards=shards, chunk_rows=chunk_rows,
+                          condition=condition, scale_spread=scale_spread, mean=mean,
+                          constant_column=constant_column, noise=noise, coef=coef, intercept=intercept,
+                          compression=compression)
+    return read_meta(shard_paths(path, shards)[0])
+
+
+def make_design(*, n: int, d: int, seed: int, condition: float | None = None, scale_spread: float = 0,
+                mean: float = 0.0, constant_column: bool = False, noise: float = 0.1,
+                coef: Sequence[float] | None = None, intercept: float = 0.5,
+                chunk_rows: int = 100_000) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """In memory, the same rows :func:`write_large` (single file, same ``chunk_rows``) writes: ``(X, y, meta)``."""
+    params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
+    rng, mix = generator(seed, "large", 0), design_matrix(seed, d, condition)
+    xs, ys = [], []
+    for start in range(0, n, chunk_rows):
+        x, y = _chunk(rng, min(chunk_rows, n - start), params, mix)
+        xs.append(x)
+        ys.append(y)
+    return np.vstack(xs), np.concatenate(ys), params
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``b"reglab"`` JSON metadata of a file written by :func:`write_large` (first shard of a directory)."""
+    p = Path(path)
+    if p.is_dir():
+        p = _parquet_files(p)[0]
+    md = pq.read_schema(p).metadata or {}
+    if META_KEY not in md:
+        raise ValueError(f"{p}: no reglab metadata (not written by write_large)")
+    return json.loads(md[META_KEY])
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+def _parquet_files(directory: Path) -> list[Path]:
+    files = sorted(f for f in directory.iterdir() if f.suffix == ".parquet" and f.is_file())
+    if not files:
+        raise ValueError(f"{directory}: no .parquet files")
+    return files
+
+
+def shard_ranges(path: str | os.PathLike, shards: int) -> list[list[int]]:
+    """Split the row groups of one Parquet file into ``shards`` contiguous, near-equal index lists
+    (some empty when there are fewer row groups than shards); together they cover each group once."""
+    if shards < 1:
+        raise ValueError("shards must be >= 1")
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    sizes = _split(groups, shards)
+    out, start = [], 0
+    for s in sizes:
+        out.append(list(range(start, start + s)))
+        start += s
+    return out
+
+
+def _bad_cell_error(file: Path, names: list[str], block: np.ndarray, first_row: int,
+                    nulls: dict[int, np.ndarray] | None = None) -> ValueError:
+    """The first non-finite cell of ``block`` (rows × columns, column order ``names``), as an error."""
+    bad = ~np.isfinite(block)
+    rows = np.flatnonzero(bad.any(axis=1))
+    i = int(rows[0])
+    j = int(np.flatnonzero(bad[i])[0])
+    value = block[i, j]
+    shown = "missing (null)" if nulls and j in nulls and nulls[j][i] else repr(float(value))
+    return ValueError(f"{file}: column {names[j]!r}, data row {first_row + i + 1}: value {shown} "
+                      f"is not a finite number")
+
+
+def _column_to_numpy(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    nulls = None
+    if col.null_count:
+        nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
+    if not pa.types.is_floating(col.type):
+        col = col.cast(pa.float64())
+    return col.to_numpy(zero_copy_only=False), nulls
+
+
+def _to_block(file: Path, batch: Any, features: list[str], target: str, first_row: int,
+              rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``y`` from a batch, or from a callable ``name -> column`` (then ``rows`` gives the length),
+    column by column (only one decoded column alive beside the output), each column checked while it is
+    still in cache. Both are views of one fresh Fortran-ordered ``(m, p + 2)`` buffer ``[X, spare, y]``
+    that :class:`reglab.linalg.streaming.GramStat` can turn into ``[X − a, 1, y − b]`` without a copy."""
+    get = batch if callable(batch) else batch.column
+    m = batch.num_rows if rows is None else rows
+    p = len(features)
+    buf = np.empty((m, p + 2), order="F")
+    names = features + [target]
+    for j, name in enumerate(names):
+        jj = j if j < p else p + 1
+        values, nm = _column_to_numpy(get(name))
+        buf[:, jj] = values
+        del values
+        if nm is not None or not np.isfinite(buf[:, jj]).all():
+            block = buf[:, list(range(p)) + [p + 1]][:, : j + 1].copy()
+            if nm is not None:
+                block[nm, j] = np.nan
+            raise _bad_cell_error(file, names[: j + 1], block, first_row, None if nm is None else {j: nm})
+    return buf[:, :p], buf[:, p + 1]
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def _pick_features(file: Path, schema: pa.Schema, target: str, features: Sequence[str] | None) -> list[str]:
+    names = list(schema.names)
+    if target not in names:
+        raise ValueError(f"{file}: no target column {target!r} (columns: {names[:10]}...)")
+    if features is not None:
+        missing = [f for f in features if f not in names]
+        if missing:
+            raise ValueError(f"{file}: feature columns {missing} not found")
+        feats = list(features)
+    else:
+        feats = [c for c in names if c != target and _numeric(schema.field(c).type)]
+    for c in feats + [target]:
+        if not _numeric(schema.field(c).type):
+            raise ValueError(f"{file}: column {c!r} is {schema.field(c).type}, not numeric")
+    if not feats:
+        raise ValueError(f"{file}: no numeric feature columns")
+    return feats
+
+
+def feature_columns(source: str | os.PathLike, *, target: str,
+                    features: Sequence[str] | None = None) -> list[str]:
+    """The feature columns :func:`iter_chunks` will yield for ``source`` (checked against its schema)."""
+    src = Path(source)
+    if src.is_dir():
+        src = _parquet_files(src)[0]
+    if src.suffix.lower() == ".parquet":
+        schema = pq.read_schema(src)
+    else:
+        reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=1 << 20))
+        schema = reader.schema
+    return _pick_features(src, schema, target, features)
+
+
+def _iter_parquet(file: Path, target: str, features: Sequence[str] | None, chunk_rows: int | None,
+                  row_groups: Sequence[int] | None, first_row: int,
+                  fixed: list[str] | None) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    pf = pq.ParquetFile(file)  # not memory-mapped: mapped pages would count as resident memory
+    feats = fixed if fixed is not None else _pick_features(file, pf.schema_arrow, target, features)
+    if fixed is not None:
+        _pick_features(file, pf.schema_arrow, target, fixed)
+    md = pf.metadata
+    groups = list(range(md.num_row_groups)) if row_groups is None else list(row_groups)
+    # the file row number of each group's first row (for error messages and first_row_index)
+    starts = np.concatenate([[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])])
+    cols = feats + [target]
+    for g in groups:
+        row = first_row + int(starts[g])
+        if chunk_rows is None:  # one chunk per row group, decoded column by column (low peak memory)
+            m = md.row_group(g).num_rows
+
+            def column(name: str, g: int = g) -> pa.ChunkedArray:
+                return pf.read_row_group(g, columns=[name], use_threads=False).column(0)
+            x, y = _to_block(file, column, feats, target, row, rows=m)
+            yield x, y, row
+            del x, y
+            continue
+        for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=[g], columns=cols, use_threads=True):
+            x, y = _to_block(file, batch, feats, target, row)
+            m = batch.num_rows
+            del batch
+            yield x, y, row
+            row += m
+
+
+def _iter_csv(file: Path, target: str, features: Sequence[str] | None,
+              chunk_rows: int | None, block_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    read_opts = pacsv.ReadOptions(block_size=block_size)
+    probe = pacsv.open_csv(file, read_options=read_opts)
+    schema = probe.schema
+    probe.close() if hasattr(probe, "close") else None
+    del probe
+    feats = _pick_features(file, schema, target, features)
+    cols = feats + [target]
+    # only an empty cell is missing: "nan"/"NA" are reported as written, not silently nulled
+    conv = pacsv.ConvertOptions(include_columns=cols, column_types={c: pa.float64() for c in cols},
+                                null_values=[""], strings_can_be_null=False)
+    reader = pacsv.open_csv(file, read_options=read_opts, convert_options=conv)
+    row = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            raise _locate_csv_error(file, cols, row, block_size, exc) from None
+        m = batch.num_rows
+        start = 0
+        step = chunk_rows or m
+        while start < m:
+            part = batch.slice(start, min(step, m - start))
+            x, y = _to_block(file, part, feats, target, row + start)
+            yield x, y, row + start
+            start += part.num_rows
+        row += m
+
+
+def _locate_csv_error(file: Path, cols: list[str], rows_done: int, block_size: int,
+                      exc: Exception) -> ValueError:
+    """Re-read from the failing block as text and find the first unparsable cell (vectorised per block)."""
+    import pandas as pd
+
+    conv = pacsv.ConvertOptions(include_columns=cols, column_types={c: pa.string() for c in cols},
+                                strings_can_be_null=True)
+    reader = pacsv.open_csv(file, read_options=pacsv.ReadOptions(block_size=block_size,
+                                                                 skip_rows_after_names=rows_done),
+                            convert_options=conv)
+    row = rows_done
+    for batch in reader:
+        block = np.column_stack([
+            pd.to_numeric(pd.Series(batch.column(c).to_numpy(zero_copy_only=False)), errors="coerce")
+            .to_numpy(dtype=float, na_value=np.nan) for c in cols])
+        bad = ~np.isfinite(block)
+        if bad.any():
+            i = int(np.flatnonzero(bad.any(axis=1))[0])
+            j = int(np.flatnonzero(bad[i])[0])
+            raw = batch.column(cols[j])[i].as_py()
+            shown = "missing (empty)" if raw in (None, "") else repr(raw)
+            return ValueError(f"{file}: column {cols[j]!r}, data row {row + i + 1}: value {shown} "
+                              f"is not a finite number")
+        row += batch.num_rows
+    return ValueError(f"{file}: could not read CSV after data row {rows_done}: {exc}")
+
+
+def iter_chunks(source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None,
+                chunk_rows: int | None = None, row_groups: Sequence[int] | None = None,
+                block_size: int = 1 << 24) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """Stream float64 ``(X_chunk, y_chunk, first_row_index)`` (0-based row of the chunk's first row in the
+    whole source) from a Parquet file, a directory of ``*.parquet`` shards (sorted by name; rows numbered
+    across shards) or a ``.csv`` file.
+
+    Chunks are Parquet row groups (``chunk_rows=None``) or at most ``chunk_rows`` rows; for CSV, blocks of
+    ``block_size`` bytes cut to at most ``chunk_rows`` rows. ``X_chunk`` is Fortran-ordered and owned by
+    the caller (a fresh array each chunk; ``X`` and ``y`` are views of one ``(m, d + 2)`` buffer whose
+    spare column the streaming solver fills with ones). Feature columns are ``features`` or, by default, every numeric
+    column but the target in the first file's schema; a later file must hold the same columns.
+    ``row_groups`` (one Parquet file only) reads just those groups (see :func:`shard_ranges`).
+    """
+    src = Path(source)
+    if src.is_dir():
+        if row_groups is not None:
+            raise ValueError("row_groups= applies to one Parquet file, not a directory")
+        files = _parquet_files(src)
+        first = 0
+        fixed: list[str] | None = None
+        for f in files:
+            if fixed is None:
+                fixed = _pick_features(f, pq.read_schema(f), target, features)
+            yield from _iter_parquet(f, target, features, chunk_rows, None, first, fixed)
+            first += pq.ParquetFile(f).metadata.num_rows
+        return
+    if not src.exists():
+        raise FileNotFoundError(src)
+    if src.suffix.lower() in (".csv", ".txt") or src.name.lower().endswith(".csv.gz"):
+        if row_groups is not None:
+            raise ValueError("row_groups= applies to Parquet files only")
+        yield from _iter_csv(src, target, features, chunk_rows, block_size)
+        return
+    yield from _iter_parquet(src, target, features, chunk_rows, row_groups, 0, None)
+
+
+# --------------------------------------------------------------------------------------------- size guard
+
+def _total_ram() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def _estimated_bytes(path: Path) -> int:
+    if path.is_dir():
+        return sum(_estimated_bytes(f) for f in _parquet_files(path))
+    if path.suffix.lower() == ".parquet":
+        md = pq.ParquetFile(path).metadata
+        total = sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))
+        return max(int(total), int(md.num_rows) * int(md.num_columns) * 8)
+    return path.stat().st_size
+
+
+def check_fits_in_memory(path: str | os.PathLike, fraction: float = 0.25) -> int:
+    """Raise :class:`MemoryError` when the uncompressed size of ``path`` (Parquet: row-group byte sizes or
+    rows × columns × 8; CSV: file size) exceeds ``fraction`` of total RAM; returns the estimate in bytes."""
+    p = Path(path)
+    need, ram = _estimated_bytes(p), _total_ram()
+    if need > fraction * ram:
+        raise MemoryError(
+            f"{p}: about {need / 2**30:.2f} GiB uncompressed, more than {fraction:.0%} of this machine's "
+            f"{ram / 2**30:.1f} GiB RAM; set `streaming: true` for this dataset to fit it chunk by chunk")
+    return need

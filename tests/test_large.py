@@ -1,0 +1,168 @@
+"""The large-design writer and streaming readers (reglab.data.large)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from reglab.data import large
+
+
+def test_written_file_round_trips_its_metadata_and_rows(tmp_path):
+    path = tmp_path / "d.parquet"
+    meta = large.write_large(path, n=2500, d=4, seed=3, chunk_rows=1000, mean=1e4, scale_spread=2, noise=0.2)
+    back = large.read_meta(path)
+    assert back == meta
+    assert back["n"] == 2500 and back["d"] == 4 and back["noise"] == 0.2 and len(back["coef"]) == 4
+    md = pq.ParquetFile(path).metadata
+    assert md.num_rows == 2500 and md.num_row_groups == 3
+    assert [md.row_group(g).num_rows for g in range(3)] == [1000, 1000, 500]
+    assert pq.read_schema(path).names == ["x1", "x2", "x3", "x4", "y"]
+    x, y, _ = large.make_design(n=2500, d=4, seed=3, chunk_rows=1000, mean=1e4, scale_spread=2, noise=0.2)
+    chunks = list(large.iter_chunks(path, target="y"))
+    assert np.array_equal(np.vstack([c[0] for c in chunks]), x)
+    assert np.array_equal(np.concatenate([c[1] for c in chunks]), y)
+    assert [c[2] for c in chunks] == [0, 1000, 2000]
+
+
+def test_generated_design_has_the_requested_condition_and_coefficients():
+    x, y, meta = large.make_design(n=20000, d=6, seed=1, condition=1e5, noise=0.0)
+    xc = x - x.mean(axis=0)
+    s = np.linalg.svd(xc, compute_uv=False)
+    assert 1e4 < s[0] / s[-1] < 1e6
+    beta = np.linalg.lstsq(np.column_stack([np.ones(len(y)), x]), y, rcond=None)[0]
+    np.testing.assert_allclose(beta[1:], meta["coef"], rtol=0, atol=1e-6)
+
+
+def test_shards_are_separate_jobs_with_their_own_seeds(tmp_path):
+    d = tmp_path / "shards"
+    large.write_large(d, n=2500, d=3, seed=5, chunk_rows=400, shards=3)
+    files = sorted(p.name for p in d.iterdir())
+    assert files == ["part-000.parquet", "part-001.parquet", "part-002.parquet"]
+    # a shard rewritten alone (as its own job) is identical
+    before = pq.read_table(d / "part-001.parquet")
+    (d / "part-001.parquet").unlink()
+    large.write_large_shard(d, 1, n=2500, d=3, seed=5, shards=3, chunk_rows=400)
+    assert pq.read_table(d / "part-001.parquet").equals(before)
+    rows = [large.read_meta(d / f)["shard_rows"] for f in files]
+    assert rows == [834, 833, 833]
+    chunks = list(large.iter_chunks(d, target="y"))
+    assert sum(len(c[1]) for c in chunks) == 2500
+    firsts = [c[2] for c in chunks]
+    assert firsts == sorted(firsts) and firsts[0] == 0
+
+
+@pytest.mark.parametrize("n,chunk", [(10_000, 3000), (9_000, 3000), (1, 7)])
+def test_iterator_yields_bounded_chunks(tmp_path, n, chunk):
+    path = tmp_path / "d.parquet"
+    large.write_large(path, n=n, d=3, seed=1, chunk_rows=5000)
+    lens = [len(c[1]) for c in large.iter_chunks(path, target="y", chunk_rows=chunk)]
+    assert sum(lens) == n
+    assert max(lens) <= chunk
+    # row groups of 5000 cut into chunks of at most `chunk` rows
+    assert len(lens) == sum(math.ceil(g / chunk) for g in [5000] * (n // 5000) + ([n % 5000] if n % 5000 else []))
+    # without chunk_rows: one chunk per row group
+    assert len(list(large.iter_chunks(path, target="y"))) == math.ceil(n / 5000)
+
+
+def test_chunk_count_is_ceil_n_over_chunk_rows(tmp_path):
+    path = tmp_path / "d.parquet"
+    large.write_large(path, n=25_001, d=2, seed=1, chunk_rows=1000)
+    lens = [len(c[1]) for c in large.iter_chunks(path, target="y")]
+    assert len(lens) == math.ceil(25_001 / 1000) and max(lens) == 1000
+
+
+def test_shard_ranges_cover_all_row_groups_once(tmp_path):
+    path = tmp_path / "d.parquet"
+    large.write_large(path, n=10_500, d=2, seed=1, chunk_rows=1000)  # 11 row groups
+    for shards in (1, 2, 3, 4, 11, 13):
+        ranges = large.shard_ranges(path, shards)
+        assert len(ranges) == shards
+        flat = [g for r in ranges for g in r]
+        assert flat == list(range(11))
+        assert all(r == list(range(r[0], r[-1] + 1)) for r in ranges if r)
+    ranges = large.shard_ranges(path, 3)
+    parts = [list(large.iter_chunks(path, target="y", row_groups=r)) for r in ranges]
+    y = np.concatenate([c[1] for p in parts for c in p])
+    assert np.array_equal(y, np.concatenate([c[1] for c in large.iter_chunks(path, target="y")]))
+    assert parts[1][0][2] == 1000 * len(ranges[0])
+
+
+def _csv(path, n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = pa.table({"a": rng.standard_normal(n), "b": rng.standard_normal(n), "c": np.arange(n) % 7,
+                  "y": rng.standard_normal(n)})
+    pacsv.write_csv(t, path)
+    return t
+
+
+def _set_cell(path, data_row, col, text):
+    lines = path.read_text().splitlines(keepends=True)
+    cells = lines[data_row].rstrip("\n").split(",")  # lines[0] is the header
+    cells[col] = text
+    lines[data_row] = ",".join(cells) + "\n"
+    path.write_text("".join(lines))
+
+
+def test_csv_streams_like_the_table(tmp_path):
+    path = tmp_path / "d.csv"
+    t = _csv(path, 30_000)
+    chunks = list(large.iter_chunks(path, target="y", block_size=1 << 16, chunk_rows=4000))
+    assert max(len(c[1]) for c in chunks) <= 4000 and len(chunks) > 8
+    x = np.vstack([c[0] for c in chunks])
+    np.testing.assert_array_equal(x[:, 2], t.column("c").to_numpy())
+    np.testing.assert_allclose(x[:, 0], t.column("a").to_numpy(), rtol=1e-15)
+    assert [c[2] for c in chunks] == sorted(c[2] for c in chunks)
+
+
+@pytest.mark.parametrize("text,shown", [("abc", "'abc'"), ("", "missing"), ("nan", "nan"), ("inf", "inf")])
+def test_bad_value_in_the_middle_of_a_big_csv_names_row_and_column(tmp_path, text, shown):
+    path = tmp_path / "big.csv"
+    _csv(path, 60_000)
+    _set_cell(path, 41_234, 1, text)  # data row 41234, column b
+    with pytest.raises(ValueError) as err:
+        for _ in large.iter_chunks(path, target="y", block_size=1 << 16):
+            pass
+    msg = str(err.value)
+    assert "big.csv" in msg and "'b'" in msg and "data row 41234" in msg and shown in msg, msg
+
+
+def test_bad_value_in_an_integer_looking_csv_column(tmp_path):
+    path = tmp_path / "int.csv"
+    _csv(path, 40_000)
+    _set_cell(path, 35_000, 2, "1.5")  # fine: columns are read as float64
+    _set_cell(path, 39_000, 2, "seven")
+    with pytest.raises(ValueError, match=r"'c', data row 39000: value 'seven'"):
+        list(large.iter_chunks(path, target="y", block_size=1 << 15))
+
+
+def test_nan_in_parquet_names_file_row_and_column(tmp_path):
+    path = tmp_path / "bad.parquet"
+    x = np.random.default_rng(0).standard_normal((5000, 3))
+    x[3456, 2] = np.inf
+    t = pa.table({"u": x[:, 0], "v": x[:, 1], "w": x[:, 2], "y": x.sum(1)})
+    pq.write_table(t, path, row_group_size=1000)
+    with pytest.raises(ValueError, match=r"bad\.parquet: column 'w', data row 3457: value inf"):
+        list(large.iter_chunks(path, target="y"))
+
+
+def test_non_numeric_parquet_column_is_skipped_or_refused(tmp_path):
+    path = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "name": ["p", "q"], "y": [0.0, 1.0]}), path)
+    (x, _y, _), = large.iter_chunks(path, target="y")
+    assert x.shape == (2, 1)
+    with pytest.raises(ValueError, match="'name' is string, not numeric"):
+        list(large.iter_chunks(path, target="y", features=["a", "name"]))
+
+
+def test_size_guard_suggests_streaming(tmp_path):
+    path = tmp_path / "d.parquet"
+    large.write_large(path, n=1000, d=5, seed=1)
+    assert large.check_fits_in_memory(path) >= 1000 * 6 * 8
+    with pytest.raises(MemoryError, match="streaming: true"):
+        large.check_fits_in_memory(path, fraction=1e-9)
