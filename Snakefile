@@ -28,6 +28,7 @@ include: "workflow/rules/diagnostics.smk"
 include: "workflow/rules/keras.smk"
 include: "workflow/rules/convergence.smk"
 include: "workflow/rules/amortized.smk"
+include: "workflow/rules/scale.smk"
 include: "workflow/rules/reproduction.smk"
 include: "workflow/rules/report.smk"
 

@@ -83,5 +83,5 @@ def test_schema_and_library_lists_agree():
     factors = SCHEMA["properties"]["amortized"]["properties"]["evaluation"]["properties"]["factors"]["properties"]
     assert set(factors) == set(FACTORS) and set(factors["x_dist"]["items"]["enum"]) == set(X_DISTRIBUTIONS)
     kinds = set(defs["dataset"]["properties"]["kind"]["enum"])
-    assert kinds == set(GENERATORS) | {"file"}
+    assert kinds == set(GENERATORS) | {"file", "large"}  # large: written shard by shard (reglab.data.large)
     assert KERAS_KINDS <= kinds

@@ -173,4 +173,4 @@ def test_reads_are_the_declared_inputs_that_the_config_has():
     config = {"datasets": {"fuel": {}, "mine": {}}, "keras": {"runs": {"s004_sgd_raw": {}, "other": {}}},
               "convergence": {"studies": {"seed004": {}, "x": {}}}}
     assert questions.reads(config) == {"datasets": ["fuel"], "runs": ["s004_sgd_raw"], "studies": ["seed004"],
-                                       "encoders": []}
+                                       "encoders": [], "scale": []}

@@ -5,7 +5,9 @@ from reglab import questions
 from reglab.core import provenance
 
 FUEL_FILE = "resources/FuelConsumption.csv"
-DATASETS = list(config["datasets"])
+# Datasets too large for memory (kind large, or streaming: true) get the scale stage only.
+STREAMING = [n for n, s in config["datasets"].items() if s.get("kind") == "large" or s.get("streaming")]
+DATASETS = [n for n in config["datasets"] if n not in STREAMING]
 # The amortized dataset of datasets has many small regressions: it gets closed forms per group
 # but no single-design diagnostics.
 GROUPED = [n for n, s in config["datasets"].items() if s.get("kind") == "amortized"]
@@ -104,3 +106,17 @@ def keras_runs_of(dataset):
 
 def keras_run_files(wildcards):
     return [f"results/keras/{wildcards.dataset}/{run}.json" for run in keras_runs_of(wildcards.dataset)]
+
+
+def streaming_source(dataset):
+    """Where a streamed dataset's rows are read from: the shard folder reglab writes, or the user's path."""
+    spec = config["datasets"][dataset]
+    return f"results/large/{dataset}" if spec.get("kind") == "large" else spec["path"]
+
+
+def streaming_inputs(dataset):
+    """The files a streamed dataset's jobs read (each shard file, or the user's file)."""
+    spec = config["datasets"][dataset]
+    if spec.get("kind") == "large":
+        return [f"results/large/{dataset}/part-{i:03d}.parquet" for i in range(int(spec.get("shards") or 1))]
+    return [spec["path"]]

@@ -5,4 +5,4 @@ It imports nothing of reglab above it (and neither TensorFlow nor matplotlib); e
 import it.  Submodules are not imported here: ``from reglab.core import io`` loads only what ``io`` needs.
 """
 
-__all__ = ["config", "io", "logs", "numbers", "rng", "select", "stats"]
+__all__ = ["config", "io", "logs", "numbers", "provenance", "rng", "select", "stats"]

@@ -22,6 +22,9 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config error at convergence.studies.{name}.dataset: '{ds}' is not a dataset; "
                               f"expected one of {sorted(datasets)}")
         kind = datasets[ds].get("kind", "file")
+        if datasets[ds].get("streaming"):
+            raise ConfigError(f"config error at convergence.studies.{name}.dataset: '{ds}' streams from disk "
+                              "(streaming: true), which only the scale stage reads")
         if kind not in KERAS_KINDS:
             raise ConfigError(f"config error at convergence.studies.{name}.dataset: dataset '{ds}' is of kind "
                               f"'{kind}'; expected a dataset of kind {sorted(KERAS_KINDS)}")
@@ -29,12 +32,18 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config error at convergence.studies.{name}.standardize: standardizing centres the "
                               "features, which needs use_bias: true")
     _check_amortized(config)
+    for name, spec in datasets.items():
+        if spec.get("streaming") and spec.get("kind", "file") != "file":
+            raise ConfigError(f"config error at datasets.{name}.streaming: only user files (kind file) stream")
     for name, run in (config.get("keras") or {}).get("runs", {}).items():
         where = f"keras.runs.{name}"
         ds = run["dataset"]
         if ds not in datasets:
             raise ConfigError(f"config error at {where}.dataset: '{ds}' is not a dataset; expected one of {sorted(datasets)}")
         kind = datasets[ds].get("kind", "file")
+        if datasets[ds].get("streaming"):
+            raise ConfigError(f"config error at {where}.dataset: '{ds}' streams from disk (streaming: true), "
+                              "which only the scale stage reads")
         if kind not in KERAS_KINDS:
             raise ConfigError(f"config error at {where}.dataset: dataset '{ds}' is of kind '{kind}', "
                               f"which is not a single design; expected a dataset of kind {sorted(KERAS_KINDS)}")

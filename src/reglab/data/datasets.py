@@ -257,6 +257,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
+    from reglab.data.large import check_fits_in_memory
+
+    try:  # refused before it is read, instead of an out-of-memory kill
+        check_fits_in_memory(path)
+    except MemoryError as exc:
+        raise DataError(str(exc)) from None
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         names = pq.read_schema(path).names

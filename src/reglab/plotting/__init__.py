@@ -6,4 +6,4 @@ Imports :mod:`reglab.core`, :mod:`reglab.data` and :mod:`reglab.linalg` only -- 
 Submodules are not imported here; importing any of them sets the headless backend and the theme.
 """
 
-__all__ = ["convergence", "datasets", "keras", "style"]
+__all__ = ["amortized", "convergence", "datasets", "keras", "style"]

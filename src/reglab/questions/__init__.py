@@ -63,6 +63,7 @@ def reads(config: Mapping[str, Any]) -> dict[str, list[str]]:
         "runs": sorted({r for q in QUESTIONS for r in q.runs if r in runs}),
         "studies": sorted({s for q in QUESTIONS for s in q.studies if s in studies}),
         "encoders": sorted({e for q in QUESTIONS for e in q.encoders if e in encoders}),
+        "scale": sorted({d for q in QUESTIONS for d in q.scale if d in config["datasets"]}),
     }
 
 
@@ -70,11 +71,12 @@ def missing_inputs(config: Mapping[str, Any]) -> list[str]:
     """A warning for each dataset, run or study a question reads that the config does not have."""
     have = {"dataset": set(config["datasets"]), "Keras run": set((config.get("keras") or {}).get("runs", {})),
             "convergence study": set((config.get("convergence") or {}).get("studies", {})),
-            "amortized encoder": set((config.get("amortized") or {}).get("encoders", {}))}
+            "amortized encoder": set((config.get("amortized") or {}).get("encoders", {})),
+            "large dataset": {n for n, s in config["datasets"].items() if s.get("kind") == "large" or s.get("streaming")}}
     out = []
     for q in QUESTIONS:
         for what, names in (("dataset", q.datasets), ("Keras run", q.runs), ("convergence study", q.studies),
-                            ("amortized encoder", q.encoders)):
+                            ("amortized encoder", q.encoders), ("large dataset", q.scale)):
             out += [f"seed {q.doc_id} ({q.title}) reads {what} '{n}', which this config does not define: "
                     f"its answer and reproduction rows will say 'not run'" for n in names if n not in have[what]]
     return out

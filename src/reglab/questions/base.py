@@ -44,7 +44,8 @@ def resolve(doc: Any, ptr: str) -> Any:
 
 
 #: the artifact kinds an index knows: the folder under results/ and how a file's key is read
-_KINDS = {"keras": "stem", "closed_form": "stem", "diagnostics": "stem", "convergence": "parent", "amortized": "stem"}
+_KINDS = {"keras": "stem", "closed_form": "stem", "diagnostics": "stem", "convergence": "parent", "amortized": "stem",
+          "scale": "stem"}
 
 
 class Artifacts:
@@ -93,6 +94,10 @@ class Artifacts:
     @property
     def amortized(self) -> dict[str, Any]:
         return self.docs["amortized"]
+
+    @property
+    def scale(self) -> dict[str, Any]:
+        return self.docs["scale"]
 
     def get(self, kind: str, key: str, *path: str | int) -> Any:
         doc = self.docs[kind].get(key)
@@ -164,6 +169,7 @@ class Question:
     runs: Sequence[str] = ()
     studies: Sequence[str] = ()
     encoders: Sequence[str] = ()
+    scale: Sequence[str] = ()
     study_answers: Mapping[str, Callable[[Mapping[str, Any]], list[str]]] = field(default_factory=dict)
     answer: Callable[[Artifacts], list[str]] = field(default=lambda art: [])
     rows: Callable[[Artifacts], list[Row]] = field(default=lambda art: [])

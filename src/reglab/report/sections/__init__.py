@@ -5,7 +5,7 @@ rule's input group ``<name>`` (filled by the stage's rule file)."""
 from __future__ import annotations
 
 from reglab.report.sections import amortized, convergence, datasets, findings, keras_runs, provenance
-from reglab.report.sections import questions, reproduction
+from reglab.report.sections import questions, reproduction, scale
 from reglab.report.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -16,6 +16,7 @@ SECTIONS: tuple[Section, ...] = (
     keras_runs.SECTION,
     convergence.SECTION,
     amortized.SECTION,
+    scale.SECTION,
     provenance.SECTION,
 )
 

@@ -1,0 +1,15 @@
+"""Adapter: Keras Dense(1) + Adam streaming from the same files, against the streamed least squares."""
+from reglab.core.io import read_json, write_json
+from reglab.core.logs import log_to
+from reglab.core.provenance import job_block, stamp
+from reglab.studies import scale
+from reglab.training.session import configure_threads
+
+with log_to(snakemake.log[0]):
+    configure_threads(snakemake.threads)
+    doc = scale.adam_comparison(scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec, read_json(snakemake.input.ols),
+                                snakemake.params.runs, seed=snakemake.params.seed)
+    doc["dataset"] = snakemake.params.name
+    write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
+    for name, run in doc["runs"].items():
+        print(f"{name}: {run['steps']} steps, {run['seconds']:.1f} s, {run['coef_digits']} correct digits")

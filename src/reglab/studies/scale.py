@@ -1,0 +1,114 @@
+"""Seed 001's large design: exact least squares streamed from disk, one statistic per shard job, merged in
+a fixed order and solved; beside it Keras Adam streaming from the same files.
+
+A dataset of kind ``large`` is written as shard files ``part-000.parquet`` … (one job each); a user
+dataset with ``streaming: true`` is a Parquet file (``shards: k`` row-group ranges), a directory of
+Parquet shards, or a CSV (one shard). The merge job also re-solves the whole source in one process: its
+wall time is the solve's (reading included), and its answer must equal the merged shards'.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from reglab.linalg import streaming
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def source_of(spec: Mapping[str, Any], first_input: str) -> str:
+    """The source a streamed dataset is read from, given the first file its job reads: the shard folder
+    for kind large, else the user's file or folder itself."""
+    return str(Path(first_input).parent) if spec.get("kind") == "large" else str(first_input)
+
+
+def parts_of(source: str, spec: Mapping[str, Any]) -> tuple[list[streaming.Part], list[str]]:
+    shards = spec.get("shards") if spec.get("kind", "file") == "file" else None
+    return streaming.source_parts(source, target=spec.get("target", "y"), features=spec.get("features"),
+                                  chunk_rows=spec.get("chunk_rows"), shards=shards)
+
+
+def shard_count(spec: Mapping[str, Any]) -> int:
+    return int(spec.get("shards") or 1)
+
+
+def shard_stat(source: str, spec: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The mergeable statistic of part ``index`` of the source (one shard job)."""
+    t0 = time.perf_counter()
+    parts, feats = parts_of(source, spec)
+    if not 0 <= index < len(parts):
+        raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
+    stat = streaming.accumulate(parts[index](), features=feats, overwrite=True)
+    return {"shard": index, "parts": len(parts), "rows": int(stat.n), "features": feats,
+            "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(), "stat": stat.to_dict()}
+
+
+def coef_vector(res: Mapping[str, Any], features: Sequence[str]) -> np.ndarray:
+    coef = res["coef"]
+    values = [coef[f] for f in features] if isinstance(coef, Mapping) else list(coef)
+    return np.array([*values, res["intercept"]], dtype=np.float64)
+
+
+def correct_digits(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """-log10 of the relative error |estimate - reference| / |reference| (16 for an exact match)."""
+    err = float(np.linalg.norm(estimate - reference) / max(np.linalg.norm(reference), 1e-300))
+    return 16.0 if err == 0 else min(16.0, -math.log10(err))
+
+
+def merge_and_solve(source: str, spec: Mapping[str, Any], shard_docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge the shard statistics in shard order, solve (a second pass over the parts when the first says
+    digits are at risk), and time a single-process streaming solve of the same source."""
+    docs = sorted(shard_docs, key=lambda s: s["shard"])
+    feats = list(docs[0]["features"])
+    t0 = time.perf_counter()
+    stat = streaming.merge_in_order([streaming.GramStat.from_dict(s["stat"]) for s in docs])
+    res = streaming.solve(stat, features=feats)
+    parts, _ = parts_of(source, spec)
+    if res["k"] and res["needs_second_pass"]:
+        rstat = streaming.merge_in_order([streaming.accumulate_r(p(), res["plan"]) for p in parts])
+        res = streaming.solve(stat, rstat=rstat, features=feats)
+    merge_seconds = time.perf_counter() - t0
+    single = streaming.solve_stream(parts, features=feats)
+    merged_vec, single_vec = coef_vector(res, feats), coef_vector(single, feats)
+    agree = float(np.max(np.abs(merged_vec - single_vec)) / max(np.max(np.abs(single_vec)), 1e-300))
+    doc = {k: v for k, v in res.items() if k not in ("plan",)}
+    doc.update({
+        "n": int(stat.n), "d": len(feats), "features": feats, "shards": len(docs),
+        "shard_seconds": [s["seconds"] for s in docs], "merge_seconds": merge_seconds,
+        "seconds": single["seconds"], "seconds_pass1": single["seconds_pass1"],
+        "seconds_pass2": single["seconds_pass2"], "single_process_passes": single["passes"],
+        "merged_vs_single_rel_diff": agree,
+        "peak_rss_mb": max([peak_rss_mb(), *[s["peak_rss_mb"] for s in docs]]),
+        "peak_rss_mb_by_job": {"merge": peak_rss_mb(), **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs}},
+    })
+    return doc
+
+
+def adam_comparison(source: str, spec: Mapping[str, Any], ols: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
+                    seed: int) -> dict[str, Any]:
+    """Keras Dense(1) + Adam streaming from the same files, each run's coefficients in correct digits
+    against the streamed least-squares solution."""
+    from reglab.training.streamed import adam_stream
+
+    parts, feats = parts_of(source, spec)
+    reference = coef_vector(ols, feats)
+    out = {}
+    for run in runs:
+        res = adam_stream(parts, len(feats), epochs=int(run["epochs"]), batch_size=int(run["batch_size"]),
+                          learning_rate=float(run.get("learning_rate", 1e-3)), seed=seed)
+        est = np.array([*res["coef"], res["intercept"]])
+        res["coef_digits"] = correct_digits(est, reference) if np.all(np.isfinite(est)) else None
+        res["coef"] = dict(zip(feats, res["coef"]))
+        out[run["name"]] = res
+    return {"runs": out, "reference": "streamed least squares (results/scale/<dataset>.json)",
+            "peak_rss_mb": peak_rss_mb()}

@@ -1,0 +1,56 @@
+"""The scale stage's orchestration: shard statistics merged in order equal one streaming pass, the answer
+equals in-memory least squares, Adam is scored against it, and a file too large for memory is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reglab.data import datasets, large
+from reglab.studies import scale
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    path = tmp_path_factory.mktemp("large") / "big"
+    large.write_large(path, n=6000, d=4, seed=3, chunk_rows=700, shards=3, mean=1e4)
+    return str(path)
+
+
+def test_shard_jobs_merged_in_order_equal_one_pass_and_in_memory_lstsq(shards):
+    spec = {"kind": "large", "target": "y", "shards": 3}
+    docs = [scale.shard_stat(shards, spec, i) for i in (2, 0, 1)]  # jobs finish in any order
+    assert [d["rows"] for d in sorted(docs, key=lambda d: d["shard"])] == [2000, 2000, 2000]
+    doc = scale.merge_and_solve(shards, spec, docs)
+    assert doc["merged_vs_single_rel_diff"] == 0.0 and doc["n"] == 6000 and doc["shards"] == 3
+    frame = pd.concat([pd.read_parquet(f) for f in large.shard_paths(shards, 3)])
+    X = np.column_stack([frame[[f"x{j}" for j in range(1, 5)]].to_numpy(), np.ones(len(frame))])
+    ref, *_ = np.linalg.lstsq(X - np.r_[X[:, :4].mean(0), 0], frame["y"].to_numpy(), rcond=None)
+    got = scale.coef_vector(doc, doc["features"])
+    np.testing.assert_allclose(got[:4], ref[:4], rtol=1e-8)
+    assert doc["peak_rss_mb"] > 0 and doc["seconds"] > 0
+
+
+def test_correct_digits():
+    assert scale.correct_digits(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 16.0
+    assert scale.correct_digits(np.array([1.001, 2.0]), np.array([1.0, 2.0])) == pytest.approx(
+        -np.log10(0.001 / np.sqrt(5)))
+
+
+@pytest.mark.keras
+def test_adam_streaming_is_scored_against_least_squares(shards):
+    spec = {"kind": "large", "target": "y", "shards": 3}
+    ols = scale.merge_and_solve(shards, spec, [scale.shard_stat(shards, spec, i) for i in range(3)])
+    doc = scale.adam_comparison(shards, spec, ols, [{"name": "a", "epochs": 1, "batch_size": 256}], seed=1)
+    run = doc["runs"]["a"]
+    assert run["steps"] == 3 * (-(-700 // 256) * 2 + -(-(2000 - 1400) // 256))  # per chunk, last batch kept
+    assert run["coef_digits"] is not None and run["coef_digits"] < ols["correct_digits_estimate"]
+
+
+def test_a_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    csv = tmp_path / "big.csv"
+    csv.write_text("x,y\n" + "\n".join(f"{i},{2 * i}" for i in range(1000)))
+    monkeypatch.setattr(large, "_total_ram", lambda: 4000)  # a machine with 4 kB of RAM
+    with pytest.raises(datasets.DataError, match="streaming: true"):
+        datasets.read_table(csv)

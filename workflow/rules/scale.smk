@@ -1,0 +1,90 @@
+# Stage 7: seed 001's large design, streamed. A dataset of kind large is written shard by shard; each
+# shard's least-squares statistic is one job (a cluster job under --executor slurm); one merge job solves.
+# Keras Adam streams the same files for comparison.
+
+SCALE = config["scale"]
+
+
+for _ds in STREAMING:
+    _spec = canonical(config["datasets"][_ds])
+    _source = streaming_source(_ds)
+    _shards = int(_spec.get("shards") or 1)
+
+    if _spec.get("kind") == "large":
+        for _i in range(_shards):
+
+            rule:
+                name:
+                    f"large_{_ds}_{_i}"
+                output:
+                    f"{_source}/part-{_i:03d}.parquet",
+                log:
+                    f"results/logs/large/{_ds}_{_i}.log",
+                params:
+                    spec=_spec,
+                    shard=_i,
+                    seed=config["seed"],
+                    code=code("large_shard"),
+                script:
+                    "../../scripts/large_shard.py"
+
+    for _i in range(_shards):
+
+        rule:
+            name:
+                f"scale_shard_{_ds}_{_i}"
+            input:
+                data=streaming_inputs(_ds),
+            output:
+                f"results/scale/{_ds}/stat-{_i:03d}.json",
+            log:
+                f"results/logs/scale/{_ds}_{_i}.log",
+            params:
+                spec=_spec,
+                shard=_i,
+                code=code("scale_shard"),
+            script:
+                "../../scripts/scale_shard.py"
+
+    rule:
+        name:
+            f"scale_merge_{_ds}"
+        input:
+            stats=[f"results/scale/{_ds}/stat-{_i:03d}.json" for _i in range(_shards)],
+            data=streaming_inputs(_ds),
+        output:
+            f"results/scale/{_ds}.json",
+        log:
+            f"results/logs/scale/{_ds}_merge.log",
+        params:
+            spec=_spec,
+            name=_ds,
+            code=code("scale_merge"),
+        script:
+            "../../scripts/scale_merge.py"
+
+    rule:
+        name:
+            f"scale_adam_{_ds}"
+        input:
+            ols=f"results/scale/{_ds}.json",
+            data=streaming_inputs(_ds),
+        output:
+            f"results/scale/{_ds}_adam.json",
+        log:
+            f"results/logs/scale/{_ds}_adam.log",
+        threads: config["threads"]
+        params:
+            spec=_spec,
+            name=_ds,
+            runs=canonical(SCALE["adam"]),
+            seed=config["seed"],
+            code=code("scale_adam"),
+        script:
+            "../../scripts/scale_adam.py"
+
+
+register_report("scale", expand("results/scale/{dataset}.json", dataset=STREAMING))
+register_report("scale", expand("results/scale/{dataset}_adam.json", dataset=STREAMING))
+register_reproduction("scale", expand("results/scale/{dataset}.json", dataset=QUESTION_READS["scale"]))
+register_reproduction("scale", expand("results/scale/{dataset}_adam.json", dataset=QUESTION_READS["scale"]))
