@@ -84,6 +84,7 @@ def merge_and_solve(source: str, spec: Mapping[str, Any], shard_docs: Sequence[M
     doc = {k: v for k, v in res.items() if k not in ("plan",)}
     doc.update({
         "n": int(stat.n), "d": len(feats), "features": feats, "shards": len(docs),
+        "condition_number": res.get("condition_raw"),
         "shard_seconds": [s["seconds"] for s in docs], "merge_seconds": merge_seconds,
         "seconds": single["seconds"], "seconds_pass1": single["seconds_pass1"],
         "seconds_pass2": single["seconds_pass2"], "single_process_passes": single["passes"],
