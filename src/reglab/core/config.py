@@ -13,21 +13,25 @@ class ConfigError(ValueError):
     """A config value is unusable; the message names the key and what was expected."""
 
 
+def _single_design(where: str, ds: str, datasets: Mapping[str, Any]) -> str:
+    """The kind of dataset ``ds``, which a Keras run or a study at ``where`` trains on in memory."""
+    if ds not in datasets:
+        raise ConfigError(f"config error at {where}.dataset: '{ds}' is not a dataset; expected one of {sorted(datasets)}")
+    if datasets[ds].get("streaming"):
+        raise ConfigError(f"config error at {where}.dataset: '{ds}' streams from disk (streaming: true), "
+                          "which only the scale stage reads")
+    kind = datasets[ds].get("kind", "file")
+    if kind not in KERAS_KINDS:
+        raise ConfigError(f"config error at {where}.dataset: dataset '{ds}' is of kind '{kind}', "
+                          f"which is not a single design; expected a dataset of kind {sorted(KERAS_KINDS)}")
+    return kind
+
+
 def check(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     datasets = config["datasets"]
     for name, study in (config.get("convergence") or {}).get("studies", {}).items():
-        ds = study["dataset"]
-        if ds not in datasets:
-            raise ConfigError(f"config error at convergence.studies.{name}.dataset: '{ds}' is not a dataset; "
-                              f"expected one of {sorted(datasets)}")
-        kind = datasets[ds].get("kind", "file")
-        if datasets[ds].get("streaming"):
-            raise ConfigError(f"config error at convergence.studies.{name}.dataset: '{ds}' streams from disk "
-                              "(streaming: true), which only the scale stage reads")
-        if kind not in KERAS_KINDS:
-            raise ConfigError(f"config error at convergence.studies.{name}.dataset: dataset '{ds}' is of kind "
-                              f"'{kind}'; expected a dataset of kind {sorted(KERAS_KINDS)}")
+        _single_design(f"convergence.studies.{name}", study["dataset"], datasets)
         if True in study.get("standardize", [False]) and not study.get("use_bias", True):
             raise ConfigError(f"config error at convergence.studies.{name}.standardize: standardizing centres the "
                               "features, which needs use_bias: true")
@@ -37,16 +41,7 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config error at datasets.{name}.streaming: only user files (kind file) stream")
     for name, run in (config.get("keras") or {}).get("runs", {}).items():
         where = f"keras.runs.{name}"
-        ds = run["dataset"]
-        if ds not in datasets:
-            raise ConfigError(f"config error at {where}.dataset: '{ds}' is not a dataset; expected one of {sorted(datasets)}")
-        kind = datasets[ds].get("kind", "file")
-        if datasets[ds].get("streaming"):
-            raise ConfigError(f"config error at {where}.dataset: '{ds}' streams from disk (streaming: true), "
-                              "which only the scale stage reads")
-        if kind not in KERAS_KINDS:
-            raise ConfigError(f"config error at {where}.dataset: dataset '{ds}' is of kind '{kind}', "
-                              f"which is not a single design; expected a dataset of kind {sorted(KERAS_KINDS)}")
+        kind = _single_design(where, run["dataset"], datasets)
         if run.get("standardize") and not run.get("use_bias", True):
             raise ConfigError(f"config error at {where}.standardize: standardizing centres the features, "
                               "which needs use_bias: true")
