@@ -9,7 +9,8 @@ of 1e5) and times, each in its own subprocess (so every peak RSS is that method'
   file dropped with ``posix_fadvise(POSIX_FADV_DONTNEED)``) and warm;
 * ``warm`` / ``cold``: :func:`reglab.linalg.streaming.solve_stream` with the file in / out of page cache;
 * competitors: numpy ``lstsq`` (in memory), scikit-learn ``LinearRegression``, statsmodels ``OLS``,
-  ``SGDRegressor.partial_fit`` over the chunks for 1 and 10 passes;
+  ``SGDRegressor.partial_fit`` over the chunks for 1 and 10 passes, and Keras ``Dense(1)`` + Adam
+  streaming the same file through the compiled training loop (1 epoch at batch 32, 10 at batch 1,024);
 
 each as ``{seconds, peak_rss_mb, coef_digits}``, ``coef_digits`` = −log10 of the relative error of
 ``(intercept, slopes)`` against in-memory ``lstsq`` on the centred design.
@@ -38,7 +39,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve()
 ALL_COMPETITORS = ["numpy_lstsq", "sklearn_linear_regression", "statsmodels_ols", "sgd_1_pass",
-                   "sgd_10_passes"]
+                   "sgd_10_passes", "keras_adam_1epoch_b32", "keras_adam_10epochs_b1024"]
+#: Keras Dense(1) + Adam streaming the file (reglab.training.streamed): (epochs, batch size)
+KERAS_RUNS = {"keras_adam_1epoch_b32": (1, 32), "keras_adam_10epochs_b1024": (10, 1024)}
 
 
 def _peak_rss_mb() -> float:
@@ -139,6 +142,17 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
             r = sm.OLS(y, sm.add_constant(x, prepend=True)).fit()
             coef = np.asarray(r.params).tolist()
         out["seconds"] = time.perf_counter() - t0
+    elif method in KERAS_RUNS:
+        from reglab.linalg.streaming import source_parts
+        from reglab.training.streamed import adam_stream
+
+        epochs, batch = KERAS_RUNS[method]
+        parts, feats = source_parts(path, target="y", chunk_rows=chunk_rows)
+        t0 = time.perf_counter()
+        res = adam_stream(parts, len(feats), epochs=epochs, batch_size=batch, seed=0)
+        out["seconds"] = time.perf_counter() - t0
+        out["steps"] = res["steps"]
+        coef = [res["intercept"], *res["coef"]]
     elif method.startswith("sgd"):
         from sklearn.linear_model import SGDRegressor
         passes = 1 if method == "sgd_1_pass" else 10

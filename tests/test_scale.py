@@ -22,7 +22,10 @@ def test_shard_jobs_merged_in_order_equal_one_pass_and_in_memory_lstsq(shards):
     spec = {"kind": "large", "target": "y", "shards": 3}
     docs = [scale.shard_stat(shards, spec, i) for i in (2, 0, 1)]  # jobs finish in any order
     assert [d["rows"] for d in sorted(docs, key=lambda d: d["shard"])] == [2000, 2000, 2000]
-    doc = scale.merge_and_solve(shards, spec, docs)
+    merged = scale.merge_shards(docs)
+    assert not merged["needs_second_pass"]  # well conditioned: no second scatter
+    doc = scale.solve_merged(shards, spec, merged, docs)
+    assert not doc["second_scatter"] and doc["passes"] == 1
     assert doc["merged_vs_single_rel_diff"] == 0.0 and doc["n"] == 6000 and doc["shards"] == 3
     frame = pd.concat([pd.read_parquet(f) for f in large.shard_paths(shards, 3)])
     X = np.column_stack([frame[[f"x{j}" for j in range(1, 5)]].to_numpy(), np.ones(len(frame))])
@@ -30,6 +33,30 @@ def test_shard_jobs_merged_in_order_equal_one_pass_and_in_memory_lstsq(shards):
     got = scale.coef_vector(doc, doc["features"])
     np.testing.assert_allclose(got[:4], ref[:4], rtol=1e-8)
     assert doc["peak_rss_mb"] > 0 and doc["seconds"] > 0
+
+
+def test_ill_conditioned_shards_get_the_second_scatter_and_match_lstsq(tmp_path):
+    path = tmp_path / "ill"
+    large.write_large(path, n=6000, d=4, seed=5, chunk_rows=900, shards=3, condition=1e7)
+    spec = {"kind": "large", "target": "y", "shards": 3}
+    docs = [scale.shard_stat(str(path), spec, i) for i in range(3)]
+    merged = scale.merge_shards(docs)
+    assert merged["needs_second_pass"] and "second pass" in merged["why"]
+    with pytest.raises(ValueError, match="asked for a second pass"):
+        scale.solve_merged(str(path), spec, merged, docs, [])
+    refines = [scale.refine_stat(str(path), spec, i, merged["plan"]) for i in (1, 2, 0)]
+    assert sum(r["rows"] for r in refines) == 6000
+    doc = scale.solve_merged(str(path), spec, merged, docs, refines)
+    assert doc["second_scatter"] and doc["passes"] == 2 and doc["single_process_passes"] == 2
+    assert doc["merged_vs_single_rel_diff"] <= 1e-12
+    assert set(doc["peak_rss_mb_by_job"]) == {"merge", "solve", *(f"{k}_{i}" for k in ("shard", "refine") for i in range(3))}
+    frame = pd.concat([pd.read_parquet(f) for f in large.shard_paths(path, 3)])
+    X = frame[[f"x{j}" for j in range(1, 5)]].to_numpy()
+    Xc = np.column_stack([X - X.mean(0), np.ones(len(X))])
+    ref, *_ = np.linalg.lstsq(Xc, frame["y"].to_numpy(), rcond=None)
+    got = scale.coef_vector(doc, doc["features"])
+    assert scale.correct_digits(got[:4], ref[:4]) >= 16 - np.log10(1e7) - 2  # the lstsq floor, within 100x
+    assert scale.solve_sharded(str(path), spec)["coef"] == doc["coef"]
 
 
 def test_correct_digits():
@@ -41,7 +68,7 @@ def test_correct_digits():
 @pytest.mark.keras
 def test_adam_streaming_is_scored_against_least_squares(shards):
     spec = {"kind": "large", "target": "y", "shards": 3}
-    ols = scale.merge_and_solve(shards, spec, [scale.shard_stat(shards, spec, i) for i in range(3)])
+    ols = scale.solve_sharded(shards, spec)
     doc = scale.adam_comparison(shards, spec, ols, [{"name": "a", "epochs": 1, "batch_size": 256}], seed=1)
     run = doc["runs"]["a"]
     assert run["steps"] == 3 * (-(-700 // 256) * 2 + -(-(2000 - 1400) // 256))  # per chunk, last batch kept

@@ -270,7 +270,7 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
 
     script = Path(__file__).resolve().parents[1] / "bench" / "bench_scale.py"
     p = subprocess.run([sys.executable, str(script), "--n", "20000", "--d", "5", "--row-group", "5000",
-                        "--json", "--inline", "--tmp", str(tmp_path), "--competitors", "numpy_lstsq,sgd_1_pass"],
+                        "--json", "--inline", "--tmp", str(tmp_path), "--competitors", "numpy_lstsq,sgd_1_pass,keras_adam_10epochs_b1024"],
                        capture_output=True, text=True, timeout=120, check=False)
     assert p.returncode == 0, p.stderr[-2000:]
     doc = json.loads(p.stdout.strip().splitlines()[-1])
@@ -279,3 +279,5 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
         assert key in doc
     assert doc["n"] == 20000 and doc["reglab_coef_digits"] > 12
     assert doc["competitors"]["numpy_lstsq"]["coef_digits"] > 12
+    adam = doc["competitors"]["keras_adam_10epochs_b1024"]
+    assert adam["seconds"] > 0 and 0 <= adam["coef_digits"] < doc["reglab_coef_digits"]

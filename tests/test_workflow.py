@@ -286,3 +286,18 @@ def test_scale_stage_solves_the_large_design_from_its_shards(run_dir):
     assert float(table.loc["ols_1e6x100_seconds", "reglab"]) == pytest.approx(doc["seconds"])
     assert 'id="scale-large"' in (run_dir / "results" / "report.html").read_text()
     assert not (run_dir / "results" / "closed_form" / "large.json").exists()  # no in-memory stage reads it
+    assert not doc["second_scatter"] and not list((run_dir / "results" / "scale" / "large").glob("refine-*"))
+
+
+def test_an_ill_conditioned_streamed_design_gets_the_second_scatter(run_dir):
+    spec = yaml.safe_load(TINY.read_text())["datasets"]["large_ill"]
+    merged = json.loads((run_dir / "results" / "scale" / "large_ill" / "merged.json").read_text())
+    assert merged["needs_second_pass"]
+    refines = sorted((run_dir / "results" / "scale" / "large_ill").glob("refine-*.json"))
+    assert len(refines) == spec["shards"]  # one refinement job per shard, only because the merge asked
+    doc = json.loads((run_dir / "results" / "scale" / "large_ill.json").read_text())
+    assert doc["second_scatter"] and doc["passes"] == 2 and doc["merged_vs_single_rel_diff"] <= 1e-12
+    frame = pd.concat([pd.read_parquet(p) for p in sorted((run_dir / "results" / "large" / "large_ill").glob("*.parquet"))])
+    X = frame[doc["features"]].to_numpy()
+    ref, *_ = np.linalg.lstsq(np.column_stack([X - X.mean(axis=0), np.ones(len(X))]), frame["y"].to_numpy(), rcond=None)
+    np.testing.assert_allclose(doc["coef"], ref[:-1], rtol=1e-5)  # condition 1e7: lstsq keeps ~9 digits

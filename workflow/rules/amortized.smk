@@ -8,7 +8,7 @@ AMORTIZED_FIGURES = ["curves", "conditions", "permutation", "plane"]
 
 for _enc in ENCODERS:
 
-    # one rule per encoder, so the long LSTM jobs can start first (longest first packs the cores best)
+    # one rule per encoder, so the long jobs can start first (longest first packs the cores best)
     rule:
         name:
             f"amortized_encoder_{_enc}"
@@ -20,7 +20,7 @@ for _enc in ENCODERS:
             history=f"results/amortized/{_enc}/history.parquet",
         log:
             f"results/logs/amortized/{_enc}.log",
-        priority: 1 if AMORTIZED["encoders"][_enc]["kind"] == "lstm" else 0
+        priority: encoder_priority(AMORTIZED["encoders"][_enc])
         threads: AMORTIZED["threads"]
         params:
             name=_enc,

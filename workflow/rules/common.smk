@@ -1,6 +1,9 @@
 # Shared, generic helpers for every stage: config slices, code digests, the report's input registry.
 # Stages define no functions of their own: they call these (snakemake --lint keeps rules and
 # functions apart).
+import json
+from pathlib import Path
+
 from reglab import questions
 from reglab.core import provenance
 
@@ -120,3 +123,26 @@ def streaming_inputs(dataset):
     if spec.get("kind") == "large":
         return [f"results/large/{dataset}/part-{i:03d}.parquet" for i in range(int(spec.get("shards") or 1))]
     return [spec["path"]]
+
+
+def scale_refinements(dataset, shards):
+    """The refinement statistics a streamed dataset's solve job reads: one per shard when the merge job (a
+    checkpoint) says the first pass leaves digits at risk, else none (the second scatter does not run)."""
+
+    def get(wildcards):
+        merged = getattr(checkpoints, f"scale_merge_{dataset}").get().output[0]
+        if not json.loads(Path(merged).read_text())["needs_second_pass"]:
+            return []
+        return [f"results/scale/{dataset}/refine-{i:03d}.json" for i in range(shards)]
+
+    return get
+
+
+# Longest job first packs the cores best: the encoder kinds' cost ranks as measured on the default config
+# (a stacked LSTM ~150 s, one layer ~50 s; moments and set_transformer ~40 s; deepsets ~25 s; unrolled ~13 s).
+ENCODER_COST_RANK = {"lstm": 3, "moments": 2, "set_transformer": 2, "deepsets": 1, "unrolled": 0}
+
+
+def encoder_priority(entry):
+    stacked = entry["kind"] == "lstm" and int(entry.get("depth", 2)) > 1
+    return ENCODER_COST_RANK.get(entry["kind"], 0) + int(stacked)

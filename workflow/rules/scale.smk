@@ -1,6 +1,7 @@
 # Stage 7: seed 001's large design, streamed. A dataset of kind large is written shard by shard; each
-# shard's least-squares statistic is one job (a cluster job under --executor slurm); one merge job solves.
-# Keras Adam streams the same files for comparison.
+# shard's least-squares statistic is one job (a cluster job under --executor slurm); one merge job (a
+# checkpoint) combines them and says whether digits are at risk; only then a second scatter of one
+# refinement (TSQR) job per shard runs; one solve job answers. Keras Adam streams the same files.
 
 SCALE = config["scale"]
 
@@ -46,22 +47,58 @@ for _ds in STREAMING:
             script:
                 "../../scripts/scale_shard.py"
 
-    rule:
+    # a checkpoint: the solve's inputs depend on what the merge says (second scatter or not)
+    checkpoint:
         name:
             f"scale_merge_{_ds}"
         input:
             stats=[f"results/scale/{_ds}/stat-{_i:03d}.json" for _i in range(_shards)],
+        output:
+            f"results/scale/{_ds}/merged.json",
+        log:
+            f"results/logs/scale/{_ds}_merge.log",
+        params:
+            code=code("scale_merge"),
+        script:
+            "../../scripts/scale_merge.py"
+
+    for _i in range(_shards):
+
+        rule:
+            name:
+                f"scale_refine_{_ds}_{_i}"
+            input:
+                merged=f"results/scale/{_ds}/merged.json",
+                data=streaming_inputs(_ds),
+            output:
+                f"results/scale/{_ds}/refine-{_i:03d}.json",
+            log:
+                f"results/logs/scale/{_ds}_refine_{_i}.log",
+            params:
+                spec=_spec,
+                shard=_i,
+                code=code("scale_refine"),
+            script:
+                "../../scripts/scale_refine.py"
+
+    rule:
+        name:
+            f"scale_solve_{_ds}"
+        input:
+            merged=f"results/scale/{_ds}/merged.json",
+            stats=[f"results/scale/{_ds}/stat-{_i:03d}.json" for _i in range(_shards)],
+            refines=scale_refinements(_ds, _shards),
             data=streaming_inputs(_ds),
         output:
             f"results/scale/{_ds}.json",
         log:
-            f"results/logs/scale/{_ds}_merge.log",
+            f"results/logs/scale/{_ds}_solve.log",
         params:
             spec=_spec,
             name=_ds,
-            code=code("scale_merge"),
+            code=code("scale_solve"),
         script:
-            "../../scripts/scale_merge.py"
+            "../../scripts/scale_solve.py"
 
     rule:
         name:

@@ -484,7 +484,9 @@ def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None,
         digits = float(max(0.0, digits - math.log10(max(1.0, amp))))
     if k and rank < k:
         notes.append(f"rank {rank} < {k} columns: the design is rank-deficient; the minimum-norm solution is "
-                     "reported (coefficients of collinear columns are not identifiable)")
+                     "reported (coefficients of collinear columns are not identifiable; the rank is decided on "
+                     "unit-norm columns, so it does not change when a column is rescaled, but the minimum norm is "
+                     "taken in the features' own units, as numpy lstsq on the centred design does, and does)")
     if needs2 and rstat is None:
         notes.append(f"digits at risk: scaled normal-matrix condition {kappa_n:.3g}, "
                      f"about {digits:.1f} correct digits from one pass")

@@ -16,10 +16,10 @@ from reglab.questions.base import Artifacts, Finding, Question, Row, finding_fro
 
 SEED_LSTM = "lstm_seed"
 #: cause -> (baseline encoder, changed encoder, what changed)
-ABLATIONS = {
+ABLATIONS: dict[str, tuple[str, str, str | None]] = {
     "scale": ("lstm_seed", "lstm_normalized", "per-dataset standardization of x and y"),
     "budget": ("lstm_normalized", "lstm_budget", "fresh datasets and a 10x learning rate with decay"),
-    "capacity": ("lstm_narrow", "lstm_seed", "twice the width"),
+    "capacity": ("lstm_narrow", "lstm_seed", None),  # said from the two specs (the default's is reduced)
     "matrix_inverse": ("moments_mlp", "moments", "a head linear in y, so only M(XᵀX) ≈ (XᵀX)⁻¹ is learned"),
 }
 SET_ENCODERS = ("deepsets", "set_transformer", "moments_mlp", "moments")
@@ -65,6 +65,7 @@ def answer(art: Artifacts) -> list[str]:
         a, b = _loss(art, base), _loss(art, changed)
         if a is None or b is None:
             continue
+        what = what or _capacity_change(art.amortized[base], art.amortized[changed])
         out.append(_ablation_sentence(cause, base, changed, what, a, b, mean_only, floor))
     ds, mm = _loss(art, "deepsets"), _loss(art, "moments_mlp")
     if ds is not None and mm is not None:
@@ -117,6 +118,13 @@ def _precision_sentence(art: Artifacts, best: str, refs: Mapping[str, Any]) -> s
     return (f"At coefficient sd 10,000 the noise is {noise_share:.1e} of y's variance, so staying within 0.5% of the "
             f"floor asks for β to about {precision:.0e} relative: beyond a network fitted to ~1e-3 relative accuracy "
             f"in float32 ({best} is {_pct(pct)} over the floor there); a solver, not a learned map, gets there.")
+
+
+def _capacity_change(base: Mapping[str, Any], changed: Mapping[str, Any]) -> str:
+    """What differs between two LSTM entries' sizes, from their specs: width, layers, parameters."""
+    a, b = base["spec"]["encoder"], changed["spec"]["encoder"]
+    return (f"LSTM width {a['width']} → {b['width']}, {a['depth']} → {b['depth']} layers, "
+            f"{base['params']:,} → {changed['params']:,} parameters")
 
 
 def _ablation_sentence(cause: str, base: str, changed: str, what: str, a: float, b: float, mean_only: float,

@@ -3,8 +3,11 @@ a fixed order and solved; beside it Keras Adam streaming from the same files.
 
 A dataset of kind ``large`` is written as shard files ``part-000.parquet`` … (one job each); a user
 dataset with ``streaming: true`` is a Parquet file (``shards: k`` row-group ranges), a directory of
-Parquet shards, or a CSV (one shard). The merge job also re-solves the whole source in one process: its
-wall time is the solve's (reading included), and its answer must equal the merged shards'.
+Parquet shards, or a CSV (one shard). Jobs: one statistic per shard (:func:`shard_stat`), a merge
+(:func:`merge_shards`) that decides whether digits are at risk; only then a second scatter of one
+refinement job per shard (:func:`refine_stat`, the TSQR pass); a solve (:func:`solve_merged`) that also
+re-solves the whole source in one process: its wall time is the solve's (reading included), and its
+answer must equal the merged shards'.
 """
 
 from __future__ import annotations
@@ -65,34 +68,76 @@ def correct_digits(estimate: np.ndarray, reference: np.ndarray) -> float:
     return 16.0 if err == 0 else min(16.0, -math.log10(err))
 
 
-def merge_and_solve(source: str, spec: Mapping[str, Any], shard_docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Merge the shard statistics in shard order, solve (a second pass over the parts when the first says
-    digits are at risk), and time a single-process streaming solve of the same source."""
+def merge_shards(shard_docs: Sequence[Mapping[str, Any]], *, threshold: float = 1e8) -> dict[str, Any]:
+    """The merge job: combine the shard statistics in shard order and solve from the merged Gram. Says
+    whether a second pass is needed (``needs_second_pass``, with the ``plan`` the refinement jobs use)."""
     docs = sorted(shard_docs, key=lambda s: s["shard"])
     feats = list(docs[0]["features"])
     t0 = time.perf_counter()
     stat = streaming.merge_in_order([streaming.GramStat.from_dict(s["stat"]) for s in docs])
-    res = streaming.solve(stat, features=feats)
+    res = streaming.solve(stat, features=feats, threshold=threshold)
+    needed = bool(res["k"] and res["needs_second_pass"])
+    return {"features": feats, "shards": len(docs), "n": int(stat.n), "stat": stat.to_dict(),
+            "needs_second_pass": needed, "plan": res["plan"], "why": res["why"],
+            "first_pass_method": res["method"], "first_pass_digits": res["correct_digits_estimate"],
+            "merge_seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}
+
+
+def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """One refinement job of the optional second scatter: the TSQR statistic (R factor) of part ``index``,
+    centred and scaled by the merge job's ``plan``."""
+    t0 = time.perf_counter()
     parts, _ = parts_of(source, spec)
-    if res["k"] and res["needs_second_pass"]:
-        rstat = streaming.merge_in_order([streaming.accumulate_r(p(), res["plan"]) for p in parts])
-        res = streaming.solve(stat, rstat=rstat, features=feats)
-    merge_seconds = time.perf_counter() - t0
+    if not 0 <= index < len(parts):
+        raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
+    rstat = streaming.accumulate_r(parts[index](), dict(plan))
+    return {"shard": index, "rows": int(rstat.n), "seconds": time.perf_counter() - t0,
+            "peak_rss_mb": peak_rss_mb(), "rstat": rstat.to_dict()}
+
+
+def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any],
+                 shard_docs: Sequence[Mapping[str, Any]], refine_docs: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The solve job: the merged statistic (and, when the merge job asked for it, the merged refinement
+    statistics) solved, beside a timed single-process streaming solve of the same source that must agree."""
+    docs = sorted(shard_docs, key=lambda s: s["shard"])
+    refines = sorted(refine_docs, key=lambda s: s["shard"])
+    feats = list(merged["features"])
+    if merged["needs_second_pass"] and len(refines) != len(docs):
+        raise ValueError(f"{source}: the merge job asked for a second pass over {len(docs)} shards, "
+                         f"but {len(refines)} refinement statistics were given")
+    stat = streaming.GramStat.from_dict(merged["stat"])
+    rstat = (streaming.merge_in_order([streaming.RStat.from_dict(r["rstat"]) for r in refines])
+             if merged["needs_second_pass"] else None)
+    res = streaming.solve(stat, rstat=rstat, features=feats)
+    parts, _ = parts_of(source, spec)
     single = streaming.solve_stream(parts, features=feats)
     merged_vec, single_vec = coef_vector(res, feats), coef_vector(single, feats)
     agree = float(np.max(np.abs(merged_vec - single_vec)) / max(np.max(np.abs(single_vec)), 1e-300))
+    by_job = {"merge": merged["peak_rss_mb"], "solve": peak_rss_mb(),
+              **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs},
+              **{f"refine_{r['shard']}": r["peak_rss_mb"] for r in refines}}
     doc = {k: v for k, v in res.items() if k not in ("plan",)}
     doc.update({
         "n": int(stat.n), "d": len(feats), "features": feats, "shards": len(docs),
-        "condition_number": res.get("condition_raw"),
-        "shard_seconds": [s["seconds"] for s in docs], "merge_seconds": merge_seconds,
+        "condition_number": res.get("condition_raw"), "second_scatter": bool(refines),
+        "shard_seconds": [s["seconds"] for s in docs], "refine_seconds": [r["seconds"] for r in refines],
+        "merge_seconds": merged["merge_seconds"],
         "seconds": single["seconds"], "seconds_pass1": single["seconds_pass1"],
         "seconds_pass2": single["seconds_pass2"], "single_process_passes": single["passes"],
         "merged_vs_single_rel_diff": agree,
-        "peak_rss_mb": max([peak_rss_mb(), *[s["peak_rss_mb"] for s in docs]]),
-        "peak_rss_mb_by_job": {"merge": peak_rss_mb(), **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs}},
+        "peak_rss_mb": max(by_job.values()), "peak_rss_mb_by_job": by_job,
     })
     return doc
+
+
+def solve_sharded(source: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The stage's jobs in one process, in their order: a statistic per shard, the merge, the second
+    scatter when the merge asks for it, the solve (for tests and benchmarks)."""
+    shards = [shard_stat(source, spec, i) for i in range(len(parts_of(source, spec)[0]))]
+    merged = merge_shards(shards)
+    refines = ([refine_stat(source, spec, s["shard"], merged["plan"]) for s in shards]
+               if merged["needs_second_pass"] else [])
+    return solve_merged(source, spec, merged, shards, refines)
 
 
 def adam_comparison(source: str, spec: Mapping[str, Any], ols: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
