@@ -280,4 +280,4 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
     assert doc["n"] == 20000 and doc["reglab_coef_digits"] > 12
     assert doc["competitors"]["numpy_lstsq"]["coef_digits"] > 12
     adam = doc["competitors"]["keras_adam_10epochs_b1024"]
-    assert adam["seconds"] > 0 and 0 <= adam["coef_digits"] < doc["reglab_coef_digits"]
+    assert adam["seconds"] > 0 and adam["coef_digits"] < doc["reglab_coef_digits"] - 3  # 200 Adam steps: far off

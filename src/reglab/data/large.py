@@ -302,7 +302,9 @@ def feature_columns(source: str | os.PathLike, *, target: str,
 def _iter_parquet(file: Path, target: str, features: Sequence[str] | None, chunk_rows: int | None,
                   row_groups: Sequence[int] | None, first_row: int,
                   fixed: list[str] | None) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-    pf = pq.ParquetFile(file)  # not memory-mapped: mapped pages would count as resident memory
+    # not memory-mapped (mapped pages would count as resident memory); no pre-buffering (iter_batches would
+    # otherwise buffer a whole row group of every column besides the decoded batch: 464 vs 336 MB measured)
+    pf = pq.ParquetFile(file, pre_buffer=False)
     feats = fixed if fixed is not None else _pick_features(file, pf.schema_arrow, target, features)
     if fixed is not None:
         _pick_features(file, pf.schema_arrow, target, fixed)
@@ -313,8 +315,11 @@ def _iter_parquet(file: Path, target: str, features: Sequence[str] | None, chunk
     cols = feats + [target]
     for g in groups:
         row = first_row + int(starts[g])
-        if chunk_rows is None:  # one chunk per row group, decoded column by column (low peak memory)
-            m = md.row_group(g).num_rows
+        m = md.row_group(g).num_rows
+        if chunk_rows is None or chunk_rows >= m:
+            # one chunk per row group, decoded column by column (peak: the chunk's buffer and one column);
+            # a whole-batch decode would hold the decoded batch beside the buffer (measured 500 vs 220 MB
+            # at 1e5 x 100)
 
             def column(name: str, g: int = g) -> pa.ChunkedArray:
                 return pf.read_row_group(g, columns=[name], use_threads=False).column(0)
