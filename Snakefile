@@ -3,16 +3,33 @@
 # docs/architecture.md (where a new stage goes).
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 from reglab import questions  # noqa: F401  (used by the rule files)
 from reglab.core import config as reglab_config
+from reglab.core import configfiles
 
 min_version("9.0")
 
-
-configfile: "config.yaml"
+# The config: config.yaml, or the study named by `--config study=<name>` (config/<name>.yaml), then the
+# command line's --configfile files and --config on top. Composed here rather than with `configfile:`
+# so that a study reaches cluster jobs intact (Snakemake passes --config to them) and every file
+# reglab reads is parsed strictly (duplicate keys, file and line in every message).
+try:
+    _composed = configfiles.compose(
+        base=Path(workflow.basedir) / "config.yaml",
+        studies_dir=Path(workflow.basedir) / "config",
+        study=config.get("study"),
+        overrides=workflow.config_settings.overwrite_config,
+        override_files=workflow.overwrite_configfiles or [],
+        replace=bool(workflow.config_settings.replace_workflow_config),
+    )
+except configfiles.ConfigFileError as _exc:
+    raise WorkflowError(f"reglab: {_exc}") from None
+config.clear()
+config.update(_composed)
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -35,5 +52,6 @@ include: "workflow/rules/report.smk"
 
 rule all:
     default_target: True
+    localrule: True
     input:
         "results/report.html",

@@ -29,7 +29,7 @@ def test_import_layers_hold():
 
 
 def test_snakemake_lint_reports_only_missing_conda_directives():
-    result = _run(sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/tiny.yaml")
+    result = _run(sys.executable, "-m", "snakemake", "--lint", "--config", "study=tiny")
     titles = [line.strip()[2:].rstrip(":") for line in result.stdout.splitlines() + result.stderr.splitlines()
               if line.startswith("    * ")]
     assert titles, "snakemake --lint printed no lints at all: has its output format changed?"

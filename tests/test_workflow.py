@@ -22,10 +22,13 @@ FUEL_CANDIDATES = [REPO / "resources" / "FuelConsumption.csv", REPO.parent / "sh
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(workdir: Path, *args: str, configfiles: list[Path] | None = None,
+def snakemake(workdir: Path, *args: str, study: str = "tiny", configfiles: list[Path] | None = None,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The workflow on a study (``--config study=…``, as README says), with extra config files over it."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *args, "--configfile", *(str(c) for c in (configfiles or [TINY]))]
+           "--cores", "2", *args, "--config", f"study={study}"]
+    if configfiles:
+        cmd += ["--configfile", *(str(c) for c in configfiles)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -158,7 +161,7 @@ def test_user_dataset_via_extra_configfile(run_dir, tmp_path):
     csv.write_text("x1,x2,y\n1,0,1.5\n2,1,2.5\n3,0,3.9\n4,1,5.2\n5,3,6.1\n")
     extra = tmp_path / "extra.yaml"
     extra.write_text(yaml.safe_dump({"datasets": {"mine": {"path": "mine.csv", "target": "y"}}}))
-    result = snakemake(run_dir, "results/closed_form/mine.json", configfiles=[TINY, extra])
+    result = snakemake(run_dir, "results/closed_form/mine.json", configfiles=[extra])
     assert result.returncode == 0, result.stderr[-3000:]
     closed = json.loads((run_dir / "results" / "closed_form" / "mine.json").read_text())
     assert closed["features"] == ["x1", "x2"] and closed["n"] == 5
@@ -168,7 +171,7 @@ def test_bad_user_file_names_file_column_row(run_dir, tmp_path):
     (run_dir / "broken.csv").write_text("x1,y\n1,2\n2,abc\n3,4\n")
     extra = tmp_path / "extra.yaml"
     extra.write_text(yaml.safe_dump({"datasets": {"broken": {"path": "broken.csv", "target": "y"}}}))
-    result = snakemake(run_dir, "results/data/broken.parquet", configfiles=[TINY, extra])
+    result = snakemake(run_dir, "results/data/broken.parquet", configfiles=[extra])
     assert result.returncode != 0
     log = (run_dir / "results" / "logs" / "dataset" / "broken.log").read_text()
     assert "broken.csv: column 'y', row 2: non-numeric value 'abc'" in log
@@ -238,7 +241,7 @@ def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_
 
 def test_paper_config_plans_the_seed_size_encoders(tmp_path):
     (tmp_path / "resources").mkdir()
-    result = snakemake(tmp_path, "-n", configfiles=[REPO / "config.yaml", REPO / "config" / "paper.yaml"])
+    result = snakemake(tmp_path, "-n", study="paper")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
     assert {f"amortized_encoder_{name}" for name in ("lstm_seed", "lstm_budget", "moments")} <= {r for r, _ in jobs}
@@ -301,3 +304,45 @@ def test_an_ill_conditioned_streamed_design_gets_the_second_scatter(run_dir):
     X = frame[doc["features"]].to_numpy()
     ref, *_ = np.linalg.lstsq(np.column_stack([X - X.mean(axis=0), np.ones(len(X))]), frame["y"].to_numpy(), rcond=None)
     np.testing.assert_allclose(doc["coef"], ref[:-1], rtol=1e-5)  # condition 1e7: lstsq keeps ~9 digits
+
+
+def _slurm_unavailable() -> str | None:
+    """Why the SLURM test cannot run here, or None."""
+    if shutil.which("sbatch") is None:
+        return "sbatch not found: no SLURM here (.ci/slurm-up brings up a single-node one, as CI does)"
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        return "the SLURM executor plugin is not installed (pip install -e '.[slurm]')"
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30)
+    if ping.returncode != 0 or "UP" not in ping.stdout:
+        return f"no SLURM controller answers scontrol ping: {(ping.stdout + ping.stderr).strip()[:200]}"
+    return None
+
+
+@pytest.mark.slurm
+def test_the_tiny_study_under_slurm_gives_the_local_numbers(run_dir, tmp_path):
+    why = _slurm_unavailable()
+    if why:
+        pytest.skip(why)
+    work = tmp_path / "slurm"
+    (work / "resources").mkdir(parents=True)
+    shutil.copy(run_dir / "resources" / "FuelConsumption.csv", work / "resources" / "FuelConsumption.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGLAB_SLURM_")}  # the cluster's defaults
+    result = snakemake(work, "--workflow-profile", str(REPO / "profiles" / "slurm"),
+                       "--slurm-init-seconds-before-status-checks", "3", env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    log = result.stdout + result.stderr
+    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", log)
+    assert len(submitted) >= 20, log[-3000:]  # the stage jobs went to the scheduler ...
+    states = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "State", "-j", ",".join(submitted)],
+                            capture_output=True, text=True, timeout=60).stdout.split()
+    assert states and set(states) == {"COMPLETED"}, states  # ... and accounting saw them finish
+    local = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str})
+    remote = pd.read_csv(work / "results" / "reproduction.csv", dtype={"document": str})
+    timing = local["quantity"].str.contains("seconds|peak_mb")
+    pd.testing.assert_frame_equal(local[~timing].reset_index(drop=True), remote[~timing].reset_index(drop=True))
+    for doc in ("closed_form/collinear.json", "scale/large.json"):
+        a, b = (json.loads((d / "results" / doc).read_text()) for d in (run_dir, work))
+        assert a["coef"] == b["coef"], doc
+    assert (work / "results" / "report.html").exists()

@@ -20,8 +20,12 @@ for _enc in ENCODERS:
             history=f"results/amortized/{_enc}/history.parquet",
         log:
             f"results/logs/amortized/{_enc}.log",
+        benchmark:
+            benchmark_file("keras", f"amortized_encoder_{_enc}")
         priority: encoder_priority(AMORTIZED["encoders"][_enc])
         threads: AMORTIZED["threads"]
+        resources:
+            **job_resources("keras"),
         params:
             name=_enc,
             encoder=canonical(AMORTIZED["encoders"][_enc]),
@@ -38,6 +42,10 @@ rule amortized_references:
         evaluation="results/amortized/references/evaluation.parquet",
     log:
         "results/logs/amortized/references.log",
+    benchmark:
+        benchmark_file("data", "amortized_references")
+    resources:
+        **job_resources("data"),
     params:
         evaluation=canonical(AMORTIZED["evaluation"]),
         seed=config["seed"],
@@ -59,6 +67,11 @@ rule amortized_evaluation:
         history="results/amortized/history.parquet",
     log:
         "results/logs/amortized/evaluation.log",
+    benchmark:
+        benchmark_file("light", "amortized_evaluation")
+    localrule: True
+    resources:
+        **job_resources("light"),
     params:
         code=code("amortized_evaluation"),
     script:
@@ -78,6 +91,11 @@ rule figures_amortized:
         plane="results/figures/amortized/plane.png",
     log:
         "results/logs/figures/amortized.log",
+    benchmark:
+        benchmark_file("light", "figures_amortized")
+    localrule: True
+    resources:
+        **job_resources("light"),
     params:
         code=code("figures_amortized"),
     script:

@@ -8,7 +8,11 @@ rule closed_form:
         "results/closed_form/{dataset}.json",
     log:
         "results/logs/closed_form/{dataset}.log",
+    benchmark:
+        benchmark_file("data", "closed_form", "{dataset}")
     threads: config["threads"]
+    resources:
+        **job_resources("data"),
     params:
         code=code("closed_form"),
     script:
@@ -34,6 +38,11 @@ rule figures_dataset:
         ),
     log:
         "results/logs/figures/{dataset}.log",
+    benchmark:
+        benchmark_file("light", "figures_dataset", "{dataset}")
+    localrule: True
+    resources:
+        **job_resources("light"),
     params:
         code=code("figures_dataset"),
     script:

@@ -2,6 +2,7 @@
 # Stages define no functions of their own: they call these (snakemake --lint keeps rules and
 # functions apart).
 import json
+import os
 from pathlib import Path
 
 from reglab import questions
@@ -146,3 +147,41 @@ ENCODER_COST_RANK = {"lstm": 3, "moments": 2, "set_transformer": 2, "deepsets": 
 def encoder_priority(entry):
     stacked = entry["kind"] == "lstm" and int(entry.get("depth", 2)) > 1
     return ENCODER_COST_RANK.get(entry["kind"], 0) + int(stacked)
+
+
+# Cluster requests. Site values come from the user's environment, never from our files: unset means the
+# cluster's default partition and the user's default account.
+SITE_RESOURCES = {
+    key: os.environ[var]
+    for key, var in (("slurm_partition", "REGLAB_SLURM_PARTITION"), ("slurm_account", "REGLAB_SLURM_ACCOUNT"))
+    if os.environ.get(var)
+}
+# Memory (MB) and run time (minutes) of one attempt per job family, sized from the measured peaks
+# (results/benchmarks/, shown in the report's "Jobs" table) with room to spare; attempt k asks for k
+# times as much, so a retry after an out-of-memory kill or a timeout does not repeat the same request.
+JOB_SIZES = {
+    "light": (1000, 10),  # fetch, figures, merges, report: measured peaks under 400 MB, seconds
+    "data": (2000, 10),  # dataset generation and reading, closed forms, diagnostics
+    "keras": (3000, 60),  # TensorFlow jobs: ~1 GB peak, minutes
+    "stream": (1000, 20),  # scale shard / refinement / solve jobs: bounded by a row group, ~230 MB
+}
+
+
+def job_resources(family):
+    """``resources:`` of a job family: ``mem_mb`` and ``runtime`` scaled by the attempt, plus the site's."""
+    mem_mb, minutes = JOB_SIZES[family]
+
+    def mem(wildcards, attempt):
+        return mem_mb * attempt
+
+    def runtime(wildcards, attempt):
+        return minutes * attempt
+
+    return {"mem_mb": mem, "runtime": runtime, **SITE_RESOURCES}
+
+
+def benchmark_file(family, rule_name, pattern=""):
+    """Snakemake's own wall time and peak memory of a job, filed under its resource family (the report's
+    "Jobs" table sets each family's peaks beside its request): ``results/benchmarks/<family>/<rule>[/<pattern>].tsv``."""
+    assert family in JOB_SIZES, family
+    return f"results/benchmarks/{family}/{rule_name}{'/' + pattern if pattern else ''}.tsv"

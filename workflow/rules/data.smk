@@ -6,6 +6,7 @@ rule fetch_fuel:
         FUEL_FILE,
     log:
         "results/logs/fetch_fuel.log",
+    localrule: True  # needs the network, which compute nodes often lack
     params:
         url=fuel_url,
     script:
@@ -19,6 +20,10 @@ rule dataset:
         "results/data/{dataset}.parquet",
     log:
         "results/logs/dataset/{dataset}.log",
+    benchmark:
+        benchmark_file("data", "dataset", "{dataset}")
+    resources:
+        **job_resources("data"),
     params:
         spec=dataset_spec,
         seed=config["seed"],

@@ -8,7 +8,11 @@ rule diagnostics:
         "results/diagnostics/{dataset}.json",
     log:
         "results/logs/diagnostics/{dataset}.log",
+    benchmark:
+        benchmark_file("data", "diagnostics", "{dataset}")
     threads: config["threads"]
+    resources:
+        **job_resources("data"),
     params:
         code=code("diagnostics"),
     script:

@@ -14,11 +14,18 @@ rule report:
         "results/report.html",
     log:
         "results/logs/report.log",
+    benchmark:
+        benchmark_file("light", "report")
+    localrule: True
+    resources:
+        **job_resources("light"),
     params:
         title=config["report"]["title"],
         datasets=DATASETS,
         threads=config["threads"],
         config_digest=provenance.digest(config),
+        benchmarks="results/benchmarks",
+        job_sizes=JOB_SIZES,
         code=code("report"),
     script:
         "../../scripts/report.py"

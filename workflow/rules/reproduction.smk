@@ -30,6 +30,11 @@ rule reproduction:
         ),
     log:
         "results/logs/reproduction.log",
+    benchmark:
+        benchmark_file("light", "reproduction")
+    localrule: True
+    resources:
+        **job_resources("light"),
     params:
         code=code("reproduction"),
     script:

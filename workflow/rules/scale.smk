@@ -21,6 +21,10 @@ for _ds in STREAMING:
                     f"{_source}/part-{_i:03d}.parquet",
                 log:
                     f"results/logs/large/{_ds}_{_i}.log",
+                benchmark:
+                    benchmark_file("stream", f"large_{_ds}_{_i}")
+                resources:
+                    **job_resources("stream"),
                 params:
                     spec=_spec,
                     shard=_i,
@@ -40,6 +44,10 @@ for _ds in STREAMING:
                 f"results/scale/{_ds}/stat-{_i:03d}.json",
             log:
                 f"results/logs/scale/{_ds}_{_i}.log",
+            benchmark:
+                benchmark_file("stream", f"scale_shard_{_ds}_{_i}")
+            resources:
+                **job_resources("stream"),
             params:
                 spec=_spec,
                 shard=_i,
@@ -57,6 +65,11 @@ for _ds in STREAMING:
             f"results/scale/{_ds}/merged.json",
         log:
             f"results/logs/scale/{_ds}_merge.log",
+        benchmark:
+            benchmark_file("light", f"scale_merge_{_ds}")
+        localrule: True
+        resources:
+            **job_resources("light"),
         params:
             code=code("scale_merge"),
         script:
@@ -74,6 +87,10 @@ for _ds in STREAMING:
                 f"results/scale/{_ds}/refine-{_i:03d}.json",
             log:
                 f"results/logs/scale/{_ds}_refine_{_i}.log",
+            benchmark:
+                benchmark_file("stream", f"scale_refine_{_ds}_{_i}")
+            resources:
+                **job_resources("stream"),
             params:
                 spec=_spec,
                 shard=_i,
@@ -93,6 +110,10 @@ for _ds in STREAMING:
             f"results/scale/{_ds}.json",
         log:
             f"results/logs/scale/{_ds}_solve.log",
+        benchmark:
+            benchmark_file("stream", f"scale_solve_{_ds}")
+        resources:
+            **job_resources("stream"),
         params:
             spec=_spec,
             name=_ds,
@@ -110,7 +131,11 @@ for _ds in STREAMING:
             f"results/scale/{_ds}_adam.json",
         log:
             f"results/logs/scale/{_ds}_adam.log",
+        benchmark:
+            benchmark_file("keras", f"scale_adam_{_ds}")
         threads: config["threads"]
+        resources:
+            **job_resources("keras"),
         params:
             spec=_spec,
             name=_ds,

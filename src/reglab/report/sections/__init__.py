@@ -4,7 +4,7 @@ rule's input group ``<name>`` (filled by the stage's rule file)."""
 
 from __future__ import annotations
 
-from reglab.report.sections import amortized, convergence, datasets, findings, keras_runs, provenance
+from reglab.report.sections import amortized, convergence, datasets, findings, jobs, keras_runs, provenance
 from reglab.report.sections import questions, reproduction, scale
 from reglab.report.sections.base import Section
 
@@ -17,6 +17,7 @@ SECTIONS: tuple[Section, ...] = (
     convergence.SECTION,
     amortized.SECTION,
     scale.SECTION,
+    jobs.SECTION,
     provenance.SECTION,
 )
 
