@@ -1,0 +1,1 @@
+numerical.post-deploy.sh
