@@ -13,6 +13,10 @@ from reglab.core import configfiles
 
 min_version("9.0")
 
+
+report: "report/workflow.rst"
+
+
 # The config: config.yaml, or the study named by `--config study=<name>` (config/<name>.yaml), then the
 # command line's --configfile files and --config on top. Composed here rather than with `configfile:`
 # so that a study reaches cluster jobs intact (Snakemake passes --config to them) and every file
@@ -52,6 +56,6 @@ include: "workflow/rules/report.smk"
 
 rule all:
     default_target: True
-    localrule: True
     input:
         "results/report.html",
+    localrule: True

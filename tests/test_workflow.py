@@ -346,3 +346,19 @@ def test_the_tiny_study_under_slurm_gives_the_local_numbers(run_dir, tmp_path):
         a, b = (json.loads((d / "results" / doc).read_text()) for d in (run_dir, work))
         assert a["coef"] == b["coef"], doc
     assert (work / "results" / "report.html").exists()
+
+
+def test_snakemakes_own_report_builds_with_categories_and_labels(run_dir):
+    import zipfile
+
+    result = snakemake(run_dir, "--report", "results/snakemake-report.zip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(run_dir / "results" / "snakemake-report.zip") as z:
+        names = z.namelist()
+        html = z.read("snakemake-report/report.html").decode("utf-8")
+    pngs = sorted(p.name for p in (run_dir / "results" / "figures").rglob("*.png"))
+    assert sorted(Path(n).name for n in names if n.endswith(".png")) == pngs  # every figure, none left out
+    assert any(n.endswith("/report.html") and "/data/raw/" in n for n in names)  # reglab's own report inside
+    for text in ("Closed form", "Diagnostics", "Seed 000: amortized regression", "reglab report",
+                 "row-order invariance", "reglab answers, with measured numbers"):
+        assert text in html, text

@@ -23,6 +23,8 @@ for _enc in ENCODERS:
         benchmark:
             benchmark_file("keras", f"amortized_encoder_{_enc}")
         priority: encoder_priority(AMORTIZED["encoders"][_enc])
+        conda:
+            "../../envs/keras.yaml"
         threads: AMORTIZED["threads"]
         resources:
             **job_resources("keras"),
@@ -44,6 +46,8 @@ rule amortized_references:
         "results/logs/amortized/references.log",
     benchmark:
         benchmark_file("data", "amortized_references")
+    conda:
+        "../../envs/keras.yaml"
     resources:
         **job_resources("data"),
     params:
@@ -70,6 +74,8 @@ rule amortized_evaluation:
     benchmark:
         benchmark_file("light", "amortized_evaluation")
     localrule: True
+    conda:
+        "../../envs/keras.yaml"
     resources:
         **job_resources("light"),
     params:
@@ -85,15 +91,41 @@ rule figures_amortized:
         evaluation="results/amortized/evaluation.parquet",
         history="results/amortized/history.parquet",
     output:
-        curves="results/figures/amortized/curves.png",
-        conditions="results/figures/amortized/conditions.png",
-        permutation="results/figures/amortized/permutation.png",
-        plane="results/figures/amortized/plane.png",
+        curves=report(
+            "results/figures/amortized/curves.png",
+            caption="../../report/captions/amortized_curves.rst",
+            category="Seed 000: amortized regression",
+            subcategory="encoders",
+            labels={"figure": "training curves"},
+        ),
+        conditions=report(
+            "results/figures/amortized/conditions.png",
+            caption="../../report/captions/amortized_conditions.rst",
+            category="Seed 000: amortized regression",
+            subcategory="encoders",
+            labels={"figure": "excess loss by condition"},
+        ),
+        permutation=report(
+            "results/figures/amortized/permutation.png",
+            caption="../../report/captions/amortized_permutation.rst",
+            category="Seed 000: amortized regression",
+            subcategory="encoders",
+            labels={"figure": "row-order invariance"},
+        ),
+        plane=report(
+            "results/figures/amortized/plane.png",
+            caption="../../report/captions/amortized_plane.rst",
+            category="Seed 000: amortized regression",
+            subcategory="encoders",
+            labels={"figure": "predicted vs OLS coefficients"},
+        ),
     log:
         "results/logs/figures/amortized.log",
     benchmark:
         benchmark_file("light", "figures_amortized")
     localrule: True
+    conda:
+        "../../envs/report.yaml"
     resources:
         **job_resources("light"),
     params:

@@ -10,6 +10,8 @@ rule closed_form:
         "results/logs/closed_form/{dataset}.log",
     benchmark:
         benchmark_file("data", "closed_form", "{dataset}")
+    conda:
+        "../../envs/numerical.yaml"
     threads: config["threads"]
     resources:
         **job_resources("data"),
@@ -29,18 +31,22 @@ rule figures_dataset:
             caption="../../report/captions/solvers.rst",
             category="Closed form",
             subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "solver agreement"},
         ),
         diagnostics=report(
             "results/figures/{dataset}/diagnostics.png",
             caption="../../report/captions/diagnostics.rst",
             category="Diagnostics",
             subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "rank and conditioning"},
         ),
     log:
         "results/logs/figures/{dataset}.log",
     benchmark:
         benchmark_file("light", "figures_dataset", "{dataset}")
     localrule: True
+    conda:
+        "../../envs/report.yaml"
     resources:
         **job_resources("light"),
     params:

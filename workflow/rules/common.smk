@@ -182,6 +182,7 @@ def job_resources(family):
 
 def benchmark_file(family, rule_name, pattern=""):
     """Snakemake's own wall time and peak memory of a job, filed under its resource family (the report's
-    "Jobs" table sets each family's peaks beside its request): ``results/benchmarks/<family>/<rule>[/<pattern>].tsv``."""
+    "Jobs" table sets each family's peaks beside its request): ``results/benchmarks/<family>/<rule>[/<pattern>].tsv``.
+    """
     assert family in JOB_SIZES, family
-    return f"results/benchmarks/{family}/{rule_name}{'/' + pattern if pattern else ''}.tsv"
+    return str(Path("results", "benchmarks", family, rule_name, pattern).with_suffix(".tsv"))

@@ -7,6 +7,8 @@ rule fetch_fuel:
     log:
         "results/logs/fetch_fuel.log",
     localrule: True  # needs the network, which compute nodes often lack
+    conda:
+        "../../envs/numerical.yaml"
     params:
         url=fuel_url,
     script:
@@ -22,6 +24,8 @@ rule dataset:
         "results/logs/dataset/{dataset}.log",
     benchmark:
         benchmark_file("data", "dataset", "{dataset}")
+    conda:
+        "../../envs/numerical.yaml"
     resources:
         **job_resources("data"),
     params:

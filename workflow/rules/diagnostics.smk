@@ -10,6 +10,8 @@ rule diagnostics:
         "results/logs/diagnostics/{dataset}.log",
     benchmark:
         benchmark_file("data", "diagnostics", "{dataset}")
+    conda:
+        "../../envs/numerical.yaml"
     threads: config["threads"]
     resources:
         **job_resources("data"),

@@ -11,12 +11,19 @@ rule report:
             str(p) for p in Path(workflow.basedir, "report/templates/sections").glob("*.html.j2")
         ),
     output:
-        "results/report.html",
+        report(
+            "results/report.html",
+            caption="../../report/captions/reglab_report.rst",
+            category="reglab report",
+            labels={"document": "reglab's own report (the main one)"},
+        ),
     log:
         "results/logs/report.log",
     benchmark:
         benchmark_file("light", "report")
     localrule: True
+    conda:
+        "../../envs/report.yaml"
     resources:
         **job_resources("light"),
     params:

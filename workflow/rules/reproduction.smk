@@ -33,6 +33,8 @@ rule reproduction:
     benchmark:
         benchmark_file("light", "reproduction")
     localrule: True
+    conda:
+        "../../envs/numerical.yaml"
     resources:
         **job_resources("light"),
     params:

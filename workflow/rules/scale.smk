@@ -23,6 +23,8 @@ for _ds in STREAMING:
                     f"results/logs/large/{_ds}_{_i}.log",
                 benchmark:
                     benchmark_file("stream", f"large_{_ds}_{_i}")
+                conda:
+                    "../../envs/numerical.yaml"
                 resources:
                     **job_resources("stream"),
                 params:
@@ -46,6 +48,8 @@ for _ds in STREAMING:
                 f"results/logs/scale/{_ds}_{_i}.log",
             benchmark:
                 benchmark_file("stream", f"scale_shard_{_ds}_{_i}")
+            conda:
+                "../../envs/keras.yaml"
             resources:
                 **job_resources("stream"),
             params:
@@ -68,6 +72,8 @@ for _ds in STREAMING:
         benchmark:
             benchmark_file("light", f"scale_merge_{_ds}")
         localrule: True
+        conda:
+            "../../envs/keras.yaml"
         resources:
             **job_resources("light"),
         params:
@@ -89,6 +95,8 @@ for _ds in STREAMING:
                 f"results/logs/scale/{_ds}_refine_{_i}.log",
             benchmark:
                 benchmark_file("stream", f"scale_refine_{_ds}_{_i}")
+            conda:
+                "../../envs/keras.yaml"
             resources:
                 **job_resources("stream"),
             params:
@@ -112,6 +120,8 @@ for _ds in STREAMING:
             f"results/logs/scale/{_ds}_solve.log",
         benchmark:
             benchmark_file("stream", f"scale_solve_{_ds}")
+        conda:
+            "../../envs/keras.yaml"
         resources:
             **job_resources("stream"),
         params:
@@ -133,6 +143,8 @@ for _ds in STREAMING:
             f"results/logs/scale/{_ds}_adam.log",
         benchmark:
             benchmark_file("keras", f"scale_adam_{_ds}")
+        conda:
+            "../../envs/keras.yaml"
         threads: config["threads"]
         resources:
             **job_resources("keras"),
