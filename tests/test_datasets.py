@@ -106,6 +106,21 @@ def test_fuel_wrong_rows_rejected(tmp_path):
         datasets.verify_fuel(bad)
 
 
+def test_the_shipped_fuel_file_is_the_documented_one_and_a_changed_copy_is_refused(tmp_path):
+    import hashlib
+
+    shipped = Path(__file__).resolve().parents[1] / "data" / "FuelConsumption.csv"
+    source = (shipped.parent / "FuelConsumption.SOURCE.md").read_text()
+    digest = hashlib.sha256(shipped.read_bytes()).hexdigest()
+    assert digest in source and "Open Government Licence" in source and shipped.stat().st_size == 72629
+    ds = datasets.fuel(shipped, sha256=datasets.FUEL_SHA256)
+    assert len(ds.frame) == datasets.FUEL_ROWS
+    changed = tmp_path / "FuelConsumption.csv"
+    changed.write_bytes(shipped.read_bytes().replace(b"2014,ACURA", b"2014,ACURB", 1))
+    with pytest.raises(DataError, match=r"sha256 [0-9a-f]{64} is not the shipped file's"):
+        datasets.fuel(changed, sha256=datasets.FUEL_SHA256)
+
+
 def test_fetch_fuel_offline_message(tmp_path):
     dest = tmp_path / "resources" / "FuelConsumption.csv"
     with pytest.raises(DataError, match=f"Put the file .* at {dest}"):

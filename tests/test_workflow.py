@@ -17,7 +17,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "config" / "tiny.yaml"
-FUEL_CANDIDATES = [REPO / "resources" / "FuelConsumption.csv", REPO.parent / "shared" / "data" / "FuelConsumption.csv"]
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +58,7 @@ RUN_LOG: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
-    fuel = next((p for p in FUEL_CANDIDATES if p.exists()), None)
-    assert fuel is not None, f"FuelConsumption.csv missing: put it at {FUEL_CANDIDATES[0]} (see README)"
-    (work / "resources").mkdir()
-    shutil.copy(fuel, work / "resources" / "FuelConsumption.csv")
+    # a newcomer's first run: an empty folder, no network needed (seed 004's data ship in data/)
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-5000:]
     RUN_LOG["console"] = result.stdout + result.stderr
@@ -326,8 +322,7 @@ def test_the_tiny_study_under_slurm_gives_the_local_numbers(run_dir, tmp_path):
     if why:
         pytest.skip(why)
     work = tmp_path / "slurm"
-    (work / "resources").mkdir(parents=True)
-    shutil.copy(run_dir / "resources" / "FuelConsumption.csv", work / "resources" / "FuelConsumption.csv")
+    work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGLAB_SLURM_")}  # the cluster's defaults
     result = snakemake(work, "--workflow-profile", str(REPO / "profiles" / "slurm"),
                        "--slurm-init-seconds-before-status-checks", "3", env=env)

@@ -3,7 +3,7 @@
 
 rule fetch_fuel:
     output:
-        FUEL_FILE,
+        FUEL_DOWNLOAD,
     log:
         "results/logs/fetch_fuel.log",
     localrule: True  # needs the network, which compute nodes often lack

@@ -337,6 +337,8 @@ FUEL_HEADER = [
     "FUELCONSUMPTION_COMB_MPG", "CO2EMISSIONS",
 ]
 FUEL_ROWS = 1067
+#: sha256 of the copy shipped in the repository (data/FuelConsumption.csv; see data/FuelConsumption.SOURCE.md)
+FUEL_SHA256 = "79a51cbe05a07c47cac6e0ee3efd16a6bddae8b3f76fcd8b3b7284eed16def7d"
 
 
 def verify_fuel(path: str | Path) -> str:
@@ -373,9 +375,13 @@ def fetch_fuel(url: str, destination: str | Path, *, timeout: float = 30.0) -> s
     return sha256_of(destination)
 
 
-def fuel(path: str | Path, *, name: str = "fuel") -> Dataset:
-    """Seed 004's data: features ENGINESIZE, CYLINDERS, FUELCONSUMPTION_COMB; target CO2EMISSIONS; all rows."""
-    verify_fuel(path)
+def fuel(path: str | Path, *, name: str = "fuel", sha256: str | None = None) -> Dataset:
+    """Seed 004's data: features ENGINESIZE, CYLINDERS, FUELCONSUMPTION_COMB; target CO2EMISSIONS; all rows.
+    ``sha256``: the digest the file must have (the shipped copy's); a mismatch names both digests."""
+    digest = verify_fuel(path)
+    if sha256 is not None and digest != sha256:
+        raise DataError(f"{path}: sha256 {digest} is not the shipped file's {sha256}; the file was changed "
+                        "(restore it with `git checkout -- data/FuelConsumption.csv`)")
     return from_file(name, path, target=FUEL_TARGET, features=FUEL_FEATURES, intercept=True)
 
 
@@ -404,7 +410,7 @@ def build(name: str, spec: Mapping[str, Any], *, seed: int, path: str | Path | N
     if kind == "amortized":
         return amortized(seed=seed, name=name, **params)
     if kind == "fuel":
-        return fuel(path or spec["path"], name=name)
+        return fuel(path or spec["path"], name=name, sha256=spec.get("sha256"))
     if kind == "file":
         return from_file(name, path or spec["path"], target=spec["target"],
                          features=spec.get("features"), intercept=spec.get("intercept", True))
