@@ -156,9 +156,9 @@ def test_user_parquet(tmp_path):
     [
         ("x1,y\n1,2\n2,3\n", {"target": "z"}, r"target column 'z' not found; columns are \['x1', 'y'\]"),
         ("x1,y\n1,2\n2,3\n", {"target": "y", "features": ["x1", "x9"]}, r"feature column\(s\) \['x9'\] not found"),
-        ("x1,y\n1,2\n2,oops\n", {"target": "y"}, r"column 'y', row 2: non-numeric value 'oops'"),
-        ("x1,y\n1,2\n,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', row 2: missing/NaN value"),
-        ("x1,y\n1,2\ninf,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', row 2: infinite value"),
+        ("x1,y\n1,2\n2,oops\n", {"target": "y"}, r"column 'y', data row 2: non-numeric value 'oops'"),
+        ("x1,y\n1,2\n,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', data row 2: missing/NaN value"),
+        ("x1,y\n1,2\ninf,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', data row 2: infinite value"),
         ("x1,y\n1,2\n", {"target": "y"}, r"needs at least 2 data rows, found 1"),
         ("x1,x1,y\n1,2,3\n2,3,4\n", {"target": "y"}, r"duplicate column name\(s\) \['x1'\]"),
     ],
@@ -183,3 +183,53 @@ def test_constant_column_is_kept(tmp_path):
     p = _csv(tmp_path, "c,x,y\n1,1,2\n1,2,3\n1,3,5\n")
     d = datasets.from_file("m", p, target="y")
     assert d.features == ["c", "x"]  # reported by diagnostics, not dropped here
+
+
+# ------------------------------------------------------------------ a user's own file, at the edges
+
+
+def test_a_stray_text_cell_in_a_numeric_column_is_an_error_not_a_lost_column(tmp_path):
+    f = _csv(tmp_path, "x1,x2,y\n1,0.5,1\n2,abc,2\n3,0.7,3\n")
+    with pytest.raises(DataError, match=r"mine\.csv: column 'x2', data row 2: non-numeric value 'abc'"):
+        datasets.from_file("m", f, target="y")
+
+
+def test_a_decimal_comma_is_named_with_a_hint(tmp_path):
+    f = _csv(tmp_path, 'x1,x2,y\n1,"0,3456",1\n2,0.5,2\n3,0.7,3\n')
+    with pytest.raises(DataError, match=r"column 'x2', data row 1: non-numeric value '0,3456' \(a decimal comma"):
+        datasets.from_file("m", f, target="y")
+
+
+def test_a_text_column_is_left_out_and_listed_with_its_reason(tmp_path):
+    f = _csv(tmp_path, "name,x1,empty,y\na,1,,1\nb,2,,2\nc,3,,4\n")
+    ds = datasets.from_file("m", f, target="y")
+    assert ds.features == ["x1"]
+    left = ds.provenance["columns_left_out"]
+    assert set(left) == {"name", "empty"} and left["name"].startswith("not numeric") and left["empty"].startswith("empty")
+    listed = datasets.from_file("m", f, target="y", features=["x1"]).provenance["columns_left_out"]
+    assert set(listed) == {"name", "empty"} and "not listed" in listed["name"]
+
+
+@pytest.mark.parametrize("name", ["group", "split", "intercept"])
+def test_reserved_column_names_are_refused_when_the_file_is_read(tmp_path, name):
+    f = _csv(tmp_path, f"x1,{name},y\n1,1,1\n2,2,2\n3,1,4\n")
+    with pytest.raises(DataError, match=rf"column\(s\) \['{name}'\] have a name reglab uses"):
+        datasets.from_file("m", f, target="y")
+
+
+def test_a_header_without_rows_says_no_data_rows(tmp_path):
+    with pytest.raises(DataError, match=r"has a header \(3 columns\) but no data rows"):
+        datasets.from_file("m", _csv(tmp_path, "x1,x2,y\n"), target="y")
+
+
+def test_a_semicolon_file_is_read_with_its_delimiter(tmp_path):
+    ds = datasets.from_file("m", _csv(tmp_path, "x1;x2;y\n1;0;1.5\n2;1;2.5\n3;0;3.9\n"), target="y")
+    assert ds.features == ["x1", "x2"] and ds.provenance["delimiter"] == ";"
+    assert ds.frame["y"].tolist() == [1.5, 2.5, 3.9]
+
+
+def test_a_parser_error_says_data_row_like_every_other_message(tmp_path):
+    f = _csv(tmp_path, "x1,y\n1,2\n2,3\n3,4,5\n")  # the third data row has a field too many
+    with pytest.raises(DataError, match=r"data row 3") as err:
+        datasets.from_file("m", f, target="y")
+    assert "line 4" not in str(err.value)

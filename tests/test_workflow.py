@@ -170,7 +170,7 @@ def test_bad_user_file_names_file_column_row(run_dir, tmp_path):
     result = snakemake(run_dir, "results/data/broken.parquet", configfiles=[extra])
     assert result.returncode != 0
     log = (run_dir / "results" / "logs" / "dataset" / "broken.log").read_text()
-    assert "broken.csv: column 'y', row 2: non-numeric value 'abc'" in log
+    assert "broken.csv: column 'y', data row 2: non-numeric value 'abc'" in log
     assert not (run_dir / "results" / "data" / "broken.parquet").exists()
 
 

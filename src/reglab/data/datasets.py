@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,8 +253,32 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(first)), [])
 
 
+#: Column names reglab's own bookkeeping uses in a dataset's frame (train/validation split, the amortized
+#: datasets' group, the design's intercept): a user column of that name is refused when the file is read.
+RESERVED_COLUMNS = ("group", "split", "intercept")
+_DELIMITERS = (";", "\t", "|")
+
+
+def _delimiter(path: Path, names: list[str]) -> str:
+    """``,`` unless the header is one field that another common delimiter splits into several."""
+    if len(names) == 1:
+        for d in _DELIMITERS:
+            if d in names[0] and len(names[0].split(d)) > 1:
+                return d
+    return ","
+
+
+_PANDAS_LINE = re.compile(r"\bline (\d+)\b")
+
+
+def _data_rows_in(message: str) -> str:
+    """pandas counts file lines (the header is line 1); reglab says data rows: ``line L`` → ``data row L−1``."""
+    return _PANDAS_LINE.sub(lambda m: f"data row {int(m.group(1)) - 1}", message)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, refusing duplicate column names (pandas would rename them)."""
+    """Read a CSV or Parquet file, refusing duplicate column names (pandas would rename them). A CSV whose
+    header is one field holding ``;``, tab or ``|`` is read with that delimiter (``frame.attrs["delimiter"]``)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -264,39 +289,77 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except MemoryError as exc:
         raise DataError(str(exc)) from None
     suffix = path.suffix.lower()
+    sep = ","
     if suffix in {".parquet", ".pq"}:
         names = pq.read_schema(path).names
-        frame = None
     elif suffix in {".csv", ".txt"}:
         names = _header(path)
-        frame = None
+        sep = _delimiter(path, names)
+        if sep != ",":
+            names = next(csv.reader(io.StringIO(names[0]), delimiter=sep), [])
     else:
         raise DataError(f"{path}: unsupported file type '{suffix}' (expected .csv or .parquet)")
     dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:
         raise DataError(f"{path}: duplicate column name(s) {dupes}")
     try:
-        frame = pd.read_parquet(path) if suffix in {".parquet", ".pq"} else pd.read_csv(path)
+        frame = pd.read_parquet(path) if suffix in {".parquet", ".pq"} else pd.read_csv(path, sep=sep)
     except Exception as exc:  # pandas/pyarrow parser errors carry the detail
-        raise DataError(f"{path}: cannot be read as {suffix[1:]}: {exc}") from exc
+        raise DataError(f"{path}: cannot be read as {suffix[1:]}: {_data_rows_in(str(exc))}") from exc
+    frame.attrs["delimiter"] = sep
     return frame
 
 
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    """Column as float64; errors name file, column and the first bad data row (1-based)."""
+    """Column as float64; errors name file, column, the first bad data row (1-based, header excluded)
+    and its value."""
     series = frame[column]
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
     bad_text = np.flatnonzero(np.isnan(values) & series.notna().to_numpy())
     if bad_text.size:
         row = int(bad_text[0])
-        raise DataError(f"{path}: column '{column}', row {row + 1}: non-numeric value {series.iloc[row]!r}")
+        value = series.iloc[row]
+        hint = (" (a decimal comma? write 0.5, not 0,5)" if isinstance(value, str) and _DECIMAL_COMMA.match(value)
+                else "")
+        raise DataError(f"{path}: column '{column}', data row {row + 1}: non-numeric value {value!r}{hint} "
+                        f"({bad_text.size} non-numeric cell(s) in this otherwise numeric column)")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
         kind = "missing/NaN" if np.isnan(values[row]) else "infinite"
-        raise DataError(f"{path}: column '{column}', row {row + 1}: {kind} value "
+        raise DataError(f"{path}: column '{column}', data row {row + 1}: {kind} value "
                         f"({bad.size} non-finite value(s) in this column)")
     return values
+
+
+def _infer_features(frame: pd.DataFrame, target: str, path: Path) -> tuple[list[str], dict[str, str]]:
+    """Every column but the target that holds numbers; a column with no number at all is left out (and
+    said why), one that is numeric except for some cells is an error naming the first bad cell."""
+    features, left_out = [], {}
+    for c in frame.columns:
+        if c == target:
+            continue
+        series = frame[c]
+        if series.notna().sum() == 0:
+            left_out[c] = "empty: no value in any row"
+            continue
+        numeric = pd.to_numeric(series, errors="coerce")
+        if pd.api.types.is_numeric_dtype(series) or numeric.notna().sum() > 0:
+            _numeric_column(frame, c, path)  # raises on the first non-numeric or missing cell
+            features.append(c)
+        else:
+            left_out[c] = f"not numeric: no cell is a number (first value {series.dropna().iloc[0]!r})"
+    return features, left_out
+
+
+def _refuse_reserved(path: Path, names: Sequence[str]) -> None:
+    clash = [c for c in names if c in RESERVED_COLUMNS]
+    if clash:
+        raise DataError(f"{path}: column(s) {clash} have a name reglab uses for its own bookkeeping "
+                        f"({', '.join(RESERVED_COLUMNS)}); rename them in the file")
 
 
 def from_file(
@@ -307,25 +370,35 @@ def from_file(
     features: Sequence[str] | None = None,
     intercept: bool = True,
 ) -> Dataset:
-    """A user dataset from CSV/Parquet. ``features`` defaults to every other numeric column."""
+    """A user dataset from CSV/Parquet. ``features`` defaults to every other column that holds numbers;
+    columns left out are listed with their reason in ``provenance["columns_left_out"]``."""
     path = Path(path)
     frame = read_table(path)
     columns = list(frame.columns)
     if target not in columns:
         raise DataError(f"{path}: target column '{target}' not found; columns are {columns}")
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has a header ({len(columns)} columns) but no data rows")
+    if len(frame) < 2:
+        raise DataError(f"{path}: needs at least 2 data rows, found {len(frame)}")
+    left_out: dict[str, str] = {}
     if features is None:
-        features = [c for c in columns if c != target and pd.api.types.is_numeric_dtype(frame[c])]
+        features, left_out = _infer_features(frame, target, path)
         if not features:
-            raise DataError(f"{path}: no numeric feature columns besides target '{target}'")
+            raise DataError(f"{path}: no numeric feature columns besides target '{target}' "
+                            f"(left out: {left_out})")
     missing = [c for c in features if c not in columns]
     if missing:
         raise DataError(f"{path}: feature column(s) {missing} not found; columns are {columns}")
     if target in features:
         raise DataError(f"{path}: target '{target}' is also listed as a feature")
-    if len(frame) < 2:
-        raise DataError(f"{path}: needs at least 2 data rows, found {len(frame)}")
+    _refuse_reserved(path, [*features, target])
+    for c in columns:
+        if c not in features and c != target and c not in left_out:
+            left_out[c] = "not listed in features:"
     data = {c: _numeric_column(frame, c, path) for c in [*features, target]}
-    provenance = {"file": str(path), "sha256": sha256_of(path), "rows": len(frame)}
+    provenance = {"file": str(path), "sha256": sha256_of(path), "rows": len(frame),
+                  "delimiter": frame.attrs.get("delimiter", ","), "columns_left_out": left_out}
     return Dataset(name, pd.DataFrame(data), list(features), [target], intercept, provenance)
 
 
