@@ -368,7 +368,7 @@ def test_raw_quantities_match_numpy(near_collinear: np.ndarray) -> None:
 
 def test_rank_rtol_controls_tolerance(near_collinear: np.ndarray) -> None:
     r = diagnose(near_collinear, feature_names=["x1", "x2", "x3"], intercept=True, rank_rtol=1e-3)
-    assert r["rank_tol"] == pytest.approx(1e-3 * r["singular_values"][0])
+    assert r["rank_tol"] == pytest.approx(1e-3 * r["singular_values_scaled"][0])  # decided on unit-norm columns
     assert r["rank"] == 3 and r["verdict_class"] == "not identifiable"
     dep = np.array(r["null_space"][0])
     np.testing.assert_allclose(np.abs(dep[:3]), 1 / math.sqrt(3), atol=1e-4)  # x1 + x2 - x3 ~ 0
@@ -394,3 +394,28 @@ def test_validation(kwargs: dict) -> None:
     X = kwargs.pop("X")
     with pytest.raises(ValueError):
         diagnose(X, **kwargs)
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e300, 1e-200])
+def test_rank_and_verdict_do_not_change_when_a_column_is_rescaled(factor: float) -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(60, 2))
+    y = x @ np.array([1.0, -2.0]) + 0.5 + 0.01 * rng.normal(size=60)
+    base = diagnose(x, y=y, feature_names=["a", "b"], intercept=True)
+    scaled = x.copy()
+    scaled[:, 0] *= factor
+    r = diagnose(scaled, y=y, feature_names=["a", "b"], intercept=True)
+    assert (r["rank"], r["verdict_class"]) == (base["rank"], base["verdict_class"]) == (3, "identifiable")
+    assert r["min_norm_solution"]["a"] * factor == pytest.approx(base["min_norm_solution"]["a"], rel=1e-9)
+    assert r["min_norm_solution"]["b"] == pytest.approx(base["min_norm_solution"]["b"], rel=1e-9)
+
+
+def test_a_copied_feature_and_a_feature_equal_to_the_target_are_said_in_the_verdict() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 2))
+    x = np.column_stack([x, x[:, 0]])
+    y = rng.normal(size=40)
+    r = diagnose(x, y=y, feature_names=["x1", "x2", "x1_again"], intercept=True)
+    assert r["duplicate_columns"] == [["x1", "x1_again"]] and "x1_again is an exact copy of x1" in r["verdict"]
+    leak = diagnose(np.column_stack([x[:, :2], y]), y=y, feature_names=["x1", "x2", "y_copy"], intercept=True)
+    assert leak["columns_equal_to_target"] == ["y_copy"] and "y_copy is identical to the target" in leak["verdict"]

@@ -322,6 +322,13 @@ def vif_values(
         method = "statsmodels" if small else "correlation"
     if method not in ("statsmodels", "correlation"):
         raise ValueError(f"unknown VIF method {method!r}")
+    # VIFs do not depend on the columns' units: bring every column to magnitude ~1 first, so values
+    # near 1e±200 do not overflow or underflow the auxiliary fits
+    top = np.max(np.abs(x), axis=0) if x.size else np.ones(p)
+    unit = np.where(top > 0, top, 1.0)
+    x = x / unit
+    if centred_factor is not None:
+        centred_factor = centred_factor / unit
     if centred_factor is None and n > p:
         centred_factor = _qr_ones_first(x)[0][1:, 1:]
     vif, constant, infinite = _vif_correlation(x, rank_rtol, centred_factor)
@@ -387,6 +394,16 @@ class _Factors:
     s_sc: np.ndarray
     v_sc: np.ndarray
     centred: np.ndarray | None
+    uty_sc: np.ndarray | None = None  # U_sc^T y of the column-scaled design
+    scale: np.ndarray | None = None  # 1 / column norms (k,)
+
+
+def _column_norms(x: np.ndarray) -> np.ndarray:
+    """Euclidean column norms without overflow or underflow of the squares (values near 1e±200 keep
+    their norms), as LAPACK's dnrm2 does: scale each column by its largest magnitude first."""
+    top = np.max(np.abs(x), axis=0) if x.size else np.zeros(x.shape[1])
+    safe = np.where(top > 0, top, 1.0)
+    return top * np.linalg.norm(x / safe, axis=0)
 
 
 def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors:
@@ -394,7 +411,7 @@ def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors
     n, p = x.shape
     k = p + int(bool(intercept))
     # scale[j] = 1/||d_j|| (a zero column keeps scale 1 and stays zero: s = 0, index inf)
-    col_norms = np.linalg.norm(x, axis=0)
+    col_norms = _column_norms(x)
     if intercept:
         col_norms = np.append(col_norms, math.sqrt(n))
     scale = 1.0 / np.where(col_norms > 0, col_norms, 1.0)
@@ -404,14 +421,16 @@ def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors
         f = t[:, list(range(1, p + 1)) + [0]] if intercept else t[:, 1:]  # design = Q f
         s_raw, u_f, v_raw = _svd(f, full=False)  # f has p+1 >= k rows: v_raw is (k, k)
         uty = u_f.T @ qty if qty is not None else None
-        s_sc, _, v_sc = _svd(f * scale, full=False)
-        return _Factors(s_raw, v_raw, uty, s_sc, v_sc, t[1:, 1:])
+        s_sc, u_sc, v_sc = _svd(f * scale, full=False)
+        uty_sc = u_sc.T @ qty if qty is not None else None
+        return _Factors(s_raw, v_raw, uty, s_sc, v_sc, t[1:, 1:], uty_sc, scale)
     d = np.column_stack([x, np.ones(n)]) if intercept else x
     full = n < k  # wide: the full V is needed for the null space
     s_raw, u, v_raw = _svd(d, full=full)
     uty = u.T @ y if y is not None else None
-    s_sc, _, v_sc = _svd(d * scale, full=full)
-    return _Factors(s_raw, v_raw, uty, s_sc, v_sc, None)
+    s_sc, u_sc, v_sc = _svd(d * scale, full=full)
+    uty_sc = u_sc.T @ y if y is not None else None
+    return _Factors(s_raw, v_raw, uty, s_sc, v_sc, None, uty_sc, scale)
 
 
 def _min_norm_solution(
@@ -420,8 +439,11 @@ def _min_norm_solution(
     """The minimum-norm least-squares solution ``V_r diag(1/s_r) U_r^T y``, its residual MSE and the
     sentence describing the solution set."""
     n, p = x.shape
-    assert fac.uty is not None
-    b = fac.v_raw[:, :rank] @ (fac.uty[:rank] / fac.s_raw[:rank])
+    assert fac.uty is not None and fac.uty_sc is not None and fac.scale is not None
+    if n_null == 0:  # the unique solution, from the column-scaled SVD (accurate whatever the units)
+        b = fac.scale * (fac.v_sc[:, :rank] @ (fac.uty_sc[:rank] / fac.s_sc[:rank]))
+    else:  # minimum norm in the features' own units (as numpy lstsq), truncated at the scaled rank
+        b = fac.v_raw[:, :rank] @ (fac.uty[:rank] / fac.s_raw[:rank])
     resid = y - x @ b[:p] - (b[p] if intercept else 0.0)
     resid_mse = float(resid @ resid / n)
     min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
@@ -467,6 +489,8 @@ class _Findings:
     flagged: list[dict[str, Any]]
     high_vif: list[tuple[str, float]]
     finite_vifs: list[float]
+    copies: list[list[str]] = ()  # groups of features with identical values
+    equal_to_target: list[str] = ()  # features identical to the target
 
 
 def _not_identifiable_verdict(f: _Findings) -> str:
@@ -476,7 +500,7 @@ def _not_identifiable_verdict(f: _Findings) -> str:
         head += f" (underdetermined: n = {n} < {k} parameters)"
     nd = k - f.rank
     if nd == 1:
-        sv = f"singular value {spelled(f.s_min, 2)} <= tol {spelled(f.tol, 2)}"
+        sv = f"singular value {spelled(f.s_min, 2)} of the unit-norm-column design <= tol {spelled(f.tol, 2)}"
     else:
         sv = f"{nd} singular values <= tol {spelled(f.tol, 2)}, smallest {spelled(f.s_min, 2)}"
         if n < k:
@@ -511,8 +535,8 @@ def _near_collinear_verdict(f: _Findings) -> str:
         note = "" if f.intercept else " (VIFs are computed with a constant; the model has none)"
         reasons.append(f"VIF > {VIF_THRESHOLD:g} for {listed}{more}{note}")
     return (
-        f"near-collinear: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value "
-        f"{spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), but " + "; ".join(reasons)
+        f"near-collinear: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value of the "
+        f"unit-norm-column design {spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), but " + "; ".join(reasons)
     )
 
 
@@ -521,8 +545,8 @@ def _identifiable_verdict(f: _Findings) -> str:
         f"max VIF {spelled(max(f.finite_vifs))} <= {VIF_THRESHOLD:g}" if f.finite_vifs else "no VIF to check"
     )
     return (
-        f"identifiable: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value {spelled(f.s_min, 2)} "
-        f"> tol {spelled(f.tol, 2)}), scaled condition number {spelled(f.cond_scaled)} <= "
+        f"identifiable: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value of the unit-norm-"
+        f"column design {spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), scaled condition number {spelled(f.cond_scaled)} <= "
         f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
     )
 
@@ -538,7 +562,22 @@ def _verdict(f: _Findings) -> tuple[str, str]:
         verdict_class, verdict = "identifiable", _identifiable_verdict(f)
     if f.constant_columns and not f.intercept:
         verdict += f" (constant column(s) {', '.join(f.constant_columns)}: VIF undefined, not counted)"
+    for group in f.copies:
+        verdict += f"; {', '.join(group[1:])} {'is an exact copy' if len(group) == 2 else 'are exact copies'} of {group[0]}"
+    if f.equal_to_target:
+        verdict += (f"; {', '.join(f.equal_to_target)} {'is' if len(f.equal_to_target) == 1 else 'are'} identical to "
+                    "the target: the fit is trivial (residual 0), the target leaks into the features")
     return verdict_class, verdict
+
+
+def exact_copies(x: np.ndarray, names: Sequence[str], y: np.ndarray | None = None) -> tuple[list[list[str]], list[str]]:
+    """Groups of features whose values are identical (bit for bit), and features identical to ``y``."""
+    groups: dict[bytes, list[str]] = {}
+    for j, nm in enumerate(names):
+        groups.setdefault(np.ascontiguousarray(x[:, j]).tobytes(), []).append(nm)
+    copies = [g for g in groups.values() if len(g) > 1]
+    target = [] if y is None else groups.get(np.ascontiguousarray(y, dtype=x.dtype).tobytes(), [])
+    return copies, list(target)
 
 
 def diagnose(
@@ -620,15 +659,23 @@ def diagnose(
     if rtol < 0:
         raise ValueError("rank_rtol must be non-negative")
     s_max = float(s_raw[0]) if m else 0.0
-    tol = rtol * s_max
-    rank = int(np.count_nonzero(s_raw > tol))
-    identifiable = rank == k
     s_raw_k = _pad(s_raw, k)
-    s_min = float(s_raw_k[-1]) if k else 0.0
-    cond_raw = s_max / s_min if s_min > 0 else math.inf
+    cond_raw = s_max / float(s_raw_k[-1]) if k and s_raw_k[-1] > 0 else math.inf
+    # the rank is decided on unit-norm columns, so rescaling a column (units) cannot change it; the raw
+    # singular values would let a column of 1e200 hide the others below its rounding
+    s_sc_k = _pad(fac.s_sc, k)
+    tol = rtol * (float(s_sc_k[0]) if k else 0.0)
+    rank = int(np.count_nonzero(fac.s_sc > tol))
+    identifiable = rank == k
+    s_min = float(s_sc_k[-1]) if k else 0.0
 
     # ---- null space and minimum-norm solution ----------------------------------------
-    null_vecs = [_sign_normalise(fac.v_raw[:, i]) for i in range(rank, k)]
+    raw_rank = int(np.count_nonzero(s_raw > rtol * s_max))
+    if raw_rank == rank:
+        null_vecs = [_sign_normalise(fac.v_raw[:, i]) for i in range(rank, k)]
+    else:  # map the scaled design's null vectors back to the features' units
+        null_vecs = [_sign_normalise(fac.scale * fac.v_sc[:, i] / np.linalg.norm(fac.scale * fac.v_sc[:, i]))
+                     for i in range(rank, k)]
     null_desc = [null_space_description(v, param_names) for v in null_vecs]
     min_norm, resid_mse, solution_set = (
         _min_norm_solution(x, y, intercept, fac, rank, param_names, len(null_vecs)) if y is not None
@@ -636,7 +683,6 @@ def diagnose(
     )
 
     # ---- BKW ---------------------------------------------------------------------------
-    s_sc_k = _pad(fac.s_sc, k)
     eta, pi, zero = bkw_decomposition(s_sc_k, fac.v_sc, zero_tol=rtol * (float(s_sc_k[0]) if k else 0.0))
     cond_scaled = float(eta[-1]) if k else math.nan
     flagged = _bkw_flagged(eta, pi, param_names)
@@ -655,12 +701,14 @@ def diagnose(
     )
 
     # ---- verdict -----------------------------------------------------------------------
+    copies, equal_to_target = exact_copies(x, names, y)
     verdict_class, verdict = _verdict(_Findings(
         n=n, k=k, rank=rank, tol=tol, s_min=s_min, intercept=bool(intercept), null_desc=null_desc,
         constant_columns=constant_columns, cond_scaled=cond_scaled, eta=eta, flagged=flagged,
         high_vif=[(nm, float(vif_arr[j])) for j, nm in enumerate(names)
                   if not constant[j] and vif_arr[j] > VIF_THRESHOLD],
         finite_vifs=[float(vif_arr[j]) for j in range(p) if not constant[j]],
+        copies=copies, equal_to_target=equal_to_target,
     ))
 
     return {
@@ -695,6 +743,8 @@ def diagnose(
         "min_norm_solution": min_norm,
         "residual_mse": resid_mse,
         "solution_set": solution_set,
+        "duplicate_columns": copies,
+        "columns_equal_to_target": equal_to_target,
         "verdict_class": verdict_class,
         "verdict": verdict,
     }
