@@ -35,3 +35,63 @@ def test_a_streamed_user_file_is_refused_for_in_memory_training():
     cfg["keras"]["runs"]["s001_adam"]["dataset"] = "big"
     with pytest.raises(config.ConfigError, match="streams from disk"):
         config.check(cfg)
+
+
+def test_optimizer_options_a_keras_optimizer_does_not_take_fail_with_the_config():
+    import copy
+
+    cfg = copy.deepcopy(TINY)
+    run = next(iter(cfg["keras"]["runs"]))
+    cfg["keras"]["runs"][run].update(optimizer="adam", optimizer_options={"momentum": 0.9})
+    with pytest.raises(config.ConfigError, match=rf"keras\.runs\.{run}\.optimizer_options: \['momentum'\] not accepted"):
+        config.check(cfg)
+
+
+@pytest.mark.keras
+def test_the_optimizer_option_table_is_keras_own():
+    import inspect
+
+    import keras
+
+    classes = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+               "adagrad": keras.optimizers.Adagrad}
+    for name, cls in classes.items():
+        params = set(inspect.signature(cls).parameters) - {"learning_rate", "kwargs"}
+        assert set(config.OPTIMIZER_OPTIONS[name]) == params, name
+
+
+@pytest.mark.keras
+def test_every_activation_the_schema_allows_is_a_keras_activation():
+    import keras
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    enums = [d["activation"]["enum"] for d in _walk(schema) if isinstance(d, dict) and isinstance(d.get("activation"), dict)
+             and "enum" in d["activation"]]
+    assert len(enums) == 2
+    for name in enums[0] + enums[1]:
+        assert callable(keras.activations.get(name)), name
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+@pytest.mark.parametrize("change, message", [({"model": "mlp_regression", "hidden": []}, "should be non-empty"),
+                                             ({"model": "mlp_regression", "activation": "relux"}, "'relux' is not one of")])
+def test_an_empty_mlp_or_an_unknown_activation_fails_the_schema_before_any_job(change, message):
+    import copy
+
+    import jsonschema
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    cfg = copy.deepcopy(TINY)
+    run = next(iter(cfg["keras"]["runs"]))
+    cfg["keras"]["runs"][run].update(change)
+    with pytest.raises(jsonschema.ValidationError, match=message):
+        jsonschema.validate(cfg, schema)

@@ -9,6 +9,19 @@ from typing import Any
 KERAS_KINDS = {"collinear_toy", "collinear", "underdetermined", "balloons", "fuel", "file"}
 
 
+#: The arguments each Keras optimizer takes besides ``learning_rate`` (keras 3; a test compares them with
+#: the optimizers' signatures), so a misspelt or foreign option fails when the config is checked, not
+#: in a job after its upstream jobs ran.
+_OPTIMIZER_COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+                     "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name")
+OPTIMIZER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sgd": ("momentum", "nesterov", *_OPTIMIZER_COMMON),
+    "adam": ("beta_1", "beta_2", "epsilon", "amsgrad", *_OPTIMIZER_COMMON),
+    "rmsprop": ("rho", "momentum", "epsilon", "centered", *_OPTIMIZER_COMMON),
+    "adagrad": ("initial_accumulator_value", "epsilon", *_OPTIMIZER_COMMON),
+}
+
+
 class ConfigError(ValueError):
     """A config value is unusable; the message names the key and what was expected."""
 
@@ -27,6 +40,17 @@ def _single_design(where: str, ds: str, datasets: Mapping[str, Any]) -> str:
     return kind
 
 
+def _check_optimizer_options(where: str, optimizer: str, options: Mapping[str, Any]) -> None:
+    allowed = OPTIMIZER_OPTIONS.get(optimizer, ())
+    if "learning_rate" in options:
+        raise ConfigError(f"config error at {where}.optimizer_options.learning_rate: give the learning rate "
+                          f"as {where}.learning_rate")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(f"config error at {where}.optimizer_options: {unknown} not accepted by Keras' "
+                          f"{optimizer} optimizer; it takes {list(allowed)}")
+
+
 def check(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     datasets = config["datasets"]
@@ -42,6 +66,7 @@ def check(config: Mapping[str, Any]) -> None:
     for name, run in (config.get("keras") or {}).get("runs", {}).items():
         where = f"keras.runs.{name}"
         kind = _single_design(where, run["dataset"], datasets)
+        _check_optimizer_options(where, run.get("optimizer", "adam"), run.get("optimizer_options") or {})
         if run.get("standardize") and not run.get("use_bias", True):
             raise ConfigError(f"config error at {where}.standardize: standardizing centres the features, "
                               "which needs use_bias: true")
