@@ -9,7 +9,7 @@ from snakemake.utils import min_version, validate
 
 from reglab import questions  # noqa: F401  (used by the rule files)
 from reglab.core import config as reglab_config
-from reglab.core import configfiles
+from reglab.core import configfiles, runlock
 
 min_version("9.0")
 
@@ -34,6 +34,16 @@ except configfiles.ConfigFileError as _exc:
     raise WorkflowError(f"reglab: {_exc}") from None
 config.clear()
 config.update(_composed)
+
+# One live run per folder; after a crash (even kill -9) the same command resumes: a run that gets
+# reglab's OS lock knows no run is alive here and removes the dead run's Snakemake locks and *.tmp files.
+if workflow.is_main_process and not workflow.dryrun:
+    try:
+        runlock.hold(Path(".snakemake") / "reglab.lock")
+    except runlock.RunLockError as _exc:
+        raise WorkflowError(f"reglab: {_exc}") from None
+    for _left in runlock.clear_leftovers("."):
+        logger.warning(f"reglab: removed what a crashed run left: {_left}")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -357,3 +358,26 @@ def test_snakemakes_own_report_builds_with_categories_and_labels(run_dir):
     for text in ("Closed form", "Diagnostics", "Seed 000: amortized regression", "reglab report",
                  "row-order invariance", "reglab answers, with measured numbers"):
         assert text in html, text
+
+
+def test_the_same_command_finishes_the_run_after_kill_9(tmp_path):
+    """kill -9 of a running snakemake leaves Snakemake's locks and an incomplete job; the plain command
+    resumes (no --unlock, no --rerun-incomplete typed by the user)."""
+    target = "results/diagnostics/collinear.json"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--cores", "1", target, "--config", "study=tiny"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    locks = tmp_path / ".snakemake" / "locks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (locks.is_dir() and any(locks.iterdir())
+                                                and (tmp_path / "results" / "logs").is_dir()):
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)  # polling for the event (the run's locks and first job), bounded by the deadline
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, 9)
+    proc.wait(timeout=60)
+    assert any(locks.iterdir())  # what a crash leaves
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / target).exists() and not list((tmp_path / "results").rglob(".*.tmp"))
