@@ -6,5 +6,6 @@ from reglab.plotting.style import save
 
 with log_to(snakemake.log[0]):
     docs = [d for d in (read_json(p) for p in snakemake.input.runs) if not d["standardize"]]
-    fig = keras_figures.landing_points(docs, article_point=tuple(snakemake.params.article_point))
+    fig = keras_figures.landing_points(docs, article_point=tuple(snakemake.params.article_point),
+                                        seed=snakemake.params.seed)
     save(fig, snakemake.output[0])

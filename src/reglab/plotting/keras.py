@@ -37,6 +37,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from reglab.core.rng import generator  # noqa: E402
 from reglab.core.stats import thin_positions  # noqa: E402
 from reglab.plotting.style import TINY, mark_divergence, palette  # noqa: E402  (importing the style sets the theme)
 
@@ -245,7 +246,7 @@ def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_nor
 
 def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.15, 0.85),
                    null_direction: tuple[float, float, float] = (1.0, -1.0, 1.0),
-                   features: tuple[str, str] = ("x1", "x2")) -> plt.Figure:
+                   features: tuple[str, str] = ("x1", "x2"), seed: int = 0) -> plt.Figure:
     """Where the repeats of seed 001 (``collinear_toy``) land on the line of exact fits.
 
     On that data (x2 = x1 + 1, y = 2 x1 + 1) every (w1, w2, b) with w1 + w2 = 2 and
@@ -343,8 +344,12 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
             sns.boxplot(data=strip, x="u", y="run", order=order, ax=bx, color="0.92", width=0.5,
                         showfliers=False, whis=(5, 95), linewidth=0.8)
-        sns.stripplot(data=strip, x="u", y="run", order=order, hue="run", palette=colors, ax=bx,
-                      size=3.5, alpha=0.6, jitter=0.2, legend=False)
+        # the strip's vertical jitter is drawn from the config seed (seaborn's stripplot draws from numpy's
+        # global state): the same config gives the same figure, byte for byte
+        jitter = generator(seed, "figure", "landing").uniform(-0.2, 0.2, size=len(strip))
+        rows = strip["run"].map({run: i for i, run in enumerate(order)}).to_numpy(dtype=float)
+        bx.scatter(strip["u"], rows + jitter, s=12, alpha=0.6, color=[colors[r] for r in strip["run"]],
+                   edgecolor="none", zorder=3)
     bx.axvline(0.0, color="goldenrod", lw=1.5, label="minimum-norm point (u = 0)")
     bx.axvline(u_article, color="crimson", lw=1.5, ls="--", label=f"article (Adam): u = {u_article:.3g}")
     bx.set_xlabel(f"u = signed offset along {f1} + {f2} = {total:.4g} from the minimum-norm point\n"
