@@ -531,3 +531,75 @@ def test_correct_digits_are_finite_and_bounded() -> None:
         d = entry["correct_digits"]
         assert d is None or (0.0 <= d <= 16.0 and math.isfinite(d))
     assert 15.0 <= res["correct_digits"] <= 16.0
+
+
+# ------------------------------------------------------------------ inference of the recommended answer
+
+
+def _exact_inference(D, y):
+    """Standard errors and centred R² of the stored float64 data in rational arithmetic (the reference)."""
+    from fractions import Fraction
+
+    n, m = D.shape
+    A = [[Fraction(0)] * m for _ in range(m)]
+    Df = [[Fraction(float(v)) for v in row] for row in D]
+    yf = [Fraction(float(v)) for v in y]
+    for i in range(m):
+        for j in range(i, m):
+            A[i][j] = A[j][i] = sum(Df[k][i] * Df[k][j] for k in range(n))
+    b = [sum(Df[k][i] * yf[k] for k in range(n)) for i in range(m)]
+    # Gauss-Jordan on [A | b | I]
+    M = [A[i] + [b[i]] + [Fraction(int(i == j)) for j in range(m)] for i in range(m)]
+    for c in range(m):
+        piv = next(r for r in range(c, m) if M[r][c] != 0)
+        M[c], M[piv] = M[piv], M[c]
+        pv = M[c][c]
+        M[c] = [v / pv for v in M[c]]
+        for r in range(m):
+            if r != c and M[r][c] != 0:
+                f = M[r][c]
+                M[r] = [a - f * bb for a, bb in zip(M[r], M[c])]
+    w = [M[i][m] for i in range(m)]
+    res = [yf[k] - sum(Df[k][j] * w[j] for j in range(m)) for k in range(n)]
+    rss = sum(r * r for r in res)
+    s2 = rss / (n - m)
+    ybar = sum(yf) / n
+    tss = sum((v - ybar) ** 2 for v in yf)
+    return [math.sqrt(float(s2 * M[i][m + 1 + i])) for i in range(m)], float(1 - rss / tss)
+
+
+
+def test_refined_inference_keeps_its_digits_where_statsmodels_loses_them():
+    from reglab.linalg.solvers import design_matrix
+
+    rng = np.random.default_rng(0)
+    x = np.arange(1, 83, dtype=float)
+    X = np.column_stack([x ** k for k in range(1, 11)])  # a degree-10 polynomial in one variable, 82 rows
+    y = np.sin(x / 10) + 0.01 * rng.normal(size=82)
+    names = [f"x{k}" for k in range(1, 11)]
+    res = least_squares_all(X, y, intercept=True, feature_names=names)
+    ref, sm = res["solvers"]["refined"], res["solvers"]["statsmodels"]
+    bse, r2 = _exact_inference(design_matrix(X, True), y)
+    allnames = [*names, "intercept"]
+
+    def digits(a, b):
+        return min(16.0 if u == v else -math.log10(abs(u - v) / abs(v)) for u, v in zip(a, b))
+
+    got = digits([ref["bse"][k] for k in allnames], bse)
+    assert got >= 7 and got >= ref["bse_digits"] - 0.5  # accurate, and the claim is not an overstatement
+    assert digits([ref["r2"]], [r2]) >= min(ref["r2_digits"], 12) and ref["r2_kind"] == "centred"
+    assert ref["residual_sd"] > 0 and ref["residual_sd_digits"] > 10
+    assert digits([sm["bse"][k] for k in allnames], bse) < 2  # statsmodels' have no correct digit here ...
+    assert sm["agreement_with_refined"]["bse_digits"] < 3 and "cannot be trusted" in sm["message"]  # ... and it says so
+
+
+def test_inference_without_intercept_is_uncentred():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 2))
+    y = X @ np.array([2.0, -1.0]) + 0.1 * rng.normal(size=50)
+    ref = least_squares_all(X, y, intercept=False, feature_names=["a", "b"])["solvers"]["refined"]
+    import statsmodels.api as smapi
+
+    fit = smapi.OLS(y, X).fit()
+    assert ref["r2_kind"] == "uncentred" and ref["r2"] == pytest.approx(fit.rsquared, rel=1e-12)
+    assert [ref["bse"]["a"], ref["bse"]["b"]] == pytest.approx(list(fit.bse), rel=1e-10)

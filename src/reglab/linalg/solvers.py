@@ -980,6 +980,78 @@ def _lsq_entries(raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bo
     return solvers
 
 
+def _agreement_digits(a: np.ndarray, b: np.ndarray) -> float:
+    """Correct digits of ``a`` against ``b``: min over components of −log10 |a − b| / |b|, in [0, 16]."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return 0.0
+    rel = np.abs(a - b) / np.maximum(np.abs(b), np.finfo(float).tiny)
+    worst = float(np.max(rel)) if rel.size else 0.0
+    return 16.0 if worst == 0.0 else float(np.clip(-math.log10(worst), 0.0, 16.0))
+
+
+def _inference(D: np.ndarray, y: np.ndarray, w: np.ndarray, info: _RankInfo, intercept: bool, names: list[str],
+               coef_digits: float | None) -> dict[str, Any]:
+    """Standard errors, R² and residual sd of the recommended answer at the accuracy of its coefficients:
+    the residual in double-double, ``diag((DᵀD)⁻¹)`` from the SVD of the column-scaled design (no normal
+    equations, so the condition number enters once, not squared), with the digits each keeps."""
+    n, m = D.shape
+    r = _dd_residual(D, w, np.zeros_like(w), y)
+    rss = math.fsum(r * r)
+    dof = n - info.rank
+    if intercept:
+        mean_y = math.fsum(y) / n
+        tss, kind = math.fsum((y - mean_y) ** 2), "centred"
+    else:
+        tss, kind = math.fsum(y * y), "uncentred"
+    r2 = 1.0 - rss / tss if tss > 0 else math.nan
+    sigma2 = rss / dof if dof > 0 else math.nan
+    # RSS is stationary at the least-squares solution: an error dw in w changes it by |D dw|², second order
+    # (|D dw|, estimated with dw = w * 10^-digits in alternating signs: the size of a coefficient error
+    # of that many digits, seen through the design)
+    d_w = 15.9 if coef_digits is None else min(15.9, float(coef_digits))
+    signs = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
+    dev = float(np.linalg.norm(D @ (w * signs * 10.0 ** -d_w))) ** 2
+    rel_rss = max(EPS, dev / rss) if rss > 0 else math.inf
+    rss_digits = float(np.clip(-math.log10(rel_rss), 0.0, 15.9)) if np.isfinite(rel_rss) else 0.0
+    out: dict[str, Any] = {
+        "r2": json_float(r2), "r2_kind": kind, "residual_sd": json_float(math.sqrt(sigma2)) if dof > 0 else None,
+        "residual_sd_digits": rss_digits if dof > 0 else None,
+        "r2_digits": (float(np.clip(rss_digits + math.log10(max(r2, EPS) / max(1.0 - r2, EPS)), 0.0, 15.9))
+                      if np.isfinite(r2) and r2 < 1.0 else (15.9 if r2 == 1.0 else None)),
+        "dof": int(dof),
+    }
+    if info.rank == m and dof > 0:
+        v = info.Vt.T  # (m, m) right singular vectors of D / scales
+        diag = np.sum((v / info.sv) ** 2, axis=1) / info.scales ** 2
+        out["bse"] = {nm: json_float(math.sqrt(sigma2 * d)) for nm, d in zip(names, diag, strict=True)}
+        kappa = float(info.sv[0] / info.sv[-1])
+        # diag((DᵀD)⁻¹) from the SVD: relative error ~ 2 κ eps (the smallest singular values' relative error)
+        out["bse_digits"] = float(np.clip(min(15.9 - math.log10(2.0 * max(kappa, 1.0)), rss_digits), 0.0, 15.9))
+    else:
+        out["bse"], out["bse_digits"] = None, None  # not identifiable: no finite standard error
+    return out
+
+
+def _check_statsmodels(solvers: dict[str, dict[str, Any]], names: list[str]) -> None:
+    """How many digits statsmodels' standard errors and R² share with the accurate ones of ``refined``;
+    a message on statsmodels' entry where they keep fewer than 3."""
+    sm, ref = solvers["statsmodels"], solvers["refined"]
+    if sm["status"] != "ok" or ref["status"] != "ok":
+        return
+    agree: dict[str, float | None] = {"bse_digits": None, "r2_digits": None}
+    if sm.get("bse") and ref.get("bse") and all(sm["bse"].get(n) is not None for n in names):
+        agree["bse_digits"] = _agreement_digits([sm["bse"][n] for n in names], [ref["bse"][n] for n in names])
+    if sm.get("r2") is not None and ref.get("r2") is not None:
+        agree["r2_digits"] = _agreement_digits([sm["r2"]], [ref["r2"]])
+    sm["agreement_with_refined"] = agree
+    weak = [k.replace("_digits", "") for k, v in agree.items() if v is not None and v < 3]
+    if weak:
+        sm["message"] = _join(sm["message"], f"statsmodels' {' and '.join(weak)} cannot be trusted here: they share "
+                              + ", ".join(f"{agree[k + '_digits']:.1f} digits ({k})" for k in weak)
+                              + " with the accurate values of the refined entry")
+
+
 def _flag_excess_mse(solvers: dict[str, dict[str, Any]], ref_mse: float | None, y: np.ndarray) -> None:
     """Set each entry's ``train_mse_excess`` over the least-squares minimum ``ref_mse``; say so in its message
     when the excess shows it is not a least-squares solution.  Only an EXCESS is suspicious."""
@@ -1088,6 +1160,12 @@ def least_squares_all(
     }
     exact = ref.exact
     solvers = _lsq_entries(raw, D, yf, features, intercept, exact)
+    w_ref = raw["refined"][0]
+    if solvers["refined"]["status"] == "ok" and w_ref is not None:
+        digits_w = solvers["refined"]["correct_digits"] or solvers["refined"].get("estimated_digits")
+        solvers["refined"].update(_inference(D, yf, w_ref, info, intercept, param_names(features, intercept),
+                                             digits_w))
+        _check_statsmodels(solvers, param_names(features, intercept))
     # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact one
     # when the exact reference is used, else the recommended solver's.
     _flag_excess_mse(solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf)
