@@ -191,3 +191,36 @@ def test_the_landing_figure_is_byte_identical_for_one_seed_and_moves_with_anothe
         save(fig, tmp_path / f"{name}.png")
         out[name] = (tmp_path / f"{name}.png").read_bytes()
     assert out["a"] == out["b"] and out["a"] != out["c"]
+
+
+def test_a_300_character_name_does_not_stretch_a_figure(tmp_path):
+    from PIL import Image
+
+    from reglab.plotting.style import save
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    long = "feature_" + "x" * 292
+    ax.plot([0, 1], [0, 1], label=long)
+    ax.set_title(long)
+    ax.set_xlabel(long)
+    ax.legend()
+    save(fig, tmp_path / "long.png")
+    width, height = Image.open(tmp_path / "long.png").size
+    assert width < 1400 and height < 1000  # at dpi 110 a 6 x 4 in figure; unshortened it is ~3,000 px wide
+
+
+def test_names_in_cjk_render_with_an_installed_cjk_font(tmp_path):
+    import warnings
+
+    from reglab.plotting import style
+
+    if not style._CJK_FONTS:
+        pytest.skip("no CJK font installed (Debian: fonts-noto-cjk, which .ci/run installs)")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="燃費 (km/L)")
+    ax.set_title("回帰係数 — 데이터")
+    ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" when it cannot draw one
+        style.save(fig, tmp_path / "cjk.png")
+    assert (tmp_path / "cjk.png").stat().st_size > 0

@@ -381,3 +381,62 @@ def test_the_same_command_finishes_the_run_after_kill_9(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / target).exists() and not list((tmp_path / "results").rglob(".*.tmp"))
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's chromium and chromium-driver) in a 1280 x 800 window; never downloads."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing (Debian: apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
+    driver.set_window_size(1280, 800)
+    yield driver
+    driver.quit()
+
+
+def _check_page(driver, page: Path) -> None:
+    driver.get(page.as_uri())
+    broken = driver.execute_script(
+        "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src.slice(0, 60));")
+    assert broken == [], broken  # every image decodes
+    dangling = driver.execute_script(
+        "return [...document.querySelectorAll('a[href^=\"#\"]')].map(a => decodeURIComponent(a.getAttribute('href').slice(1)))"
+        ".filter(id => id && !document.getElementById(id));")
+    assert dangling == [], dangling  # every in-page link has its target
+    wide = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+    assert wide[0] <= wide[1], f"horizontal scrollbar: page {wide[0]} px wide in a {wide[1]} px window"
+    top = driver.execute_script("return document.getElementById('findings').getBoundingClientRect().top;")
+    assert top < 800, f"the findings table starts {top} px down, below the first 1280 x 800 screen"
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors  # no console errors
+
+
+def test_the_report_in_a_real_browser(run_dir, browser):
+    _check_page(browser, run_dir / "results" / "report.html")
+
+
+def test_long_and_cjk_names_keep_the_report_and_its_figures_in_shape(run_dir, browser, tmp_path):
+    from PIL import Image
+
+    long = "a_feature_with_a_very_long_name_" + "x" * 268
+    frame = pd.DataFrame({long: np.arange(12.0), "燃費_km_L": np.arange(12.0) ** 1.5, "y": np.arange(12.0) * 2 + 1})
+    frame.to_csv(run_dir / "names.csv", index=False)
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"datasets": {"names": {"path": "names.csv", "target": "y"}}}, allow_unicode=True))
+    result = snakemake(run_dir, "results/report.html", configfiles=[extra])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for png in (run_dir / "results" / "figures" / "names").glob("*.png"):
+        width, height = Image.open(png).size
+        assert width < 2500 and height < 2500, (png.name, width, height)
+    _check_page(browser, run_dir / "results" / "report.html")
