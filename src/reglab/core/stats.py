@@ -4,7 +4,7 @@ and the positions kept when a long curve is thinned."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,3 +46,38 @@ def thin_positions(n: int, cap: int) -> np.ndarray:
     half = cap // 2
     return np.unique(np.concatenate([np.geomspace(1, n, half).astype(int) - 1,
                                      np.linspace(0, n - 1, half).astype(int)]))
+
+
+#: A loss this many times the zero model's (mean y² for MSE) has diverged, whatever happens next.
+DIVERGENCE_FACTOR = 1e4
+#: ... and so has a loss that grew this many epochs in a row to above the zero model's.
+DIVERGENCE_GROWTH_EPOCHS = 5
+
+
+def divergence(losses: Sequence[float], baseline: float, *, factor: float = DIVERGENCE_FACTOR,
+               growth_epochs: int = DIVERGENCE_GROWTH_EPOCHS) -> tuple[int | None, int | None]:
+    """``(diverged_epoch, nonfinite_epoch)`` of a per-epoch loss curve (epochs 1-based; None when not).
+
+    One definition for every stage, from the loss itself: a run has diverged at the first epoch whose
+    loss is non-finite or above ``factor`` × ``baseline`` (the loss of the zero model: mean y² for
+    MSE), or at the first epoch of a run of ``growth_epochs`` consecutive increases that ends above
+    ``baseline``. ``nonfinite_epoch`` is where the loss became NaN or inf, if it did (float32
+    overflows long after the run has diverged)."""
+    x = np.asarray(losses, dtype=np.float64)
+    bad = ~np.isfinite(x)
+    nonfinite = int(np.argmax(bad)) + 1 if bad.any() else None
+    candidates = [] if nonfinite is None else [nonfinite]
+    base = abs(float(baseline)) if np.isfinite(baseline) and baseline != 0 else 1.0
+    with np.errstate(invalid="ignore"):
+        huge = np.flatnonzero(np.isfinite(x) & (x > factor * base))
+    if huge.size:
+        candidates.append(int(huge[0]) + 1)
+    run = 0
+    for i in range(1, len(x)):
+        if not (np.isfinite(x[i]) and np.isfinite(x[i - 1])):
+            break
+        run = run + 1 if x[i] > x[i - 1] else 0
+        if run >= growth_epochs and x[i] > base:
+            candidates.append(i - run + 2)  # the epoch whose loss first rose: index i - run + 1, 1-based
+            break
+    return (min(candidates) if candidates else None), nonfinite
