@@ -79,3 +79,23 @@ def test_standardized_run_reports_raw_units():
     assert doc["coef"]["b"] == pytest.approx(-1.0, rel=1e-6)
     assert doc["intercept"] == pytest.approx(5.0, rel=1e-6)
     assert doc["distance"]["closed_form"] < 1e-5
+
+
+def test_merge_histories_keeps_run_order_and_every_column(tmp_path):
+    import pandas as pd
+
+    from reglab.core.io import write_parquet
+    from reglab.training.keras_runs import merge_histories
+
+    a = pd.DataFrame({"run": "a", "repeat": [0, 0], "epoch": [1, 2], "loss_end": [2.0, 1.0], "w_x1": [0.1, 0.2]})
+    b = pd.DataFrame({"run": "b", "repeat": [0], "epoch": [1], "loss_end": [3.0], "dist_mle": [0.5]})
+    merged = merge_histories([a, b])
+    assert merged["run"].tolist() == ["a", "a", "b"] and list(merged.index) == [0, 1, 2]
+    assert list(merged.columns) == ["run", "repeat", "epoch", "loss_end", "w_x1", "dist_mle"]
+    # through the per-run files the merge job reads: the same table as one job's concatenation
+    for name, frame in (("a", a), ("b", b)):
+        write_parquet(tmp_path / f"{name}.parquet", frame)
+    again = merge_histories([pd.read_parquet(tmp_path / f"{n}.parquet") for n in ("a", "b")])
+    pd.testing.assert_frame_equal(again, merged)
+    with pytest.raises(ValueError, match="no run histories"):
+        merge_histories([])

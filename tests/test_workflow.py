@@ -32,25 +32,30 @@ def snakemake(workdir: Path, *args: str, study: str = "tiny", configfiles: list[
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
 
 
-def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
-    """(rule, dataset wildcard or '') for every job a dry run plans."""
-    jobs, rule = [], None
-    for line in result.stdout.splitlines() + result.stderr.splitlines():
-        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+def planned_job_wildcards(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, its wildcards as printed (``study=seed002, group=lr0.05_full``) or '') for every job a dry run plans."""
+    jobs, rule = set(), None
+    for line in (result.stdout.splitlines() + result.stderr.splitlines()):
+        line = line.strip()
+        if m := re.match(r"^(?:local)?rule (\w+):", line):
             if rule is not None:
-                jobs.append((rule, ""))
+                jobs.add((rule, ""))
             rule = m.group(1)
-        elif rule is not None and (m := re.search(r"wildcards: .*dataset=(\w+)", line)):
-            jobs.append((rule, m.group(1)))
+        elif rule is not None and line.startswith("wildcards: "):
+            jobs.add((rule, line.removeprefix("wildcards: ")))
             rule = None
-        elif rule is not None and line.strip().startswith(("jobid:", "input:", "output:", "log:", "reason:")):
-            continue
-        elif rule is not None and not line.strip():
-            jobs.append((rule, ""))
+        elif rule is not None and not line:
+            jobs.add((rule, ""))
             rule = None
     if rule is not None:
-        jobs.append((rule, ""))
-    return sorted(set(jobs))
+        jobs.add((rule, ""))
+    return sorted(jobs)
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, dataset wildcard or '') for every job a dry run plans."""
+    return sorted({(rule, m.group(1) if (m := re.search(r"\bdataset=(\w+)", wildcards)) else "")
+                   for rule, wildcards in planned_job_wildcards(result)})
 
 
 RUN_LOG: dict[str, str] = {}
@@ -139,6 +144,56 @@ def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):
     jobs = planned_jobs(snakemake(run_dir, "-n", configfiles=[changed]))
     assert jobs == sorted([("all", ""), ("closed_form", "collinear"), ("dataset", "collinear"),
                            ("diagnostics", "collinear"), ("figures_dataset", "collinear"), ("report", "")])
+
+
+def _edited_tiny(tmp_path: Path, edit) -> Path:
+    config = yaml.safe_load(TINY.read_text())
+    edit(config)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _add_batch_size(config):  # seed002: one more minibatch size, above the smallest (the reference SGD's)
+    config["convergence"]["studies"]["seed002"]["batch_sizes"] = [None, 4, 8]
+
+
+def _change_optimizer(config):  # seed004's one group keeps its name, its configurations change
+    config["convergence"]["studies"]["seed004"]["optimizers"] = ["momentum"]
+
+
+def _add_run(config):
+    config["keras"]["runs"]["extra_adam"] = {"dataset": "fuel", "model": "linear", "optimizer": "adam",
+                                             "learning_rate": 0.01, "epochs": 3}
+
+
+def _change_run(config):
+    config["keras"]["runs"]["s004_sgd_standardized"]["epochs"] = 4
+
+
+DOWNSTREAM = [("all", ""), ("report", "")]
+RERUN_SCOPES = {
+    "new_grid_point": (_add_batch_size, [("convergence_group", "study=seed002, group=lr0.05_bs8"),
+                                         ("convergence_merge", "study=seed002"),
+                                         ("figures_convergence", "study=seed002"), ("reproduction", "")]),
+    "changed_grid_point": (_change_optimizer, [("convergence_group", "study=seed004, group=lr0.01_full"),
+                                               ("convergence_merge", "study=seed004"),
+                                               ("figures_convergence", "study=seed004"), ("reproduction", "")]),
+    "new_keras_run": (_add_run, [("keras_run", "dataset=fuel, run=extra_adam"), ("keras_history", "dataset=fuel"),
+                                 ("figures_keras", "dataset=fuel")]),  # no seed question reads it
+    "changed_keras_run": (_change_run, [("keras_run", "dataset=fuel, run=s004_sgd_standardized"),
+                                        ("keras_history", "dataset=fuel"), ("figures_keras", "dataset=fuel"),
+                                        ("reproduction", "")]),
+}
+
+
+@pytest.mark.parametrize("case", list(RERUN_SCOPES))
+def test_a_changed_grid_point_or_keras_run_reruns_only_its_job_and_the_merge(run_dir, tmp_path, case):
+    """The unit of rerun: one convergence group (not the study, not its reference solvers), one Keras run (not
+    its dataset's other runs), each with its merge job and what reads the merged table."""
+    edit, expected = RERUN_SCOPES[case]
+    jobs = planned_job_wildcards(snakemake(run_dir, "-n", configfiles=[_edited_tiny(tmp_path, edit)]))
+    assert jobs == sorted(expected + DOWNSTREAM)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

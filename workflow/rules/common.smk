@@ -8,6 +8,7 @@ from pathlib import Path
 from reglab import questions
 from reglab.core import provenance
 from reglab.data.datasets import FUEL_SHA256
+from reglab.studies import grid as study_grid
 
 # Seed 004's data ship with the workflow (data/FuelConsumption.SOURCE.md: licence, provenance) and are
 # checked against their sha256 when read; the download (rule fetch_fuel) is a fallback for a checkout
@@ -119,6 +120,41 @@ def keras_runs_of(dataset):
 
 def keras_run_files(wildcards):
     return [f"results/keras/{wildcards.dataset}/{run}.json" for run in keras_runs_of(wildcards.dataset)]
+
+
+def keras_history_files(wildcards):
+    """The history tables of a dataset's runs (one job each), in run-name order: its history merge's inputs."""
+    return [
+        f"results/keras/{wildcards.dataset}/history/{run}.parquet" for run in keras_runs_of(wildcards.dataset)
+    ]
+
+
+def study_groups(study):
+    """A convergence study's groups (one job each, the grid cut by its ``group_by``), in grid order."""
+    return list(study_grid.groups(config["convergence"]["studies"][study]))
+
+
+def study_group_entry(wildcards):
+    """A group job's params: its own configurations and the study keys their runs read, nothing else, so a
+    changed grid point reruns only its group (and the merge)."""
+    study = config["convergence"]["studies"][wildcards.study]
+    return canonical(study_grid.group_entry(study, wildcards.group))
+
+
+def study_reference_entry(wildcards):
+    """The reference-solver job's params: the study keys its solvers and theory read (not the Keras grid)."""
+    return canonical(study_grid.reference_entry(config["convergence"]["studies"][wildcards.study]))
+
+
+def study_group_files(ext):
+    """Input function: every group's file with extension ``ext`` of the study, in grid order."""
+
+    def get(wildcards):
+        return [
+            f"results/convergence/{wildcards.study}/groups/{g}.{ext}" for g in study_groups(wildcards.study)
+        ]
+
+    return get
 
 
 def streaming_source(dataset):

@@ -1,29 +1,68 @@
-# Stage 3b: convergence studies. One job per study (TensorFlow imported once); the study's config
-# entry reaches it through params.
+# Stage 3b: convergence studies. Each study runs as one job per group of Keras configurations (the grid
+# cut by the study's group_by; TensorFlow imported once per group), one job for the reference solvers and
+# theory, and a merge job that writes the study's table and summary. Each job gets only its own slice of
+# the study's config entry through params, so a changed grid point reruns only its group and the merge.
 
 STUDIES = sorted(config["convergence"]["studies"])
 
 
 wildcard_constraints:
     study="|".join(STUDIES) if STUDIES else "^$",
+    group="[^/]+",
 
 
-rule convergence:
+rule convergence_group:
     input:
         data=entry_path("convergence/studies", "study", "results/data/{dataset}.parquet"),
         closed_form=entry_path("convergence/studies", "study", "results/closed_form/{dataset}.json"),
     output:
+        curves="results/convergence/{study}/groups/{group}.parquet",
+        doc="results/convergence/{study}/groups/{group}.json",
+    log:
+        "results/logs/convergence/{study}/groups/{group}.log",
+    threads: config["threads"]
+    params:
+        entry=study_group_entry,
+        seed=config["seed"],
+        code=code("convergence_group"),
+    script:
+        "../../scripts/convergence_group.py"
+
+
+rule convergence_references:
+    input:
+        data=entry_path("convergence/studies", "study", "results/data/{dataset}.parquet"),
+        closed_form=entry_path("convergence/studies", "study", "results/closed_form/{dataset}.json"),
+    output:
+        curves="results/convergence/{study}/references.parquet",
+        doc="results/convergence/{study}/references.json",
+    log:
+        "results/logs/convergence/{study}/references.log",
+    threads: config["threads"]
+    params:
+        entry=study_reference_entry,
+        seed=config["seed"],
+        code=code("convergence_references"),
+    script:
+        "../../scripts/convergence_references.py"
+
+
+rule convergence_merge:
+    input:
+        curves=study_group_files("parquet"),
+        docs=study_group_files("json"),
+        reference_curves="results/convergence/{study}/references.parquet",
+        references="results/convergence/{study}/references.json",
+    output:
         curves="results/convergence/{study}/curves.parquet",
         summary="results/convergence/{study}/summary.json",
     log:
-        "results/logs/convergence/{study}.log",
-    threads: config["threads"]
+        "results/logs/convergence/{study}/merge.log",
     params:
         study=entry("convergence/studies", "study"),
-        seed=config["seed"],
-        code=code("convergence"),
+        code=code("convergence_merge"),
     script:
-        "../../scripts/convergence.py"
+        "../../scripts/convergence_merge.py"
 
 
 rule figures_convergence:

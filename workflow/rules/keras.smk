@@ -1,5 +1,6 @@
-# Stage 3a: Keras training. One job per dataset trains all of that dataset's runs, so TensorFlow
-# is imported once per dataset; each run's config entry reaches the job through params.
+# Stage 3a: Keras training. One job per run (all its repeats), so adding or changing a run reruns only
+# that run's job; its config entry reaches it through params. One merge job per dataset puts its runs'
+# histories into one table.
 
 KERAS_RUNS = config["keras"]["runs"]
 KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
@@ -7,26 +8,39 @@ KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
 LANDING_DATASETS = [ds for ds in KERAS_DATASETS if config["datasets"][ds].get("kind") == "collinear_toy"]
 
 
-for _ds in KERAS_DATASETS:
+wildcard_constraints:
+    run="|".join(KERAS_RUNS) if KERAS_RUNS else "^$",
 
-    rule:
-        name:
-            f"keras_{_ds}"
-        input:
-            data=f"results/data/{_ds}.parquet",
-            closed_form=f"results/closed_form/{_ds}.json",
-        output:
-            runs=[f"results/keras/{_ds}/{run}.json" for run in keras_runs_of(_ds)],
-            history=f"results/keras/{_ds}/history.parquet",
-        log:
-            f"results/logs/keras/{_ds}.log",
-        threads: config["threads"]
-        params:
-            runs=keras_runs_of(_ds),
-            seed=config["seed"],
-            code=code("keras_train"),
-        script:
-            "../../scripts/keras_train.py"
+
+rule keras_run:
+    input:
+        data=entry_path("keras/runs", "run", "results/data/{dataset}.parquet"),
+        closed_form=entry_path("keras/runs", "run", "results/closed_form/{dataset}.json"),
+    output:
+        doc="results/keras/{dataset}/{run}.json",
+        history="results/keras/{dataset}/history/{run}.parquet",
+    log:
+        "results/logs/keras/{dataset}/runs/{run}.log",
+    threads: config["threads"]
+    params:
+        run=entry("keras/runs", "run"),
+        seed=config["seed"],
+        code=code("keras_run"),
+    script:
+        "../../scripts/keras_run.py"
+
+
+rule keras_history:
+    input:
+        histories=keras_history_files,
+    output:
+        "results/keras/{dataset}/history.parquet",
+    log:
+        "results/logs/keras/{dataset}/history.log",
+    params:
+        code=code("keras_history"),
+    script:
+        "../../scripts/keras_history.py"
 
 
 rule figures_keras:

@@ -2,15 +2,18 @@
 and theory (Hessian spectrum, predicted step counts, float floors, implicit bias) beside them.
 
 benchopt's shape: one tidy table with a row per curve point (``curves``) and a JSON summary per
-study. All runs of a study share one job (TensorFlow imported once). Importing this module does
-not import TensorFlow.
+study. A study runs as jobs: one per group of Keras configurations (:func:`run_group`, the grid cut by
+the study's ``group_by``, see :mod:`reglab.studies.grid`), one for the reference solvers and theory
+(:func:`run_references`), and :func:`merge`, which builds the study's table and summary from them
+exactly as one job would (:func:`run_study` does all three in one process). Every Keras run of a study
+is seeded by the study's name, never by its position in a group. Importing this module does not import
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,18 +26,20 @@ from reglab.data.datasets import Dataset
 from reglab.linalg import reference_solvers as ref
 from reglab.linalg import theory
 from reglab.linalg.solvers import design_matrix
+from reglab.studies.grid import (
+    OPTIMIZERS,
+    Variant,
+    configurations,
+    group_by,
+    group_entry,
+    group_id,
+    groups,
+    reference_entry,
+    variants,
+)
 from reglab.training.keras_runs import Scaling, references
 from reglab.training.keras_train import FitSpec, initial_parameters, train
 
-#: Study optimizer name -> (Keras optimizer, constructor options).
-OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("sgd", {}),
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-    "adam": ("adam", {}),
-    "rmsprop": ("rmsprop", {}),
-    "adagrad": ("adagrad", {}),
-}
 #: Reference solvers a study may ask for (``reference_solvers``), in the order they are run.
 REFERENCE_SOLVERS = ("gd", "cg", "lbfgs", "sgd_averaged", "sklearn_sgd")
 #: Tolerance metrics (``tolerance.metric``): the training MSE, or the relative coefficient error.
@@ -44,34 +49,6 @@ MAX_CURVE_POINTS = 600
 CHECKPOINTS = (100, 1000, 10_000, 20_000, 100_000)
 CURVE_COLUMNS = ["study", "solver", "family", "learning_rate", "batch_size", "dtype", "standardize", "repeat",
                  "epoch", "seconds", "loss", "dist_closed_form", "dist_min_norm", "rel_coef_error"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """One Keras configuration of a study (its repeats share it)."""
-
-    optimizer: str
-    learning_rate: float
-    batch_size: int | None
-    dtype: str
-    standardize: bool
-    epochs: int
-
-    @property
-    def solver(self) -> str:
-        return f"keras_{self.optimizer}"
-
-
-def variants(study: Mapping[str, Any]) -> list[Variant]:
-    """The grid a study declares; full-batch runs may get their own epoch count (``epochs_full_batch``)."""
-    out = []
-    for opt, lr, bs, dt, std in itertools.product(study["optimizers"], study["learning_rates"], study["batch_sizes"],
-                                                  study["dtypes"], study["standardize"]):
-        if opt not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer '{opt}'; expected one of {sorted(OPTIMIZERS)}")
-        epochs = study.get("epochs_full_batch") if bs is None and study.get("epochs_full_batch") else study["epochs"]
-        out.append(Variant(opt, float(lr), bs, dt, bool(std), int(epochs)))
-    return out
 
 
 def time_to_tolerance(epochs: np.ndarray, values: np.ndarray, seconds: np.ndarray, tol: float) -> dict[str, Any]:
@@ -150,59 +127,65 @@ def _curve(study: str, solver: str, family: str, lr: float | None, bs: int | Non
     return frame[CURVE_COLUMNS]
 
 
-def _keras_runs(name: str, study: Mapping[str, Any], data: Dataset, problems: dict[bool, Problem], *, seed: int,
-                threads: int | None) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+def _problems(data: Dataset, closed: Mapping[str, Any], standardize: Iterable[bool], *,
+              use_bias: bool) -> dict[bool, Problem]:
+    """One :class:`Problem` per feature scaling, in the order given."""
+    return {s: _problem(data, closed, standardize=s, use_bias=use_bias) for s in standardize}
+
+
+def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: Dataset, prob: Problem, *,
+                        seed: int, threads: int | None) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    """The curves and run records of one Keras configuration (all its repeats)."""
     curves, runs = [], []
-    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
+    tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
+    # seeded by the study, as all its configurations: comparisons inside a study are paired
     run_seed = derive_seed(seed, "convergence", name)
-    for v in variants(study):
-        prob = problems[v.standardize]
-        opt, options = OPTIMIZERS[v.optimizer]
-        spec = FitSpec(model="linear", epochs=v.epochs, learning_rate=v.learning_rate, optimizer=opt,
-                       optimizer_options=options, batch_size=v.batch_size, dtype=v.dtype,
-                       use_bias=study["use_bias"], initializer=study["initializer"], repeats=study["repeats"])
-        refs = {"closed_form": prob.w_cf, "min_norm": prob.w_mn}
-        for res in train(spec, prob.X, prob.b, seed=run_seed, feature_names=data.features, references=refs,
-                         threads=threads):
-            h = res.history
-            epochs, secs = h["epoch"].to_numpy(), h["seconds"].to_numpy()
-            loss = h["loss_end"].to_numpy(np.float64)
-            dcf, dmn = h["dist_closed_form"].to_numpy(), h["dist_min_norm"].to_numpy()
-            w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
-            w_final = w_final.astype(np.float64)
-            record = {
-                "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
-                "diverged": res.diverged, "diverged_epoch": res.diverged_epoch, "epochs_run": res.epochs_run,
-                "seconds": res.seconds,
-                "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
-                "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,
-                "time_to_tolerance": time_to_tolerance(epochs, prob.metric(kind, loss, dcf), secs, tol),
-                "w_final": w_final.tolist() if w_final.size <= 50 else None,
-            }
-            w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
-            record["implicit_bias_distance"] = None if res.diverged or not np.all(np.isfinite(w_final)) else float(
-                np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
-            if v.optimizer == "sgd" and np.all(np.isfinite(w_final)):
-                record["update_ulp_ratio"] = update_ulp_ratio(prob.A, prob.b, w_final, v.learning_rate, v.dtype,
-                                                              v.batch_size)
-            if v.optimizer == "sgd" and v.batch_size is None:
-                # a full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss exactly
-                checks = np.array(sorted({k for k in CHECKPOINTS if k <= res.epochs_run} | {res.epochs_run}))
-                predicted = theory.gd_loss_curve(prob.A, prob.b, w0, v.learning_rate, checks)
-                measured = h.set_index("epoch")["loss_end"]
-                record["loss_at"] = {int(k): float(measured.get(k, np.nan)) for k in checks}
-                record["predicted_loss_at"] = {int(k): float(x) for k, x in zip(checks, predicted)}
-                if kind == "mse":
-                    record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
-            wcols = [c for c in h.columns if c.startswith("w_")]
-            if v.batch_size is not None and wcols and len(h) >= 2:
-                iterates = h[wcols].to_numpy(np.float64)
-                for label, avg in (("polyak", theory.polyak_average(iterates)),
-                                   ("tail", theory.polyak_average(iterates, tail=True))):
-                    record[f"rel_coef_error_{label}"] = theory.relative_coef_error(avg, prob.w_cf)
-            runs.append(record)
-            curves.append(_curve(name, v.solver, "keras", v.learning_rate, v.batch_size, v.dtype, v.standardize,
-                                 res.repeat, epochs, secs, loss, dcf, dmn, float(np.linalg.norm(prob.w_cf))))
+    opt, options = OPTIMIZERS[v.optimizer]
+    spec = FitSpec(model="linear", epochs=v.epochs, learning_rate=v.learning_rate, optimizer=opt,
+                   optimizer_options=options, batch_size=v.batch_size, dtype=v.dtype,
+                   use_bias=entry["use_bias"], initializer=entry["initializer"], repeats=entry["repeats"])
+    refs = {"closed_form": prob.w_cf, "min_norm": prob.w_mn}
+    for res in train(spec, prob.X, prob.b, seed=run_seed, feature_names=data.features, references=refs,
+                     threads=threads):
+        h = res.history
+        epochs, secs = h["epoch"].to_numpy(), h["seconds"].to_numpy()
+        loss = h["loss_end"].to_numpy(np.float64)
+        dcf, dmn = h["dist_closed_form"].to_numpy(), h["dist_min_norm"].to_numpy()
+        w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
+        w_final = w_final.astype(np.float64)
+        record = {
+            "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
+            "diverged": res.diverged, "diverged_epoch": res.diverged_epoch, "epochs_run": res.epochs_run,
+            "seconds": res.seconds,
+            "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
+            "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,
+            "time_to_tolerance": time_to_tolerance(epochs, prob.metric(kind, loss, dcf), secs, tol),
+            "w_final": w_final.tolist() if w_final.size <= 50 else None,
+        }
+        w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
+        record["implicit_bias_distance"] = None if res.diverged or not np.all(np.isfinite(w_final)) else float(
+            np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
+        if v.optimizer == "sgd" and np.all(np.isfinite(w_final)):
+            record["update_ulp_ratio"] = update_ulp_ratio(prob.A, prob.b, w_final, v.learning_rate, v.dtype,
+                                                          v.batch_size)
+        if v.optimizer == "sgd" and v.batch_size is None:
+            # a full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss exactly
+            checks = np.array(sorted({k for k in CHECKPOINTS if k <= res.epochs_run} | {res.epochs_run}))
+            predicted = theory.gd_loss_curve(prob.A, prob.b, w0, v.learning_rate, checks)
+            measured = h.set_index("epoch")["loss_end"]
+            record["loss_at"] = {int(k): float(measured.get(k, np.nan)) for k in checks}
+            record["predicted_loss_at"] = {int(k): float(x) for k, x in zip(checks, predicted)}
+            if kind == "mse":
+                record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
+        wcols = [c for c in h.columns if c.startswith("w_")]
+        if v.batch_size is not None and wcols and len(h) >= 2:
+            iterates = h[wcols].to_numpy(np.float64)
+            for label, avg in (("polyak", theory.polyak_average(iterates)),
+                               ("tail", theory.polyak_average(iterates, tail=True))):
+                record[f"rel_coef_error_{label}"] = theory.relative_coef_error(avg, prob.w_cf)
+        runs.append(record)
+        curves.append(_curve(name, v.solver, "keras", v.learning_rate, v.batch_size, v.dtype, v.standardize,
+                             res.repeat, epochs, secs, loss, dcf, dmn, float(np.linalg.norm(prob.w_cf))))
     return curves, runs
 
 
@@ -237,12 +220,12 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     return curve, record
 
 
-def _reference_runs(name: str, study: Mapping[str, Any], problems: dict[bool, Problem], *,
+def _reference_runs(name: str, entry: Mapping[str, Any], problems: dict[bool, Problem], *,
                     seed: int) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     curves, runs = [], []
-    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
-    wanted = study["reference_solvers"]
-    epochs = int(study.get("epochs_full_batch") or study["epochs"])
+    tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
+    wanted = entry["reference_solvers"]
+    epochs = int(entry["epochs_full_batch"] or entry["epochs"])
     for prob in problems.values():
         p = prob.A.shape[1]
         w0 = np.zeros(p)
@@ -254,15 +237,16 @@ def _reference_runs(name: str, study: Mapping[str, Any], problems: dict[bool, Pr
             traces.append((ref.conjugate_gradient(prob.A, prob.b, min(epochs, 20 * p)), "reference", None, None))
         if "lbfgs" in wanted:
             traces.append((ref.lbfgs(prob.A, prob.b, w0, min(epochs, 2000)), "reference", None, None))
-        finite_batches = [b for b in study["batch_sizes"] if b is not None] or [len(prob.b)]
-        bs, lr = min(finite_batches), float(min(study["learning_rates"]))
+        # the study's smallest batch (the full batch when it has none) and smallest learning rate
+        bs = len(prob.b) if entry["sgd_batch_size"] is None else entry["sgd_batch_size"]
+        lr = entry["sgd_learning_rate"]
         if "sgd_averaged" in wanted:
             rng = generator(seed, "convergence", name, "sgd_averaged", int(prob.standardize))
-            traces.append((ref.sgd_numpy(prob.A, prob.b, w0, lr, bs, int(study["epochs"]), rng, averaging=True),
+            traces.append((ref.sgd_numpy(prob.A, prob.b, w0, lr, bs, entry["epochs"], rng, averaging=True),
                            "reference", lr, bs))
         if "sklearn_sgd" in wanted:
-            traces.append((ref.sklearn_sgd(prob.X, prob.b, intercept=study["use_bias"], eta0=2 * lr,
-                                           epochs=int(study["epochs"]),
+            traces.append((ref.sklearn_sgd(prob.X, prob.b, intercept=entry["use_bias"], eta0=2 * lr,
+                                           epochs=entry["epochs"],
                                            rng_seed=derive_seed(seed, "convergence", name, "sklearn")),
                            "reference", lr, bs))
         for trace, family, lr_, bs_ in traces:
@@ -288,31 +272,92 @@ def _article_runs(name: str, article: Mapping[str, Any], problems: dict[bool, Pr
     return curves, runs
 
 
-def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int,
-              threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run one study; return its tidy curve table and its JSON summary (keys in docs/results.md)."""
-    tol, kind = study["tolerance"]["value"], study["tolerance"]["metric"]
-    problems = {s: _problem(data, closed, standardize=s, use_bias=study["use_bias"]) for s in study["standardize"]}
-    curves, runs = _keras_runs(name, study, data, problems, seed=seed, threads=threads)
-    c2, r2 = _reference_runs(name, study, problems, seed=seed)
-    curves += c2
-    runs += r2
-    if study.get("article"):
-        c3, r3 = _article_runs(name, study["article"], problems, seed=seed, tol=tol, kind=kind)
+def run_group(name: str, group: str, entry: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *,
+              seed: int, threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The Keras runs of one group of study ``name`` (``entry``: :func:`reglab.studies.grid.group_entry`).
+
+    Returns the group's curve rows and a document with, per configuration in order, its curve row count
+    and its run records: what :func:`merge` puts back into the study's order.
+    """
+    members = configurations(entry)
+    problems = _problems(data, closed, dict.fromkeys(v.standardize for v in members), use_bias=entry["use_bias"])
+    curves: list[pd.DataFrame] = []
+    rows, runs = [], []
+    for v in members:
+        c, r = _configuration_runs(name, v, entry, data, problems[v.standardize], seed=seed, threads=threads)
+        curves += c
+        rows.append(int(sum(len(f) for f in c)))
+        runs.append(r)
+    doc = {"study": name, "group": group, "dataset": data.name,
+           "configurations": [dataclasses.asdict(v) for v in members], "curve_rows": rows, "runs": runs}
+    return pd.concat(curves, ignore_index=True), doc
+
+
+def run_references(name: str, entry: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *,
+                   seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Study ``name``'s reference solvers, seed 004's article runs and its theory (``entry``:
+    :func:`reglab.studies.grid.reference_entry`); the document carries the summary's study-level keys."""
+    tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
+    problems = _problems(data, closed, entry["standardize"], use_bias=entry["use_bias"])
+    curves, runs = _reference_runs(name, entry, problems, seed=seed)
+    if entry.get("article"):
+        c3, r3 = _article_runs(name, entry["article"], problems, seed=seed, tol=tol, kind=kind)
         curves += c3
         runs += r3
     theory_doc = {}
     for s, prob in problems.items():
-        entry: dict[str, Any] = {"spectrum": prob.spectrum.as_dict(),
-                                 "w_closed_form": prob.w_cf.tolist() if prob.w_cf.size <= 50 else None,
-                                 "w_min_norm": prob.w_mn.tolist() if prob.w_mn.size <= 50 else None}
-        for dt in sorted(set(study["dtypes"]) - {"float64"}):
-            entry[f"float_floor_{dt}"] = theory.float_floor(prob.A, prob.b, prob.w_mn, dt)
-        entry["float_floor_float64"] = theory.float_floor(prob.A, prob.b, prob.w_mn, "float64")
-        theory_doc["standardized" if s else "raw"] = entry
+        doc: dict[str, Any] = {"spectrum": prob.spectrum.as_dict(),
+                               "w_closed_form": prob.w_cf.tolist() if prob.w_cf.size <= 50 else None,
+                               "w_min_norm": prob.w_mn.tolist() if prob.w_mn.size <= 50 else None}
+        for dt in sorted(set(entry["dtypes"]) - {"float64"}):
+            doc[f"float_floor_{dt}"] = theory.float_floor(prob.A, prob.b, prob.w_mn, dt)
+        doc["float_floor_float64"] = theory.float_floor(prob.A, prob.b, prob.w_mn, "float64")
+        theory_doc["standardized" if s else "raw"] = doc
     summary = {
-        "study": name, "dataset": data.name, "tolerance": dict(study["tolerance"]), "use_bias": study["use_bias"],
-        "features": data.features, "n": int(len(problems[next(iter(problems))].b)),
+        "study": name, "dataset": data.name, "tolerance": dict(entry["tolerance"]), "use_bias": entry["use_bias"],
+        "features": data.features, "n": len(problems[next(iter(problems))].b),
         "theory": theory_doc, "runs": runs,
     }
     return pd.concat(curves, ignore_index=True), summary
+
+
+def merge(name: str, study: Mapping[str, Any], parts: Sequence[tuple[pd.DataFrame, Mapping[str, Any]]],
+          references: tuple[pd.DataFrame, Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Study ``name``'s curve table and summary from its groups' (:func:`run_group`) and references'
+    (:func:`run_references`) outputs: the Keras runs in grid order, then references, as one job writes them.
+
+    Refuses a group missing, extra, or computed for other configurations than ``study`` now declares.
+    """
+    expected = groups(study)
+    by_group = {doc["group"]: (curves, doc) for curves, doc in parts}
+    if set(by_group) != set(expected):
+        raise ValueError(f"study '{name}': groups {sorted(by_group)} given, its grid has {sorted(expected)}")
+    pending: dict[str, list[tuple[pd.DataFrame, list[dict[str, Any]]]]] = {}
+    for gid, members in expected.items():
+        curves, doc = by_group[gid]
+        if configurations(doc) != members:
+            raise ValueError(f"study '{name}': group '{gid}' holds other configurations than the study declares")
+        ends = np.cumsum(doc["curve_rows"])
+        if len(curves) != (ends[-1] if len(ends) else 0):
+            raise ValueError(f"study '{name}': group '{gid}' has {len(curves)} curve rows, its document {ends[-1]}")
+        pending[gid] = [(curves.iloc[end - k:end], runs) for k, end, runs in zip(doc["curve_rows"], ends, doc["runs"])]
+    frames: list[pd.DataFrame] = []
+    runs: list[dict[str, Any]] = []
+    fields = group_by(study)
+    for v in variants(study):
+        c, r = pending[group_id(v, fields)].pop(0)
+        frames.append(c)
+        runs += r
+    ref_curves, ref_doc = references
+    summary = {k: v for k, v in ref_doc.items() if k != "produced_by"}
+    summary["runs"] = runs + list(ref_doc["runs"])
+    return pd.concat([*frames, ref_curves], ignore_index=True), summary
+
+
+def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int,
+              threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run one study in one process (its groups, its references, the merge); return its tidy curve table and
+    its JSON summary (keys in docs/results.md)."""
+    parts = [run_group(name, gid, group_entry(study, gid), data, closed, seed=seed, threads=threads)
+             for gid in groups(study)]
+    return merge(name, study, parts, run_references(name, reference_entry(study), data, closed, seed=seed))

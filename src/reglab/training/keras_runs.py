@@ -1,14 +1,16 @@
 """The Keras stage: turn config runs into :func:`reglab.training.keras_train.train` calls and tidy artifacts.
 
-One job trains every run declared for one dataset, so TensorFlow is imported once per dataset.
-References (closed-form and minimum-norm solutions, logistic MLE) are read from the
-closed-form artifact, never recomputed here. Importing this module does not import TensorFlow.
+One job trains one config run (:func:`run_one`, all its repeats) and one job per dataset puts the runs'
+histories into one table (:func:`merge_histories`). Every run of a dataset is seeded by the dataset, never
+by the run or its job, so runs on one dataset start from the same initialisations. References (closed-form
+and minimum-norm solutions, logistic MLE) are read from the closed-form artifact, never recomputed here.
+Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -190,3 +192,10 @@ def run_one(name: str, run: Mapping[str, Any], data: Dataset, closed: Mapping[st
         h.insert(0, "run", name)
         frames.append(h)
     return doc, pd.concat(frames, ignore_index=True)
+
+
+def merge_histories(histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One dataset's history table from its runs' histories (:func:`run_one`), in the order given (run name)."""
+    if not histories:
+        raise ValueError("no run histories to merge")
+    return pd.concat(histories, ignore_index=True)
