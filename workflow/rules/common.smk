@@ -108,7 +108,9 @@ def dataset_source(wildcards):
 def fuel_url(wildcards):
     urls = [s["url"] for s in config["datasets"].values() if s.get("kind") == "fuel" and s.get("url")]
     if not urls:
-        raise ValueError(f"no dataset of kind 'fuel' in config, so nothing names a URL for {FUEL_DOWNLOAD}, and the shipped {FUEL_SHIPPED} is missing (git checkout -- data/)")
+        raise ValueError(
+            f"no dataset of kind 'fuel' in config, so nothing names a URL for {FUEL_DOWNLOAD}, and the shipped {FUEL_SHIPPED} is missing (git checkout -- data/)"
+        )
     return urls[0]
 
 

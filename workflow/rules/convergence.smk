@@ -20,7 +20,13 @@ rule convergence_group:
         doc="results/convergence/{study}/groups/{group}.json",
     log:
         "results/logs/convergence/{study}/groups/{group}.log",
+    benchmark:
+        benchmark_file("keras", "convergence_group", "{study}/{group}")
+    conda:
+        "../../envs/keras.yaml"
     threads: config["threads"]
+    resources:
+        **job_resources("keras"),
     params:
         entry=study_group_entry,
         seed=config["seed"],
@@ -38,7 +44,13 @@ rule convergence_references:
         doc="results/convergence/{study}/references.json",
     log:
         "results/logs/convergence/{study}/references.log",
+    benchmark:
+        benchmark_file("data", "convergence_references", "{study}")
+    conda:
+        "../../envs/keras.yaml"
     threads: config["threads"]
+    resources:
+        **job_resources("data"),
     params:
         entry=study_reference_entry,
         seed=config["seed"],
@@ -58,6 +70,13 @@ rule convergence_merge:
         summary="results/convergence/{study}/summary.json",
     log:
         "results/logs/convergence/{study}/merge.log",
+    benchmark:
+        benchmark_file("light", "convergence_merge", "{study}")
+    localrule: True
+    conda:
+        "../../envs/keras.yaml"
+    resources:
+        **job_resources("light"),
     params:
         study=entry("convergence/studies", "study"),
         code=code("convergence_merge"),
@@ -75,27 +94,38 @@ rule figures_convergence:
             caption="../../report/captions/convergence.rst",
             category="Convergence",
             subcategory="{study}",
+            labels={"study": "{study}", "figure": "metric by epoch"},
         ),
         by_seconds=report(
             "results/figures/convergence/{study}/metric_vs_seconds.png",
             caption="../../report/captions/convergence.rst",
             category="Convergence",
             subcategory="{study}",
+            labels={"study": "{study}", "figure": "metric by wall time"},
         ),
         by_lr=report(
             "results/figures/convergence/{study}/final_vs_lr.png",
             caption="../../report/captions/convergence_lr.rst",
             category="Convergence",
             subcategory="{study}",
+            labels={"study": "{study}", "figure": "final metric by learning rate"},
         ),
         tolerance=report(
             "results/figures/convergence/{study}/time_to_tolerance.png",
             caption="../../report/captions/convergence_tolerance.rst",
             category="Convergence",
             subcategory="{study}",
+            labels={"study": "{study}", "figure": "time to tolerance"},
         ),
     log:
         "results/logs/figures/convergence_{study}.log",
+    benchmark:
+        benchmark_file("light", "figures_convergence", "{study}")
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    resources:
+        **job_resources("light"),
     params:
         code=code("figures_convergence"),
     script:

@@ -21,7 +21,13 @@ rule keras_run:
         history="results/keras/{dataset}/history/{run}.parquet",
     log:
         "results/logs/keras/{dataset}/runs/{run}.log",
+    benchmark:
+        benchmark_file("keras", "keras_run", "{dataset}/{run}")
+    conda:
+        "../../envs/keras.yaml"
     threads: config["threads"]
+    resources:
+        **job_resources("keras"),
     params:
         run=entry("keras/runs", "run"),
         seed=config["seed"],
@@ -37,6 +43,13 @@ rule keras_history:
         "results/keras/{dataset}/history.parquet",
     log:
         "results/logs/keras/{dataset}/history.log",
+    benchmark:
+        benchmark_file("light", "keras_history", "{dataset}")
+    localrule: True
+    conda:
+        "../../envs/keras.yaml"
+    resources:
+        **job_resources("light"),
     params:
         code=code("keras_history"),
     script:
@@ -53,15 +66,24 @@ rule figures_keras:
             caption="../../report/captions/keras_loss.rst",
             category="Keras",
             subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "training loss"},
         ),
         distance=report(
             "results/figures/{dataset}/keras_distance.png",
             caption="../../report/captions/keras_distance.rst",
             category="Keras",
             subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "distance to the closed form"},
         ),
     log:
         "results/logs/figures/keras_{dataset}.log",
+    benchmark:
+        benchmark_file("light", "figures_keras", "{dataset}")
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    resources:
+        **job_resources("light"),
     params:
         code=code("figures_keras"),
     script:
@@ -77,11 +99,20 @@ rule figure_landing:
             caption="../../report/captions/keras_landing.rst",
             category="Keras",
             subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "landing points of repeated fits"},
         ),
     log:
         "results/logs/figures/landing_{dataset}.log",
+    benchmark:
+        benchmark_file("light", "figure_landing", "{dataset}")
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    resources:
+        **job_resources("light"),
     params:
         article_point=[1.15, 0.85],
+        seed=config["seed"],
         code=code("figure_landing"),
     script:
         "../../scripts/figure_landing.py"
