@@ -99,3 +99,12 @@ def test_merge_histories_keeps_run_order_and_every_column(tmp_path):
     pd.testing.assert_frame_equal(again, merged)
     with pytest.raises(ValueError, match="no run histories"):
         merge_histories([])
+
+
+def test_a_batch_larger_than_the_data_is_said_to_be_full_batch():
+    from reglab.report.tables import final_vs_reference_table
+
+    doc = {"run": "r", "dataset": "d", "spec": {"model": "linear", "batch_size": 500}, "repeats": [],
+           "batch_size_effective": 60, "full_batch": True}
+    row = final_vs_reference_table([doc]).iloc[0]
+    assert row["batch_size"] == "500 (= full batch: 60 rows)"

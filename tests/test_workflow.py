@@ -98,7 +98,11 @@ def test_report_and_artifacts(run_dir):
                     "repeats"):
             assert key in doc
         assert len(doc["repeats"]) == run.get("repeats", 1)
-        assert f"<td class=\"l\">{name}</td>" in report
+        assert {"nonfinite_epoch", "batch_size_effective", "full_batch"} <= set(doc)
+        assert f"<td class=\"l\">{name}</td>" in report  # every run, the user's own (not s00x_) included
+    mine = json.loads((run_dir / "results" / "keras" / "collinear" / "my_adam_on_collinear.json").read_text())
+    assert mine["full_batch"] and mine["batch_size_effective"] == config["datasets"]["collinear"]["n"]
+    assert 'id="keras-collinear"' in report and "1000 (= full batch: 60 rows)" in report
     assert not list(run_dir.rglob("*.tmp"))  # nothing half-written
 
 

@@ -40,7 +40,9 @@ def final_vs_reference_table(docs: list[Mapping[str, Any]]) -> pd.DataFrame:
         rows.append({
             "run": doc["run"], "dataset": doc.get("dataset"), "model": spec.get("model"),
             "optimizer": spec.get("optimizer"), "learning_rate": spec.get("learning_rate"),
-            "batch_size": "full" if bs is None else bs, "dtype": spec.get("dtype"),
+            "batch_size": ("full" if bs is None else
+                           f"{bs} (= full batch: {doc['batch_size_effective']} rows)" if doc.get("full_batch") else bs),
+            "dtype": spec.get("dtype"),
             "epochs_run": _med([r.get("epochs_run") for r in reps]),
             "final_train_loss": _med([r.get("final_train_loss") for r in ok]),
             "final_mse_float64": _med([r.get("final_mse_float64") for r in ok]),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from reglab.core.rng import derive_seed, generator
 from reglab.core.select import keyed_runs  # noqa: F401  (part of this module's API for summaries)
-from reglab.core.stats import mse, thin_positions
+from reglab.core.stats import divergence, mse, thin_positions
 from reglab.data.datasets import Dataset
 from reglab.linalg import reference_solvers as ref
 from reglab.linalg import theory
@@ -153,9 +153,16 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
         dcf, dmn = h["dist_closed_form"].to_numpy(), h["dist_min_norm"].to_numpy()
         w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
         w_final = w_final.astype(np.float64)
+        # one definition of divergence (reglab.core.stats.divergence): the loss against the zero model's
+        div_epoch, nonfinite = divergence(loss, float(np.mean(prob.b * prob.b)))
+        if res.diverged:
+            nonfinite = res.diverged_epoch if nonfinite is None else min(nonfinite, res.diverged_epoch)
+        div_epochs = [e for e in (div_epoch, nonfinite) if e is not None]
+        diverged = bool(div_epochs)
         record = {
             "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
-            "diverged": res.diverged, "diverged_epoch": res.diverged_epoch, "epochs_run": res.epochs_run,
+            "diverged": diverged, "diverged_epoch": min(div_epochs) if div_epochs else None,
+            "nonfinite_epoch": nonfinite, "epochs_run": res.epochs_run,
             "seconds": res.seconds,
             "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
             "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,
@@ -163,7 +170,7 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
             "w_final": w_final.tolist() if w_final.size <= 50 else None,
         }
         w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
-        record["implicit_bias_distance"] = None if res.diverged or not np.all(np.isfinite(w_final)) else float(
+        record["implicit_bias_distance"] = None if diverged or not np.all(np.isfinite(w_final)) else float(
             np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
         if v.optimizer == "sgd" and np.all(np.isfinite(w_final)):
             record["update_ulp_ratio"] = update_ulp_ratio(prob.A, prob.b, w_final, v.learning_rate, v.dtype,
@@ -203,7 +210,9 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
                    np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
     w = np.asarray(trace.w_final, dtype=np.float64)
-    diverged = bool(trace.extra.get("diverged")) or not np.all(np.isfinite(w)) or not np.isfinite(mse(prob.A @ w - prob.b))
+    div_epoch, _ = divergence(losses, float(np.mean(prob.b * prob.b)))
+    diverged = (bool(trace.extra.get("diverged")) or div_epoch is not None or not np.all(np.isfinite(w))
+                or not np.isfinite(mse(prob.A @ w - prob.b)))
     record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
               "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
               "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": diverged,

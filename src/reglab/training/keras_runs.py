@@ -10,6 +10,7 @@ Importing this module does not import TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reglab.core.rng import derive_seed
-from reglab.core.stats import bce, mse
+from reglab.core.stats import bce, divergence, mse
 from reglab.data.datasets import Dataset
 from reglab.training.keras_train import FitResult, FitSpec, train
 
@@ -117,10 +118,18 @@ def _float64_loss(spec: FitSpec, X: np.ndarray, y: np.ndarray, w: np.ndarray, b:
 
 def _repeat_record(spec: FitSpec, res: FitResult, features: list[str], scaling: Scaling,
                    X: np.ndarray, y: np.ndarray, refs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    # one definition of divergence (reglab.core.stats.divergence), from the loss against the zero model's;
+    # the trainer itself stops only where the loss or a weight became non-finite
+    baseline = math.log(2.0) if spec.model in ("logistic", "mlp_classification") else float(np.mean(y * y))
+    div_epoch, nonfinite = divergence(res.history["train_loss"].to_numpy(), baseline)
+    if res.diverged:
+        nonfinite = res.diverged_epoch if nonfinite is None else min(nonfinite, res.diverged_epoch)
+    epochs = [e for e in (div_epoch, nonfinite) if e is not None]
     rec: dict[str, Any] = {
         "repeat": res.repeat, "seed": res.seed, "final_train_loss": res.final_train_loss,
-        "final_val_loss": res.final_val_loss, "epochs_run": res.epochs_run, "diverged": res.diverged,
-        "diverged_epoch": res.diverged_epoch, "seconds": res.seconds, "optimizer_steps": res.optimizer_steps,
+        "final_val_loss": res.final_val_loss, "epochs_run": res.epochs_run, "diverged": bool(epochs),
+        "diverged_epoch": min(epochs) if epochs else None, "nonfinite_epoch": nonfinite,
+        "divergence_baseline": baseline, "seconds": res.seconds, "optimizer_steps": res.optimizer_steps,
         "coef": None, "intercept": None, "final_mse_float64": None, "distance": {},
     }
     if res.coef is not None:
@@ -178,7 +187,11 @@ def run_one(name: str, run: Mapping[str, Any], data: Dataset, closed: Mapping[st
         "spec": {**dataclasses.asdict(spec), "hidden": list(spec.hidden)}, "seed": run_seed,
         "param_names": names if not spec.is_mlp else [],
         **{k: first[k] for k in ("coef", "intercept", "final_train_loss", "final_val_loss", "epochs_run",
-                                 "diverged", "diverged_epoch", "seconds", "final_mse_float64", "distance")},
+                                 "diverged", "diverged_epoch", "nonfinite_epoch", "seconds", "final_mse_float64",
+                                 "distance")},
+        # a batch larger than the data is full batch: say so rather than let it pass silently
+        "batch_size_effective": len(y) if spec.batch_size is None else min(int(spec.batch_size), len(y)),
+        "full_batch": spec.batch_size is None or int(spec.batch_size) >= len(y),
         "n_repeats": len(records),
         "n_diverged": sum(r["diverged"] for r in records),
         "references": {k: dict(zip(names, v.tolist())) for k, v in refs.items()},
