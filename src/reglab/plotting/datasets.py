@@ -73,7 +73,7 @@ def diagnostics_panel(diag: dict[str, Any], max_vif_features: int = 30) -> plt.F
         "design": ["raw"] * len(diag["singular_values"]) + ["unit-length columns"] * len(diag["singular_values_scaled"]),
     })
     sns.lineplot(data=sv, x="k", y="singular value", hue="design", marker="o", ax=axes[0])
-    axes[0].axhline(max(diag["rank_tol"], TINY), color="crimson", ls="--", lw=1, label="rank tolerance")
+    axes[0].axhline(max(diag["rank_tol"], TINY), color="crimson", ls="--", lw=1, label="rank tolerance (unit-length columns)")
     axes[0].set_yscale("log")
     axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].legend(fontsize=8)

@@ -11,7 +11,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.category as mcategory  # noqa: E402
 import matplotlib.text as mtext  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import matplotlib.transforms as mtransforms  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -27,26 +29,50 @@ TINY = 1e-17  # floor for log-scale plots of differences that are exactly zero
 _CJK_FONTS = sorted({f.name for f in font_manager.fontManager.ttflist if "Sans CJK" in f.name and "Mono" not in f.name},
                     key=lambda n: (not n.endswith(" JP"), n))
 plt.rcParams["font.family"] = ["DejaVu Sans", *_CJK_FONTS[:1]]
-#: Longest line of any text drawn (titles, legends, tick labels); longer ones keep their head and tail
-#: around an ellipsis, so a 300-character column name cannot stretch a figure to thousands of pixels.
-MAX_TEXT_LINE = 80
+#: Longest line of a text drawn: tick labels, legend entries, anything else (titles, labels, notes).
+#: Longer ones keep their head and tail around an ellipsis, so a 300-character column name cannot
+#: stretch a figure to thousands of pixels.
+MAX_TICK_LABEL, MAX_LEGEND_LINE, MAX_TEXT_LINE = 28, 60, 110
 
 
-def _shorten(line: str, limit: int = MAX_TEXT_LINE) -> str:
+def _shorten(line: str, limit: int) -> str:
     if len(line) <= limit:
         return line
     keep = (limit - 1) // 2
     return line[:keep] + "…" + line[-(limit - 1 - keep):]
 
 
-def shorten_texts(fig: plt.Figure, limit: int = MAX_TEXT_LINE) -> int:
-    """Shorten every text line of ``fig`` longer than ``limit`` characters; returns how many texts changed."""
+def _shorten_text(text: mtext.Text, limit: int) -> bool:
+    s = text.get_text()
+    if s and any(len(line) > limit for line in s.split("\n")):
+        text.set_text("\n".join(_shorten(line, limit) for line in s.split("\n")))
+        return True
+    return False
+
+
+def shorten_texts(fig: plt.Figure) -> int:
+    """Shorten over-long text lines of ``fig`` (tick labels, legends, the rest); returns how many changed."""
+    done: set[int] = set()
     changed = 0
-    for text in fig.findobj(mtext.Text):
-        s = text.get_text()
-        if s and any(len(line) > limit for line in s.split("\n")):
-            text.set_text("\n".join(_shorten(line, limit) for line in s.split("\n")))
-            changed += 1
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):  # tick texts are redrawn from their formatter: shorten it too
+            fmt = axis.get_major_formatter()
+            if isinstance(fmt, mticker.FixedFormatter):
+                fmt.seq = [_shorten(str(x), MAX_TICK_LABEL) for x in fmt.seq]
+            elif isinstance(fmt, (mcategory.StrCategoryFormatter, mticker.FuncFormatter)):
+                axis.set_major_formatter(mticker.FuncFormatter(
+                    lambda x, pos, f=fmt: _shorten(str(f(x, pos)), MAX_TICK_LABEL)))
+        for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+            changed += _shorten_text(t, MAX_TICK_LABEL)
+            done.add(id(t))
+    for legend in [*(ax.get_legend() for ax in fig.axes), *fig.legends]:
+        if legend is not None:
+            for t in legend.get_texts():
+                changed += _shorten_text(t, MAX_LEGEND_LINE)
+                done.add(id(t))
+    for t in fig.findobj(mtext.Text):
+        if id(t) not in done:
+            changed += _shorten_text(t, MAX_TEXT_LINE)
     return changed
 
 
