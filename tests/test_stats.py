@@ -25,3 +25,8 @@ def test_a_converging_or_noisy_run_has_not_diverged():
     assert divergence([1.0, 1.1, 0.9, 1.2, 1.0, 1.3, 1.1], baseline=10.0) == (None, None)
     assert divergence([], baseline=1.0) == (None, None)
     assert divergence([1.0, math.nan], baseline=1.0) == (2, 2)
+
+
+def test_a_trainer_stop_on_a_non_finite_weight_counts_as_non_finite():
+    assert divergence([5.0, 4.0, 3.0], baseline=10.0, stopped_at=3) == (3, 3)
+    assert divergence([1e12, math.inf], baseline=6.6e4, stopped_at=2) == (1, 2)

@@ -54,7 +54,8 @@ DIVERGENCE_FACTOR = 1e4
 DIVERGENCE_GROWTH_EPOCHS = 5
 
 
-def divergence(losses: Sequence[float], baseline: float, *, factor: float = DIVERGENCE_FACTOR,
+def divergence(losses: Sequence[float], baseline: float, *, stopped_at: int | None = None,
+               factor: float = DIVERGENCE_FACTOR,
                growth_epochs: int = DIVERGENCE_GROWTH_EPOCHS) -> tuple[int | None, int | None]:
     """``(diverged_epoch, nonfinite_epoch)`` of a per-epoch loss curve (epochs 1-based; None when not).
 
@@ -62,10 +63,13 @@ def divergence(losses: Sequence[float], baseline: float, *, factor: float = DIVE
     loss is non-finite or above ``factor`` × ``baseline`` (the loss of the zero model: mean y² for
     MSE), or at the first epoch of a run of ``growth_epochs`` consecutive increases that ends above
     ``baseline``. ``nonfinite_epoch`` is where the loss became NaN or inf, if it did (float32
-    overflows long after the run has diverged)."""
+    overflows long after the run has diverged). ``stopped_at``: the epoch a trainer stopped at because
+    a loss or a weight became non-finite (it counts as non-finite there)."""
     x = np.asarray(losses, dtype=np.float64)
     bad = ~np.isfinite(x)
     nonfinite = int(np.argmax(bad)) + 1 if bad.any() else None
+    if stopped_at is not None:
+        nonfinite = stopped_at if nonfinite is None else min(nonfinite, stopped_at)
     candidates = [] if nonfinite is None else [nonfinite]
     base = abs(float(baseline)) if np.isfinite(baseline) and baseline != 0 else 1.0
     with np.errstate(invalid="ignore"):

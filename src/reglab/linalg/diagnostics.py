@@ -324,8 +324,7 @@ def vif_values(
         raise ValueError(f"unknown VIF method {method!r}")
     # VIFs do not depend on the columns' units: bring every column to magnitude ~1 first, so values
     # near 1e±200 do not overflow or underflow the auxiliary fits
-    top = np.max(np.abs(x), axis=0) if x.size else np.ones(p)
-    unit = np.where(top > 0, top, 1.0)
+    unit = _column_magnitudes(x)
     x = x / unit
     if centred_factor is not None:
         centred_factor = centred_factor / unit
@@ -398,12 +397,17 @@ class _Factors:
     scale: np.ndarray | None = None  # 1 / column norms (k,)
 
 
+def _column_magnitudes(x: np.ndarray) -> np.ndarray:
+    """Each column's largest magnitude (1 for an all-zero column): the scale that brings it near 1."""
+    top = np.max(np.abs(x), axis=0) if x.size else np.ones(x.shape[1])
+    return np.where(top > 0, top, 1.0)
+
+
 def _column_norms(x: np.ndarray) -> np.ndarray:
     """Euclidean column norms without overflow or underflow of the squares (values near 1e±200 keep
     their norms), as LAPACK's dnrm2 does: scale each column by its largest magnitude first."""
-    top = np.max(np.abs(x), axis=0) if x.size else np.zeros(x.shape[1])
-    safe = np.where(top > 0, top, 1.0)
-    return top * np.linalg.norm(x / safe, axis=0)
+    safe = _column_magnitudes(x)
+    return safe * np.linalg.norm(x / safe, axis=0)  # an all-zero column: 1 * 0
 
 
 def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors:

@@ -980,14 +980,11 @@ def _lsq_entries(raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bo
     return solvers
 
 
-def _agreement_digits(a: np.ndarray, b: np.ndarray) -> float:
-    """Correct digits of ``a`` against ``b``: min over components of −log10 |a − b| / |b|, in [0, 16]."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+def _agreement_digits(a: Sequence[float], b: Sequence[float]) -> float:
+    """Correct digits of ``a`` against ``b`` (as :func:`_digits_vs_exact`, with ``b`` taken as exact)."""
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return 0.0
-    rel = np.abs(a - b) / np.maximum(np.abs(b), np.finfo(float).tiny)
-    worst = float(np.max(rel)) if rel.size else 0.0
-    return 16.0 if worst == 0.0 else float(np.clip(-math.log10(worst), 0.0, 16.0))
+    return _digits_vs_exact(np.asarray(a, dtype=float), [Fraction(float(v)) for v in b])
 
 
 def _inference(D: np.ndarray, y: np.ndarray, w: np.ndarray, info: _RankInfo, intercept: bool, names: list[str],

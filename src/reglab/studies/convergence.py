@@ -154,15 +154,13 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
         w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
         w_final = w_final.astype(np.float64)
         # one definition of divergence (reglab.core.stats.divergence): the loss against the zero model's
-        div_epoch, nonfinite = divergence(loss, float(np.mean(prob.b * prob.b)))
-        if res.diverged:
-            nonfinite = res.diverged_epoch if nonfinite is None else min(nonfinite, res.diverged_epoch)
-        div_epochs = [e for e in (div_epoch, nonfinite) if e is not None]
-        diverged = bool(div_epochs)
+        div_epoch, nonfinite = divergence(loss, float(np.mean(prob.b * prob.b)),
+                                          stopped_at=res.diverged_epoch if res.diverged else None)
+        diverged = div_epoch is not None
         record = {
             "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
-            "diverged": diverged, "diverged_epoch": min(div_epochs) if div_epochs else None,
-            "nonfinite_epoch": nonfinite, "epochs_run": res.epochs_run,
+            "diverged": diverged, "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
+            "epochs_run": res.epochs_run,
             "seconds": res.seconds,
             "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
             "final_rel_coef_error": float(dcf[-1] / np.linalg.norm(prob.w_cf)) if len(dcf) else None,

@@ -121,14 +121,12 @@ def _repeat_record(spec: FitSpec, res: FitResult, features: list[str], scaling: 
     # one definition of divergence (reglab.core.stats.divergence), from the loss against the zero model's;
     # the trainer itself stops only where the loss or a weight became non-finite
     baseline = math.log(2.0) if spec.model in ("logistic", "mlp_classification") else float(np.mean(y * y))
-    div_epoch, nonfinite = divergence(res.history["train_loss"].to_numpy(), baseline)
-    if res.diverged:
-        nonfinite = res.diverged_epoch if nonfinite is None else min(nonfinite, res.diverged_epoch)
-    epochs = [e for e in (div_epoch, nonfinite) if e is not None]
+    div_epoch, nonfinite = divergence(res.history["train_loss"].to_numpy(), baseline,
+                                      stopped_at=res.diverged_epoch if res.diverged else None)
     rec: dict[str, Any] = {
         "repeat": res.repeat, "seed": res.seed, "final_train_loss": res.final_train_loss,
-        "final_val_loss": res.final_val_loss, "epochs_run": res.epochs_run, "diverged": bool(epochs),
-        "diverged_epoch": min(epochs) if epochs else None, "nonfinite_epoch": nonfinite,
+        "final_val_loss": res.final_val_loss, "epochs_run": res.epochs_run, "diverged": div_epoch is not None,
+        "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
         "divergence_baseline": baseline, "seconds": res.seconds, "optimizer_steps": res.optimizer_steps,
         "coef": None, "intercept": None, "final_mse_float64": None, "distance": {},
     }
