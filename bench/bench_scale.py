@@ -5,9 +5,13 @@ Writes an ``n × d`` Parquet file with :func:`reglab.data.large.write_large` (de
 of 1e5) and times, each in its own subprocess (so every peak RSS is that method's own):
 
 * ``gram_in_memory``: one ``X.T @ X`` of the design already in memory (the yardstick);
-* ``read_only``: streaming every chunk with ``iter_chunks`` and computing nothing, cold (page cache of the
-  file dropped with ``posix_fadvise(POSIX_FADV_DONTNEED)``) and warm;
+* ``read_only``: streaming every chunk with ``iter_chunks`` (into the solver's two reused buffers) and
+  computing nothing, cold (page cache of the file dropped with ``posix_fadvise(POSIX_FADV_DONTNEED)``)
+  and warm;
 * ``warm`` / ``cold``: :func:`reglab.linalg.streaming.solve_stream` with the file in / out of page cache;
+
+these four run ``--repeat`` times (3) in their process, the cache dropped before each cold run, and the
+best time counts (``all_seconds`` keeps every one); the best in-memory product is the strictest yardstick.
 * competitors: numpy ``lstsq`` (in memory), scikit-learn ``LinearRegression``, statsmodels ``OLS``,
   ``SGDRegressor.partial_fit`` over the chunks for 1 and 10 passes, and Keras ``Dense(1)`` + Adam
   streaming the same file through the compiled training loop (1 epoch at batch 32, 10 at batch 1,024);
@@ -85,38 +89,43 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-PREFETCH = 0
+SOLVER_THREADS = 0
 THREADS = 0
+REPEAT = 3
 
 
 def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
     """Run one method in this (fresh) process; returns seconds, peak RSS and the coefficients."""
-    from reglab.data.large import iter_chunks
+    from reglab.data.large import BufferPool, iter_chunks
     from reglab.linalg.streaming import solve_stream, source_parts
 
     out: dict = {"method": method}
     coef = None
     if method in ("warm", "cold", "read_only", "read_only_warm"):
-        if method in ("cold", "read_only"):
-            out["cache_dropped"] = _drop_cache(path)
-        else:  # make sure the file is in page cache
-            for chunk in iter_chunks(path, target="y"):
-                del chunk  # one chunk alive at a time, as in the solver
-        t0 = time.perf_counter()
-        if method.startswith("read_only"):
-            rows = 0
-            for _x, yc, _ in iter_chunks(path, target="y", chunk_rows=chunk_rows):
-                rows += len(yc)
-                del _x, yc
-            out["rows"] = rows
-        else:
-            parts, feats = source_parts(path, target="y", chunk_rows=chunk_rows)
-            res = solve_stream(parts, features=feats, prefetch=PREFETCH)
-            coef = [res["intercept"], *res["coef"]]
-            out.update(passes=res["passes"], method_used=res["method"],
-                       condition_scaled=res["condition_scaled"],
-                       correct_digits_estimate=res["correct_digits_estimate"])
-        out["seconds"] = time.perf_counter() - t0
+        times = []
+        for _ in range(REPEAT):
+            if method in ("cold", "read_only"):
+                out["cache_dropped"] = _drop_cache(path)
+            elif not times:  # make sure the file is in page cache
+                for chunk in iter_chunks(path, target="y"):
+                    del chunk  # one chunk alive at a time, as in the solver
+            t0 = time.perf_counter()
+            if method.startswith("read_only"):  # the solver's reader, into its reused buffers
+                rows, pool = 0, BufferPool()
+                for xc, yc, _ in iter_chunks(path, target="y", chunk_rows=chunk_rows, pool=pool):
+                    rows += len(yc)
+                    pool.give(xc)
+                    del xc, yc
+                out["rows"] = rows
+            else:
+                parts, feats = source_parts(path, target="y", chunk_rows=chunk_rows)
+                res = solve_stream(parts, features=feats, threads=SOLVER_THREADS or None)
+                coef = [res["intercept"], *res["coef"]]
+                out.update(passes=res["passes"], method_used=res["method"], threads=res["threads"],
+                           condition_scaled=res["condition_scaled"],
+                           correct_digits_estimate=res["correct_digits_estimate"])
+            times.append(time.perf_counter() - t0)
+        out["seconds"], out["all_seconds"] = min(times), times
     elif method in ("gram_in_memory", "reference", "numpy_lstsq", "sklearn_linear_regression",
                     "statsmodels_ols"):
         if method == "sklearn_linear_regression":
@@ -125,10 +134,16 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
             import statsmodels.api as sm
         x, y = _load(path)
         t0 = time.perf_counter()
-        if method == "gram_in_memory":
-            g = x.T @ x
-            out["checksum"] = float(g[0, 0])
-        elif method == "reference":
+        if method == "gram_in_memory":  # the best of REPEAT products (the strictest yardstick)
+            times = []
+            for _ in range(REPEAT):
+                t0 = time.perf_counter()
+                g = x.T @ x
+                times.append(time.perf_counter() - t0)
+            out.update(checksum=float(g[0, 0]), all_seconds=times, seconds=min(times), coef=None,
+                       peak_rss_mb=_peak_rss_mb())
+            return out
+        if method == "reference":
             mx, my = x.mean(axis=0), y.mean()
             sl = np.linalg.lstsq(x - mx, y - my, rcond=None)[0]
             coef = [float(my - mx @ sl), *sl.tolist()]
@@ -180,8 +195,9 @@ def _run(method: str, path: Path, chunk_rows: int | None, timeout: float, inline
     cmd = [sys.executable, str(HERE), "--worker", method, "--path", str(path)]
     if chunk_rows:
         cmd += ["--chunk-rows", str(chunk_rows)]
-    if PREFETCH:
-        cmd += ["--prefetch", str(PREFETCH)]
+    if SOLVER_THREADS:
+        cmd += ["--solver-threads", str(SOLVER_THREADS)]
+    cmd += ["--repeat", str(REPEAT)]
     env = dict(os.environ)
     if THREADS:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -231,13 +247,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=0,
                     help="BLAS threads in the worker processes (0: inherit; 1 avoids oversubscription on a "
                          "loaded machine)")
-    ap.add_argument("--prefetch", type=int, default=0, help="chunks the solver reads ahead in a thread")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="times each of gram_in_memory, read_only, cold and warm runs (the best counts)")
+    ap.add_argument("--solver-threads", type=int, default=0,
+                    help="threads of the streaming solver's first pass (0: every usable core)")
     ap.add_argument("--only", default=None, help="comma-separated subset of the core measurements")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--path", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    global PREFETCH, THREADS
-    PREFETCH, THREADS = a.prefetch, a.threads
+    global SOLVER_THREADS, THREADS, REPEAT
+    SOLVER_THREADS, THREADS, REPEAT = a.solver_threads, a.threads, max(1, a.repeat)
     if a.worker:
         print(json.dumps(_worker(a.worker, Path(a.path), a.chunk_rows)))
         return {}
@@ -288,7 +307,7 @@ def main(argv: list[str] | None = None) -> dict:
         "passes": runs["warm"].get("passes"), "reglab_coef_digits": _digits(runs["warm"].get("coef"), ref),
         "correct_digits_estimate": runs["warm"].get("correct_digits_estimate"),
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "cpus": os.cpu_count(),
-        "blas_threads": THREADS or "inherited", "prefetch": PREFETCH,
+        "blas_threads": THREADS or "inherited", "solver_threads": runs["warm"].get("threads"),
         "competitors": {c: entry(c) for c in ["reference", "gram_in_memory", *comps]},
     }
     print(f"n={a.n} d={a.d} file={doc['file_mb']:.0f} MB (written in {write_s:.1f} s) load={doc['load']}")

@@ -8,7 +8,7 @@ from reglab.studies import scale
 with log_to(snakemake.log[0]):
     doc = scale.solve_merged(scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec,
                              read_json(snakemake.input.merged), [read_json(p) for p in snakemake.input.stats],
-                             [read_json(p) for p in snakemake.input.refines])
+                             [read_json(p) for p in snakemake.input.refines], snakemake.threads)
     doc["dataset"] = snakemake.params.name
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     print(f"{doc['n']} x {doc['d']}: {doc['method']}, {doc['passes']} pass(es), {doc['seconds']:.2f} s, "

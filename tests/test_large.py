@@ -151,6 +151,53 @@ def test_nan_in_parquet_names_file_row_and_column(tmp_path):
         list(large.iter_chunks(path, target="y"))
 
 
+def test_pool_reuses_buffers_and_subtracts_its_offset_while_reading(tmp_path):
+    path = tmp_path / "d.parquet"
+    large.write_large(path, n=3000, d=3, seed=2, chunk_rows=1000, mean=50.0)
+    plain = list(large.iter_chunks(path, target="y"))
+    pool = large.BufferPool()
+    offset = np.array([1.0, 2.0, 3.0, 4.0])
+    for i, (x, y, row) in enumerate(large.iter_chunks(path, target="y", pool=pool)):
+        assert pool.offset_of(x) is (None if i == 0 else offset)
+        want_x, want_y = plain[i][0], plain[i][1]
+        if i:
+            want_x, want_y = want_x - offset[:3], want_y - offset[3]
+        assert np.array_equal(x, want_x) and np.array_equal(y, want_y) and row == plain[i][2]
+        pool.give(x)
+        pool.offset = offset
+    assert pool.allocated == 1
+
+
+def test_a_bad_cell_is_reported_as_written_when_the_pool_offsets(tmp_path):
+    path = tmp_path / "bad.parquet"
+    x = np.random.default_rng(0).standard_normal((3000, 2))
+    x[2500, 1] = -np.inf
+    pq.write_table(pa.table({"u": x[:, 0], "v": x[:, 1], "y": x.sum(1)}), path, row_group_size=1000)
+    pool = large.BufferPool()
+    pool.offset = np.array([5.0, 5.0, 5.0])
+    with pytest.raises(ValueError, match=r"column 'v', data row 2501: value -inf"):
+        list(large.iter_chunks(path, target="y", pool=pool))
+    # finite cells whose squares overflow are not bad cells
+    big = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"u": [1e200, 2e200, 3e200], "y": [1.0, 2.0, 3.0]}), big)
+    (xb, _, _), = large.iter_chunks(big, target="y")
+    assert xb[2, 0] == 3e200
+
+
+def test_row_groups_read_by_index_match_the_stream_from_any_thread(tmp_path):
+    import concurrent.futures
+
+    d = tmp_path / "shards"
+    large.write_large(d, n=5000, d=3, seed=4, chunk_rows=700, shards=3)
+    rg = large.RowGroups(d, target="y")
+    stream = list(large.iter_chunks(d, target="y"))
+    assert len(rg) == len(stream) and rg.max_rows == 700
+    with concurrent.futures.ThreadPoolExecutor(3) as ex:
+        by_index = list(ex.map(rg.read, range(len(rg))))
+    for (xa, ya, ra), (xb, yb, rb) in zip(stream, by_index):
+        assert ra == rb and np.array_equal(xa, xb) and np.array_equal(ya, yb)
+
+
 def test_non_numeric_parquet_column_is_skipped_or_refused(tmp_path):
     path = tmp_path / "s.parquet"
     pq.write_table(pa.table({"a": [1.0, 2.0], "name": ["p", "q"], "y": [0.0, 1.0]}), path)

@@ -248,19 +248,110 @@ def test_streaming_from_file_records_passes_and_seconds(tmp_path):
     np.testing.assert_allclose(res["coef"], floor, rtol=1e-6)
 
 
-def test_prefetch_gives_the_same_bits_and_passes_errors_on(tmp_path):
+def test_threads_and_buffers_do_not_change_the_bits(tmp_path, monkeypatch):
+    # blocks of 700 rows: chunks of 2000 rows are 3 blocks, the last one short
+    monkeypatch.setattr(st, "ROW_BLOCK", 700)
+    f = tmp_path / "d.parquet"
+    large.write_large(f, n=9000, d=4, seed=12, chunk_rows=2000, mean=1e3)
+    parts, feats = st.source_parts(f, target="y")
+    x, y, _ = large.make_design(n=9000, d=4, seed=12, chunk_rows=2000, mean=1e3)
+    grams = {}
+    for threads in (1, 2, 3):
+        grams["file", threads] = st.accumulate_part(parts[0], threads=threads).gram
+        grams["copies", threads] = st.accumulate(_parts(x, y, 2000)[0](), threads=threads).gram
+    first = grams["file", 1]
+    for key, g in grams.items():
+        assert np.array_equal(g, first), key
+    # and the blocks are not a no-op: one product per chunk sums in another order
+    whole = st.GramStat()
+    for i in range(0, 9000, 2000):
+        xc, yc = x[i:i + 2000], y[i:i + 2000]
+        if whole.gram is None:
+            whole._init(xc, yc)
+        z = np.column_stack([xc - whole.shift[:4], np.ones(len(yc)), yc - whole.shift[4]])
+        whole.add(z.T @ z, len(yc))
+    np.testing.assert_allclose(whole.gram, first, rtol=1e-12)
+    threaded = st.solve_stream(parts, features=feats, threads=2)
+    assert threaded["threads"] == 2
+    assert threaded["coef"] == st.solve_stream(parts, features=feats, threads=1)["coef"]
+
+
+def test_two_buffers_serve_a_whole_threaded_stream(tmp_path):
+    f = tmp_path / "d.parquet"
+    large.write_large(f, n=12_000, d=3, seed=13, chunk_rows=1000)
+    for threads, buffers in ((1, 1), (2, 2), (4, 2)):
+        pool = large.BufferPool()
+        stat = st.accumulate(large.iter_chunks(f, target="y", pool=pool), overwrite=True, threads=threads,
+                             pool=pool)
+        assert stat.chunks == 12 and pool.allocated == buffers, threads
+        # from the second chunk on the reader subtracted the shift while copying
+        assert pool.offset is stat.shift
+    x, y, _ = large.make_design(n=12_000, d=3, seed=13, chunk_rows=1000)
+    assert np.array_equal(stat.gram, st.accumulate(_parts(x, y, 1000)[0](), threads=1).gram)
+
+
+def test_threaded_pass_passes_errors_on(tmp_path):
     f = tmp_path / "d.parquet"
     large.write_large(f, n=5000, d=3, seed=12, chunk_rows=1000)
-    parts, feats = st.source_parts(f, target="y")
-    plain = st.solve_stream(parts, features=feats)
-    ahead = st.solve_stream(parts, features=feats, prefetch=2)
-    assert ahead["coef"] == plain["coef"]
 
     def bad():
         yield from st.source_parts(f, target="y")[0][0]()
         raise ValueError("broken chunk")
     with pytest.raises(ValueError, match="broken chunk"):
-        st.solve_stream(bad, prefetch=1)
+        st.solve_stream(bad, threads=2)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pq.read_table(f)
+    col = t.column("x2").to_numpy().copy()
+    col[3456] = np.inf
+    pq.write_table(t.set_column(1, "x2", pa.array(col)), f, row_group_size=1000)
+    with pytest.raises(ValueError, match=r"column 'x2', data row 3457: value inf"):
+        st.solve_stream(st.source_parts(f, target="y")[0], threads=2)
+
+
+def test_the_first_bad_chunk_in_order_is_reported_whatever_the_threads(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "two_bad.parquet"
+    x = np.random.default_rng(3).standard_normal((8000, 3))
+    x[2100, 0] = np.nan   # row group 2
+    x[5300, 2] = np.inf   # row group 5
+    pq.write_table(pa.table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": x.sum(1)}), f, row_group_size=1000)
+    for threads in (1, 2, 3):
+        for _ in range(5):
+            with pytest.raises(ValueError, match=r"column 'a', data row 2101: value nan"):
+                st.accumulate_part(st.source_parts(f, target="y")[0][0], threads=threads)
+
+
+def test_empty_chunks_are_skipped_and_the_shift_comes_from_the_first_rows(tmp_path):
+    x = np.random.default_rng(5).standard_normal((3000, 2)) + 7.0
+    y = x @ [1.0, -2.0] + 0.5
+
+    def with_empties():
+        empty = (np.empty((0, 2), order="F"), np.empty(0), 0)
+        yield empty
+        for i in range(0, 3000, 1000):
+            yield np.array(x[i:i + 1000], order="F"), y[i:i + 1000].copy(), i
+            yield empty
+    reference = st.accumulate(_parts(x, y, 1000)[0](), threads=1)
+    first = min(1000, st.SHIFT_ROWS)  # rows of the first chunk the shift is the mean of
+    np.testing.assert_allclose(reference.shift, np.r_[x[:first].mean(0), y[:first].mean()], rtol=1e-14)
+    for threads in (1, 2):
+        stat = st.accumulate(with_empties(), threads=threads)
+        assert stat.n == 3000 and stat.chunks == 3
+        np.testing.assert_array_equal(stat.gram, reference.gram)
+
+
+def test_chunks_from_the_reader_are_shifted_in_their_own_buffer(tmp_path):
+    f = tmp_path / "d.parquet"
+    large.write_large(f, n=2000, d=3, seed=1, chunk_rows=1000)
+    for pool in (None, large.BufferPool()):
+        x, y, _ = next(large.iter_chunks(f, target="y", pool=pool))
+        z = st._own_z(x, y)
+        assert z is not None and np.shares_memory(z, x) and np.shares_memory(z, y)
+    copy = np.array(x)
+    assert st._own_z(copy, y) is None
 
 
 def test_bench_runs_at_a_tiny_size(tmp_path):

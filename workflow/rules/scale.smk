@@ -122,6 +122,7 @@ for _ds in STREAMING:
             benchmark_file("stream", f"scale_solve_{_ds}")
         conda:
             "../../envs/keras.yaml"
+        threads: config["threads"]
         resources:
             **job_resources("stream"),
         params:

@@ -3,12 +3,19 @@
 Design (one robust path, chosen for speed first and accuracy where it is at risk):
 
 **Pass 1: a shifted Gram.** :class:`GramStat` holds, for the augmented matrix ``Z = [X - a, 1, y - b]``,
-the count ``n``, the shift ``(a, b)`` (the means of the first chunk, so features with means of 1e4 keep
+the count ``n``, the shift ``(a, b)`` (the means of the first chunk's first :data:`SHIFT_ROWS` rows: close
+enough to the means that the cancellation it prevents costs nothing, so features with means of 1e4 keep
 their digits) and the float64 Gram ``ZᵀZ`` accumulated per chunk with BLAS. Because the ones column is
 part of ``Z``, changing the shift is the exact linear map ``G ↦ TᵀGT`` (:meth:`GramStat.reshift`), so two
 statistics with different shifts merge exactly (the Chan–Golub–LeVeque correction written as a matrix).
 The single-process driver *is* "one statistic per part, merged in order": shard jobs that save
 :meth:`GramStat.to_dict` and a merge job that combines them in the same order give the same bits.
+A chunk's Gram is the ordered sum of :data:`ROW_BLOCK`-row block products, each one single-threaded
+BLAS call, so the first pass runs on any number of threads (:class:`_Pass1`: threads read chunks —
+several row groups at once from Parquet — into two reused buffers, the reader subtracting the shift
+as it copies, and compute block Grams in between) with the same bits. Measured at 1e6 × 100 with the
+file in page cache on 2 cores: 0.43 s, against 0.23 s for one in-memory ``X.T @ X`` (1.84×), peak
+264 MB; one thread reading and BLAS computing in turn took 0.81 s.
 
 :func:`solve` centres exactly (``C = G_zz − s sᵀ/n`` with the small shifted sums ``s``), drops constant
 columns (zero centred variance: absorbed by the intercept), scales to unit column norms and factors the
@@ -37,6 +44,8 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +53,21 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 __all__ = [
-    "GramStat", "RStat", "accumulate", "accumulate_r", "merge_in_order", "prefetched", "solve", "solve_stream",
-    "source_parts",
+    "ROW_BLOCK", "GramStat", "RStat", "accumulate", "accumulate_part", "accumulate_r", "merge_in_order", "solve",
+    "solve_stream", "source_parts", "usable_cores",
 ]
 
 EPS = float(np.finfo(float).eps)
 Chunk = tuple[np.ndarray, np.ndarray, int]
+#: rows per block of a chunk's Gram. A chunk's ``ZᵀZ`` is the sum, in block order, of its blocks' (one BLAS
+#: call on one thread each), so the bits are the same whichever threads computed the blocks, and how many.
+ROW_BLOCK = 25_000
+#: rows of the first chunk whose means are the shift (a mean of 1,024 rows is within about σ/32 of the
+#: whole data's: the centring then loses under 0.001 digits, and costs 0.1 ms instead of a 13 ms pass)
+SHIFT_ROWS = 1024
 Part = Callable[[], Iterable[Chunk]]
 
 
@@ -69,17 +85,50 @@ def _addr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
 
-def _z_buffer(X: np.ndarray, y: np.ndarray, overwrite: bool) -> np.ndarray:
-    """The ``(m, p + 2)`` Fortran buffer ``[X, ·, y]``: the chunk's own when it is laid out so, else a copy."""
+def _own_z(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """The chunk's ``(m, p + 2)`` Fortran buffer ``[X, spare, y]`` when ``X`` and ``y`` are views of one laid
+    out so (as :func:`reglab.data.large.iter_chunks` yields them), else ``None``."""
     m, p = X.shape
-    base = X.base
-    if (overwrite and isinstance(base, np.ndarray) and y.base is base and base.shape == (m, p + 2)
-            and base.flags.f_contiguous and _addr(X) == _addr(base) and _addr(y) == _addr(base[:, p + 1])):
-        return base
-    z = np.empty((m, p + 2), order="F")
-    z[:, :p] = X
-    z[:, p + 1] = y
-    return z
+    col = 8 * m
+    if (m > 1 and X.dtype == np.float64 and y.dtype == np.float64 and X.base is not None and y.base is X.base
+            and X.strides == (8, col) and y.strides == (8,) and _addr(y) == _addr(X) + (p + 1) * col):
+        return np.lib.stride_tricks.as_strided(X, shape=(m, p + 2), strides=(8, col), writeable=True)
+    return None
+
+
+def _block_gram(X: np.ndarray, y: np.ndarray, a: int, b: int, shift: np.ndarray | None,
+                z: np.ndarray | None) -> np.ndarray:
+    """``ZᵀZ`` of rows ``a:b``, ``Z = [X − shift_x, 1, y − shift_y]`` formed in ``z[a:b]`` (the chunk's own
+    buffer, overwritten; ``shift=None``: its values are shifted already, by the reader) or, with
+    ``z=None``, in a fresh block; the same values and product on every path."""
+    p = X.shape[1]
+    if z is None:
+        blk = np.empty((b - a, p + 2), order="F")
+        np.subtract(X[a:b], shift[:p], out=blk[:, :p])
+        np.subtract(y[a:b], shift[p], out=blk[:, p + 1])
+    else:
+        blk = z[a:b]
+        if shift is not None:
+            blk[:, :p] -= shift[:p]
+            blk[:, p + 1] -= shift[p]
+    blk[:, p] = 1.0
+    return blk.T @ blk
+
+
+def _sum_in_order(grams: Iterable[np.ndarray]) -> np.ndarray:
+    it = iter(grams)
+    total = next(it).copy()
+    for g in it:
+        total += g
+    return total
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask, which SLURM and taskset narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -99,34 +148,47 @@ class GramStat:
 
     def _init(self, X: np.ndarray, y: np.ndarray) -> None:
         p = X.shape[1]
-        self.shift = np.concatenate([X.mean(axis=0), [y.mean()]])
+        self.shift = np.concatenate([X[:SHIFT_ROWS].mean(axis=0), [y[:SHIFT_ROWS].mean()]])
         self.gram = np.zeros((p + 2, p + 2))
 
-    def chunk_gram(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
-        """``ZᵀZ`` of one chunk at this statistic's shift, as one BLAS product of ``Z = [X − a, 1, y − b]``
-        (``overwrite``: the chunk is the caller's to spend; when it comes from
-        :func:`reglab.data.large.iter_chunks`, ``Z`` is built in its buffer without a copy). Every path
-        forms the same ``Z`` and the same product, so equal chunks give equal bits."""
-        z = _z_buffer(X, y, overwrite)
-        p = X.shape[1]
-        z[:, :p] -= self.shift[:p]
-        z[:, p] = 1.0
-        z[:, p + 1] -= self.shift[p]
-        return z.T @ z
-
-    def update(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> GramStat:
-        """Add one chunk (in place; returns self). The first chunk fixes the shift (its column means)."""
+    def blocks(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False,
+               shifted: bool = False) -> list[Callable[[], np.ndarray]]:
+        """The chunk's Gram as tasks, one per :data:`ROW_BLOCK` rows, whose results summed in order are
+        :meth:`chunk_gram` (``overwrite``: the chunk is the caller's to spend; when it comes from
+        :func:`reglab.data.large.iter_chunks`, ``Z`` is formed in its buffer without a copy; ``shifted``:
+        its values are ``X − shift``, ``y − shift_y`` already, as a :class:`reglab.data.large.BufferPool`
+        with this ``offset`` reads them). The first chunk fixes the shift (the means of its first :data:`SHIFT_ROWS` rows)."""
         X, y = _as_chunk(X, y)
-        if X.shape[0] == 0:
-            return self
         if self.gram is None:
+            if shifted:
+                raise ValueError("the first chunk fixes the shift: it cannot be shifted already")
             self._init(X, y)
         elif X.shape[1] != self.p:
             raise ValueError(f"chunk has {X.shape[1]} features, the statistic {self.p}")
-        self.gram += self.chunk_gram(X, y, overwrite=overwrite)
-        self.n += X.shape[0]
+        z = _own_z(X, y) if overwrite else None
+        if shifted and z is None:
+            raise ValueError("a shifted chunk must be the caller's own buffer (overwrite=True)")
+        m, shift = X.shape[0], None if shifted else self.shift
+        return [lambda a=a: _block_gram(X, y, a, min(a + ROW_BLOCK, m), shift, z) for a in range(0, m, ROW_BLOCK)]
+
+    def chunk_gram(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """``ZᵀZ`` of one chunk at this statistic's shift, ``Z = [X − a, 1, y − b]``: every path forms the
+        same ``Z`` and sums the same block products in the same order, so equal chunks give equal bits."""
+        return _sum_in_order(task() for task in self.blocks(X, y, overwrite=overwrite))
+
+    def add(self, gram: np.ndarray, rows: int) -> GramStat:
+        """Add a chunk's :meth:`chunk_gram` (in place; returns self)."""
+        self.gram += gram
+        self.n += rows
         self.chunks += 1
         return self
+
+    def update(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> GramStat:
+        """Add one chunk (in place; returns self). The first chunk fixes the shift (the means of its first :data:`SHIFT_ROWS` rows)."""
+        X, y = _as_chunk(X, y)
+        if X.shape[0] == 0:
+            return self
+        return self.add(self.chunk_gram(X, y, overwrite=overwrite), X.shape[0])
 
     def reshift(self, shift: np.ndarray) -> GramStat:
         """The same statistic at another shift, exactly: ``[Z − a, 1] = [Z − b, 1] T`` so ``G_a = Tᵀ G_b T``."""
@@ -173,15 +235,191 @@ class GramStat:
         return cls(int(d["n"]), arr(d["shift"]), arr(d["gram"]), int(d.get("chunks", 0)), feats)
 
 
-def accumulate(chunks: Iterable[Chunk], *, features: list[str] | None = None,
-               overwrite: bool = False) -> GramStat:
-    """One :class:`GramStat` over an iterable of ``(X, y, first_row)`` chunks (``overwrite``: the chunks are
-    the caller's to spend, and are shifted in place instead of copied)."""
+_END = object()
+
+
+class _Pass1:
+    """The first pass on ``threads`` threads (this one among them). Each takes the next task: reading a
+    chunk into a free buffer while fewer than ``min(2, threads)`` chunks are in flight, else one
+    :data:`ROW_BLOCK` block Gram of a chunk already read. A source that reads by index
+    (:class:`reglab.data.large.RowGroups`) is read by several threads at once; an iterator by one at a
+    time. Chunks are folded into the statistic in order, each as the ordered sum of its blocks, so the
+    bits do not depend on ``threads``; the shift comes from the first non-empty chunk in order, and its
+    blocks are made before any other chunk's. On an error no new chunk is started, the chunks before it
+    are finished, and the first error in chunk order is raised (the one a serial pass meets first)."""
+
+    def __init__(self, stat: GramStat, source: Any, *, threads: int, overwrite: bool, pool: Any) -> None:
+        self.stat, self.overwrite, self.pool, self.threads = stat, overwrite, pool, threads
+        self.indexed = hasattr(source, "read") and hasattr(source, "__len__")
+        self.source = source if self.indexed else iter(source)
+        self.total = len(source) if self.indexed else None
+        self.buffers = min(2, threads)
+        self.cond = threading.Condition()
+        self.claimed = 0        # chunks claimed for reading, in order
+        self.exhausted = self.indexed and self.total == 0  # every chunk claimed
+        self.reading = 0
+        self.busy = 0
+        self.in_flight = 0      # chunks holding a buffer
+        self.tasks: deque = deque()
+        self.read: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # read, not yet in blocks
+        self.next_blocked = 0   # chunks before this one are in blocks (or empty)
+        self.records: dict[int, list] = {}  # k -> [X, rows, results, blocks left]
+        self.folded = 0
+        self.errors: dict[int, BaseException] = {}
+
+    # --- under self.cond
+    def _claim(self) -> int | None:
+        if self.exhausted or self.errors or self.in_flight >= self.buffers or (not self.indexed and self.reading):
+            return None
+        k = self.claimed
+        self.claimed += 1
+        self.exhausted = self.indexed and self.claimed == self.total
+        self.in_flight += 1
+        self.reading += 1
+        return k
+
+    def _arrived(self, k: int, chunk: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.read[k] = chunk
+        # blocks in chunk order until the shift is fixed (by the first non-empty chunk), then as they come
+        while self.next_blocked in self.read or (self.stat.shift is not None and self.read):
+            j = self.next_blocked if self.next_blocked in self.read else min(self.read)
+            self._to_blocks(j, self.read.pop(j))
+            self.next_blocked = max(self.next_blocked, j + 1)
+
+    def _to_blocks(self, k: int, chunk: tuple[np.ndarray, np.ndarray] | None) -> None:
+        if chunk is None or self.errors:
+            self.records[k] = [None, 0, [], 0]
+            self._spent(k, chunk[0] if chunk is not None else None)
+            return
+        X, y = chunk
+        pool, stat = self.pool, self.stat
+        shifted = pool is not None and stat.shift is not None and pool.offset_of(X) is stat.shift
+        tasks = stat.blocks(X, y, overwrite=self.overwrite, shifted=shifted)
+        if pool is not None and self.overwrite:
+            pool.offset = stat.shift  # later chunks are shifted as they are read
+        self.records[k] = [X, X.shape[0], [None] * len(tasks), len(tasks)]
+        self.tasks.extend((k, b, fn) for b, fn in enumerate(tasks))
+
+    def _spent(self, k: int, X: np.ndarray | None) -> None:
+        self.in_flight -= 1
+        if X is not None and self.pool is not None:
+            self.pool.give(X)
+        self.records[k][0] = None
+        while self.folded in self.records and self.records[self.folded][3] == 0:
+            _, rows, results, _ = self.records.pop(self.folded)
+            if rows and not self.errors:
+                self.stat.add(_sum_in_order(results), rows)
+            self.folded += 1
+
+    def _next(self) -> tuple | None:
+        while True:
+            k = self._claim()
+            if k is not None:
+                return ("read", k)
+            if self.tasks and not self.errors:
+                return ("block", *self.tasks.popleft())
+            if self.busy == 0 and (self.errors or (self.exhausted and not self.tasks)):
+                return None
+            self.cond.wait()
+
+    # --- outside the lock
+    def _read(self, k: int) -> tuple[np.ndarray, np.ndarray] | None | object:
+        """Chunk ``k`` (``None`` when it is empty; ``_END`` after an iterator's last)."""
+        if self.indexed:
+            X, y, *_ = self.source.read(k, self.pool)
+        else:
+            try:
+                X, y, *_ = next(self.source)
+            except StopIteration:
+                return _END
+        X, y = _as_chunk(X, y)
+        return (X, y) if X.shape[0] else None
+
+    def work(self) -> None:
+        while True:
+            with self.cond:
+                task = self._next()
+                if task is None:
+                    self.cond.notify_all()
+                    return
+                self.busy += 1
+            try:
+                result = self._read(task[1]) if task[0] == "read" else task[3]()
+                error = None
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller, in chunk order
+                result, error = None, exc
+            with self.cond:
+                self.busy -= 1
+                k = task[1]
+                if error is not None:
+                    self.errors[k] = error
+                    if task[0] == "read":
+                        self.reading -= 1
+                        self.in_flight -= 1
+                elif task[0] == "read":
+                    self.reading -= 1
+                    if result is _END:
+                        self.exhausted = True
+                        self.in_flight -= 1
+                    else:
+                        self._arrived(k, result)
+                else:
+                    rec = self.records[k]
+                    rec[2][task[2]] = result
+                    rec[3] -= 1
+                    if rec[3] == 0:
+                        self._spent(k, rec[0])
+                self.cond.notify_all()
+
+    def run(self) -> GramStat:
+        helpers = [threading.Thread(target=self.work, name=f"reglab-pass1-{i}", daemon=True)
+                   for i in range(self.threads - 1)]
+        for t in helpers:
+            t.start()
+        try:
+            self.work()
+        finally:
+            for t in helpers:
+                t.join()
+        if self.errors:
+            raise self.errors[min(self.errors)]
+        return self.stat
+
+
+def accumulate(chunks: Iterable[Chunk] | Any, *, features: list[str] | None = None, overwrite: bool = False,
+               threads: int | None = None, pool: Any = None) -> GramStat:
+    """One :class:`GramStat` over an iterable of ``(X, y, first_row)`` chunks, or over a source that reads
+    chunk ``k`` by ``read(k, pool)`` (:class:`reglab.data.large.RowGroups`).
+
+    ``overwrite``: the chunks are the caller's to spend, and are shifted in place instead of copied.
+    ``threads`` (default :func:`usable_cores`): the threads that read chunks and compute their block
+    Grams (one BLAS thread each), reading overlapping computing, with at most two chunks in memory
+    (:class:`_Pass1`); the bits do not depend on ``threads``. ``pool``: the
+    :class:`reglab.data.large.BufferPool` the chunks are read into (with ``overwrite``): each spent chunk
+    goes back to it, and once the shift is fixed the pool subtracts it while reading."""
     stat = GramStat(features=features)
-    for X, y, *_ in chunks:
-        stat.update(X, y, overwrite=overwrite)
-        del X, y  # free this chunk before the next one is read
-    return stat
+    threads = usable_cores() if threads is None else max(1, int(threads))
+    if pool is not None:
+        pool.offset = None  # this statistic's shift is not known before its first chunk
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _Pass1(stat, chunks, threads=threads, overwrite=overwrite, pool=pool).run()
+
+
+def accumulate_part(part: Part, *, features: list[str] | None = None, threads: int | None = None,
+                    pool: Any = None) -> GramStat:
+    """:func:`accumulate` over one part; a part that owns its chunks (``owned_chunks``, as
+    :func:`source_parts` makes) reads them into two reused buffers (``pool``, a new
+    :class:`reglab.data.large.BufferPool` by default) and is shifted while it is read."""
+    if getattr(part, "owned_chunks", False):
+        if pool is None:
+            from reglab.data.large import BufferPool
+
+            pool = BufferPool()
+        indexed = getattr(part, "indexed", None)
+        source = indexed() if indexed is not None else None
+        return accumulate(part(pool=pool) if source is None else source, features=features, overwrite=True,
+                          threads=threads, pool=pool)
+    return accumulate(part(), features=features, threads=threads)
 
 
 def merge_in_order(stats: Sequence[Any]) -> Any:
@@ -509,85 +747,47 @@ def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None,
 
 # --------------------------------------------------------------------------------------------- driver
 
-def prefetched(chunks: Iterable[Chunk], depth: int = 1) -> Iterator[Chunk]:
-    """Read up to ``depth`` chunks ahead in a background thread (decoding releases the GIL, so reading
-    overlaps the BLAS work of the consumer); costs ``depth`` more chunks of memory. Errors re-raise here."""
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def work() -> None:
-        try:
-            for c in chunks:
-                if stop.is_set():
-                    return
-                q.put(c)
-                del c
-            q.put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            q.put(exc)
-
-    t = threading.Thread(target=work, daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            del item
-    finally:
-        stop.set()
-        while t.is_alive():
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                t.join(0.01)
-
-
 def _parts(chunks: Part | Sequence[Part]) -> list[Part]:
     return [chunks] if callable(chunks) else list(chunks)
 
 
 def solve_stream(chunks: Part | Sequence[Part], *, intercept: bool = True, second_pass: str = "auto",
                  threshold: float = 1e8, rcond: float | None = None,
-                 features: Sequence[str] | None = None, prefetch: int = 0) -> dict[str, Any]:
+                 features: Sequence[str] | None = None, threads: int | None = None) -> dict[str, Any]:
     """One- or two-pass least squares over a re-iterable chunk source.
 
     ``chunks`` is a callable returning a fresh iterator of ``(X, y, first_row)`` chunks, or a sequence of
     such callables (parts, e.g. shards: one statistic per part, merged in order, exactly as separate shard
-    jobs would). A part with the attribute ``owned_chunks = True`` (as :func:`source_parts` makes) yields
-    fresh arrays that pass 1 may overwrite, saving a copy per chunk. ``second_pass``: ``"auto"`` (when :func:`solve` says digits are at risk), ``"always"``,
-    ``"never"``. ``prefetch=k`` reads ``k`` chunks ahead in a thread (:func:`prefetched`; ``k`` more
-    chunks of memory). The result of :func:`solve` plus ``seconds``, ``seconds_pass1``, ``seconds_pass2``.
+    jobs would). A part with the attribute ``owned_chunks = True`` (as :func:`source_parts` makes) takes a
+    ``pool=`` keyword and yields chunks that pass 1 may overwrite, saving a copy per chunk; its
+    ``indexed()``, where given, reads the same chunks by index (:func:`accumulate_part`). ``second_pass``: ``"auto"`` (when :func:`solve` says digits are at risk),
+    ``"always"``, ``"never"``. ``threads``: pass 1's worker threads (:func:`accumulate`; the bits do not
+    depend on it). The result of :func:`solve` plus ``seconds``, ``seconds_pass1``, ``seconds_pass2`` and
+    ``threads``.
     """
     if second_pass not in ("auto", "always", "never"):
         raise ValueError("second_pass must be 'auto', 'always' or 'never'")
     parts = _parts(chunks)
+    threads = usable_cores() if threads is None else max(1, int(threads))
 
-    def read(part: Part) -> Iterable[Chunk]:
-        return prefetched(part(), prefetch) if prefetch > 0 else part()
+    from reglab.data.large import BufferPool
 
+    pool = BufferPool()  # two buffers for every part
     t0 = time.perf_counter()
-    stat = merge_in_order([accumulate(read(part), features=list(features) if features else None,
-                                      overwrite=bool(getattr(part, "owned_chunks", False)))
-                           for part in parts])
+    stat = merge_in_order([accumulate_part(part, features=list(features) if features else None, threads=threads,
+                                           pool=pool) for part in parts])
     t1 = time.perf_counter()
     res = solve(stat, intercept=intercept, rcond=rcond, threshold=threshold, features=features)
     t2 = t1
     if res["k"] and (second_pass == "always" or (second_pass == "auto" and res["needs_second_pass"])):
-        rstat = merge_in_order([accumulate_r(read(part), res["plan"]) for part in parts])
+        rstat = merge_in_order([accumulate_r(part(), res["plan"]) for part in parts])
         t2 = time.perf_counter()
         res = solve(stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold,
                     features=features)
     res["seconds_pass1"] = t1 - t0
     res["seconds_pass2"] = (t2 - t1) if res["passes"] == 2 else 0.0
     res["seconds"] = time.perf_counter() - t0
+    res["threads"] = threads
     return res
 
 
@@ -604,10 +804,18 @@ def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[s
     feats = large.feature_columns(src, target=target, features=features)
 
     def reader(path: Path, groups: list[int] | None = None) -> Part:
-        def part() -> Iterator[Chunk]:
+        def part(pool: large.BufferPool | None = None) -> Iterator[Chunk]:
             return large.iter_chunks(path, target=target, features=feats, chunk_rows=chunk_rows,
-                                     row_groups=groups)
-        part.owned_chunks = True  # iter_chunks yields fresh arrays
+                                     row_groups=groups, pool=pool)
+
+        def indexed() -> large.RowGroups | None:
+            """The same chunks read by index (several threads at once), where they are whole row groups."""
+            if path.suffix.lower() != ".parquet" and not path.is_dir():
+                return None
+            rg = large.RowGroups(path, target=target, features=feats, row_groups=groups)
+            return rg if chunk_rows is None or chunk_rows >= rg.max_rows else None
+        part.owned_chunks = True  # iter_chunks yields arrays that are the caller's
+        part.indexed = indexed
         return part
 
     if src.is_dir():

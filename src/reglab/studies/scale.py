@@ -45,13 +45,14 @@ def shard_count(spec: Mapping[str, Any]) -> int:
     return int(spec.get("shards") or 1)
 
 
-def shard_stat(source: str, spec: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """The mergeable statistic of part ``index`` of the source (one shard job)."""
+def shard_stat(source: str, spec: Mapping[str, Any], index: int, threads: int | None = None) -> dict[str, Any]:
+    """The mergeable statistic of part ``index`` of the source (one shard job, on ``threads`` threads: the
+    bits do not depend on them)."""
     t0 = time.perf_counter()
     parts, feats = parts_of(source, spec)
     if not 0 <= index < len(parts):
         raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
-    stat = streaming.accumulate(parts[index](), features=feats, overwrite=True)
+    stat = streaming.accumulate_part(parts[index], features=feats, threads=threads)
     return {"shard": index, "parts": len(parts), "rows": int(stat.n), "features": feats,
             "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(), "stat": stat.to_dict()}
 
@@ -96,9 +97,11 @@ def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[
 
 
 def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any],
-                 shard_docs: Sequence[Mapping[str, Any]], refine_docs: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                 shard_docs: Sequence[Mapping[str, Any]], refine_docs: Sequence[Mapping[str, Any]] = (),
+                 threads: int | None = None) -> dict[str, Any]:
     """The solve job: the merged statistic (and, when the merge job asked for it, the merged refinement
-    statistics) solved, beside a timed single-process streaming solve of the same source that must agree."""
+    statistics) solved, beside a timed single-process streaming solve of the same source (on ``threads``
+    threads) that must agree."""
     docs = sorted(shard_docs, key=lambda s: s["shard"])
     refines = sorted(refine_docs, key=lambda s: s["shard"])
     feats = list(merged["features"])
@@ -110,7 +113,7 @@ def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any]
              if merged["needs_second_pass"] else None)
     res = streaming.solve(stat, rstat=rstat, features=feats)
     parts, _ = parts_of(source, spec)
-    single = streaming.solve_stream(parts, features=feats)
+    single = streaming.solve_stream(parts, features=feats, threads=threads)
     merged_vec, single_vec = coef_vector(res, feats), coef_vector(single, feats)
     agree = float(np.max(np.abs(merged_vec - single_vec)) / max(np.max(np.abs(single_vec)), 1e-300))
     by_job = {"merge": merged["peak_rss_mb"], "solve": peak_rss_mb(),
@@ -124,20 +127,21 @@ def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any]
         "merge_seconds": merged["merge_seconds"],
         "seconds": single["seconds"], "seconds_pass1": single["seconds_pass1"],
         "seconds_pass2": single["seconds_pass2"], "single_process_passes": single["passes"],
+        "threads": single["threads"],
         "merged_vs_single_rel_diff": agree,
         "peak_rss_mb": max(by_job.values()), "peak_rss_mb_by_job": by_job,
     })
     return doc
 
 
-def solve_sharded(source: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+def solve_sharded(source: str, spec: Mapping[str, Any], threads: int | None = None) -> dict[str, Any]:
     """The stage's jobs in one process, in their order: a statistic per shard, the merge, the second
     scatter when the merge asks for it, the solve (for tests and benchmarks)."""
-    shards = [shard_stat(source, spec, i) for i in range(len(parts_of(source, spec)[0]))]
+    shards = [shard_stat(source, spec, i, threads) for i in range(len(parts_of(source, spec)[0]))]
     merged = merge_shards(shards)
     refines = ([refine_stat(source, spec, s["shard"], merged["plan"]) for s in shards]
                if merged["needs_second_pass"] else [])
-    return solve_merged(source, spec, merged, shards, refines)
+    return solve_merged(source, spec, merged, shards, refines, threads)
 
 
 def adam_comparison(source: str, spec: Mapping[str, Any], ols: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
