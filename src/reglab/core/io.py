@@ -13,10 +13,12 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # only for annotations: a job that writes JSON does not pay pandas' 40 MB and 0.25 s
+    import pandas as pd
 
 
 @contextlib.contextmanager

@@ -391,14 +391,18 @@ class RowGroups:
         self.index: list[tuple[Path, int, int, int]] = []
         first = 0
         for f in files:
-            pf = pq.ParquetFile(f)
-            _pick_features(f, pf.schema_arrow, target, self.features)
-            md = pf.metadata
+            md = pq.read_metadata(f)
+            _pick_features(f, md.schema.to_arrow_schema(), target, self.features)
             starts = np.concatenate([[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])])
             for g in range(md.num_row_groups) if row_groups is None else row_groups:
                 self.index.append((f, int(g), first + int(starts[g]), md.row_group(g).num_rows))
             first += md.num_rows
+            del md
         self._local = threading.local()
+        self._lock = threading.Lock()
+        # parsed footers of the files in use, shared by the threads' readers: a footer costs about 1.5 KB
+        # per column chunk (15 MB for 100 row groups of 101 columns), so only the last two are kept
+        self._meta: dict[Path, pq.FileMetaData] = {}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -408,10 +412,17 @@ class RowGroups:
         return max((rows for *_, rows in self.index), default=0)
 
     def _file(self, path: Path) -> pq.ParquetFile:
-        files = self._local.__dict__.setdefault("files", {})
-        if path not in files:
-            files[path] = pq.ParquetFile(path, pre_buffer=False)
-        return files[path]
+        local = self._local.__dict__
+        if local.get("path") != path:
+            local.pop("file", None)
+            with self._lock:
+                md = self._meta.get(path)
+                if md is None:
+                    md = self._meta[path] = pq.read_metadata(path)
+                    while len(self._meta) > 2:
+                        self._meta.pop(next(iter(self._meta)))
+            local["path"], local["file"] = path, pq.ParquetFile(path, metadata=md, pre_buffer=False)
+        return local["file"]
 
     def read(self, k: int, pool: BufferPool | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """Chunk ``k``: ``(X, y, first_row)``, as :func:`iter_chunks` yields it."""
