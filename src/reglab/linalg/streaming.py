@@ -378,6 +378,11 @@ class _Pass1:
             t.start()
         try:
             self.work()
+        except BaseException as exc:  # e.g. KeyboardInterrupt while waiting: stop the helpers too
+            with self.cond:
+                self.errors.setdefault(-1, exc)
+                self.cond.notify_all()
+            raise
         finally:
             for t in helpers:
                 t.join()
