@@ -354,6 +354,19 @@ def test_chunks_from_the_reader_are_shifted_in_their_own_buffer(tmp_path):
     assert st._own_z(copy, y) is None
 
 
+@pytest.mark.parametrize("condition, mean, intercept, passes, rtol", [
+    (None, 0.0, True, 1, 1e-12), (1e3, 1e4, True, 1, 1e-9), (1e7, 1e4, True, 2, 1e-5),
+    (1e3, 5.0, False, 1, 1e-9), (1e6, 0.0, False, 2, 1e-9)])
+def test_raw_condition_comes_from_the_factor_not_the_gram(condition, mean, intercept, passes, rtol):
+    # means of 1e4 put cond([1, X]) near 1e11 and 1e15: past what the Gram's eigenvalues can see
+    x, y, _ = large.make_design(n=20_000, d=6, seed=3, chunk_rows=5000, condition=condition, mean=mean,
+                                scale_spread=2)
+    res = st.solve_stream(_parts(x, y, 5000)[0], intercept=intercept)
+    design = np.column_stack([np.ones(len(y)), x]) if intercept else x
+    assert res["passes"] == passes
+    assert res["condition_raw"] == pytest.approx(np.linalg.cond(design), rel=rtol)
+
+
 def test_bench_runs_at_a_tiny_size(tmp_path):
     import subprocess
     import sys

@@ -587,6 +587,20 @@ def _names(stat: GramStat, features: Sequence[str] | None) -> list[str]:
     return list(stat.features) if stat.features else [f"x{j + 1}" for j in range(stat.p)]
 
 
+def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept: bool) -> float:
+    """Condition number of ``[1, X]`` (of ``X`` without intercept) from an R factor of ``[1, Xs]``
+    (``Xs``), ``Xs = (X − μ) / d`` the design centred and scaled to unit norms: ``[1, X] = [1, Xs] M`` with
+    ``M = [[1, μᵀ], [0, diag(d)]]``, so ``R M`` is an R factor of ``[1, X]``; no Gram, nothing squared."""
+    k = len(d)
+    if intercept:
+        m = np.zeros((k + 1, k + 1))
+        m[0, 0], m[0, 1:], m[1:, 1:] = 1.0, mu, np.diag(d)
+    else:
+        m = np.diag(d)
+    sv = sla.svdvals(factor @ m, check_finite=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
+
+
 def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None, rcond: float | None = None,
           threshold: float = 1e8, features: Sequence[str] | None = None) -> dict[str, Any]:
     """Least squares ``y ~ [1,] X`` from a pass-1 :class:`GramStat` (and, when given, the pass-2
@@ -594,7 +608,9 @@ def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None,
 
     Returns a dict: ``coef`` (slopes in feature order), ``intercept``, ``se``, ``se_intercept``, ``vif``,
     ``r2``, ``rss``, ``sigma2``, ``dof``, ``n``, ``rank``, ``k`` (non-constant columns), ``rank_deficient``,
-    ``constant_columns``, ``condition_raw`` (of ``[1, X]``, from the Gram; reliable to ~1e8),
+    ``constant_columns``, ``condition_raw`` (of ``[1, X]``, from the R factor — Cholesky's or TSQR's — and the
+    centring, :func:`_raw_condition`; from the Gram's eigenvalues, reliable to ~1e8, only when the factor
+    is rank-deficient; infinite with a constant column),
     ``condition_scaled`` (of the centred, unit-norm design), ``condition_normal_scaled`` (``κ(S)``),
     ``condition_pocon`` (LAPACK 1-norm estimate), ``method``, ``passes``, ``correct_digits_estimate``,
     ``correct_digits_slopes`` (relative to the slopes alone; the estimate counts the intercept too),
@@ -704,6 +720,15 @@ def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None,
                f"so Cholesky keeps about {digits:.1f} digits" if not needs2 else
                f"one pass only, but the scaled normal matrix's condition is {kappa_n:.3g}: about "
                f"{digits:.1f} correct digits; run the second pass (TSQR) for an accurate answer")
+    # the raw design's condition from the R factor where there is one (the Gram's eigenvalues square it and
+    # see nothing past ~1e8: means of 1e4 alone take [1, X] there)
+    factor = None
+    if rstat is not None and k and rank == k:
+        factor = rstat.r[:k + 1, :k + 1] if intercept else rstat.r[:k, :k]
+    elif rstat is None and k and chol is not None and rank == k:
+        factor = sla.block_diag([[math.sqrt(n)]], chol) if intercept else chol
+    if factor is not None and not pr.constant:
+        cond_raw = _raw_condition(factor, pr.mu[pr.active], pr.d, intercept)
     rss = rss_s * pr.dy ** 2 if pr.tss > 0 else 0.0
     dof = n - rank - int(intercept)
     sigma2 = rss / dof if dof > 0 else math.nan
