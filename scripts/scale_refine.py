@@ -7,6 +7,6 @@ from reglab.studies import scale
 with log_to(snakemake.log[0]):
     plan = read_json(snakemake.input.merged)["plan"]
     doc = scale.refine_stat(scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec,
-                            snakemake.params.shard, plan)
+                            snakemake.params.shard, plan, snakemake.threads)
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     print(f"refine shard {doc['shard']}: {doc['rows']} rows in {doc['seconds']:.2f} s, peak {doc['peak_rss_mb']:.0f} MB")

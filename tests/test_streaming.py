@@ -276,6 +276,22 @@ def test_threads_and_buffers_do_not_change_the_bits(tmp_path, monkeypatch):
     assert threaded["coef"] == st.solve_stream(parts, features=feats, threads=1)["coef"]
 
 
+def test_second_pass_blocks_give_the_same_bits_on_any_threads_and_the_lstsq_answer(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "R_BLOCK", 300)  # chunks of 2000 rows: 7 blocks, the last one short
+    f = tmp_path / "ill.parquet"
+    large.write_large(f, n=12_000, d=5, seed=21, chunk_rows=2000, condition=1e7, mean=1e4)
+    parts, feats = st.source_parts(f, target="y")
+    runs = [st.solve_stream(parts, features=feats, threads=t) for t in (1, 2, 3)]
+    assert all(r["passes"] == 2 for r in runs)
+    assert runs[0]["coef"] == runs[1]["coef"] == runs[2]["coef"]
+    x, y, _ = large.make_design(n=12_000, d=5, seed=21, chunk_rows=2000, condition=1e7, mean=1e4)
+    floor = np.linalg.lstsq(x - x.mean(0), y - y.mean(), rcond=None)[0]
+    np.testing.assert_allclose(runs[0]["coef"], floor, rtol=1e-5)
+    plan = st.solve(st.accumulate_part(parts[0]), features=feats)["plan"]
+    one = st.accumulate_r(_parts(x, y, 2000)[0](), plan, threads=1)
+    assert one.chunks == 6 and np.array_equal(one.r, st.accumulate_r_part(parts[0], plan, threads=3).r)
+
+
 def test_two_buffers_serve_a_whole_threaded_stream(tmp_path):
     f = tmp_path / "d.parquet"
     large.write_large(f, n=12_000, d=3, seed=13, chunk_rows=1000)

@@ -84,14 +84,15 @@ def merge_shards(shard_docs: Sequence[Mapping[str, Any]], *, threshold: float = 
             "merge_seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}
 
 
-def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any]) -> dict[str, Any]:
+def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any],
+                threads: int | None = None) -> dict[str, Any]:
     """One refinement job of the optional second scatter: the TSQR statistic (R factor) of part ``index``,
-    centred and scaled by the merge job's ``plan``."""
+    centred and scaled by the merge job's ``plan`` (on ``threads`` threads: the bits do not depend on them)."""
     t0 = time.perf_counter()
     parts, _ = parts_of(source, spec)
     if not 0 <= index < len(parts):
         raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
-    rstat = streaming.accumulate_r(parts[index](), dict(plan))
+    rstat = streaming.accumulate_r_part(parts[index], dict(plan), threads=threads)
     return {"shard": index, "rows": int(rstat.n), "seconds": time.perf_counter() - t0,
             "peak_rss_mb": peak_rss_mb(), "rstat": rstat.to_dict()}
 
@@ -139,7 +140,7 @@ def solve_sharded(source: str, spec: Mapping[str, Any], threads: int | None = No
     scatter when the merge asks for it, the solve (for tests and benchmarks)."""
     shards = [shard_stat(source, spec, i, threads) for i in range(len(parts_of(source, spec)[0]))]
     merged = merge_shards(shards)
-    refines = ([refine_stat(source, spec, s["shard"], merged["plan"]) for s in shards]
+    refines = ([refine_stat(source, spec, s["shard"], merged["plan"], threads) for s in shards]
                if merged["needs_second_pass"] else [])
     return solve_merged(source, spec, merged, shards, refines, threads)
 
