@@ -124,6 +124,7 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
                 out.update(passes=res["passes"], method_used=res["method"], threads=res["threads"],
                            condition_scaled=res["condition_scaled"],
                            correct_digits_estimate=res["correct_digits_estimate"])
+                out.setdefault("pass_seconds", []).append([res["seconds_pass1"], res["seconds_pass2"]])
             times.append(time.perf_counter() - t0)
         out["seconds"], out["all_seconds"] = min(times), times
     elif method in ("gram_in_memory", "reference", "numpy_lstsq", "sklearn_linear_regression",
@@ -235,6 +236,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--d", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--condition", type=float, default=None,
+                    help="condition number of the centred design (e.g. 1e7: the solver takes its second pass)")
+    ap.add_argument("--mean", type=float, default=0.0, help="mean of every feature (e.g. 1e4)")
     ap.add_argument("--row-group", type=int, default=100_000, help="rows per Parquet row group")
     ap.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default: a row group)")
     ap.add_argument("--tmp", default=None, help="directory for the file (default: a temporary one)")
@@ -265,10 +269,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     tmpdir = Path(a.tmp) if a.tmp else Path(tempfile.mkdtemp(prefix="bench_scale_"))
     tmpdir.mkdir(parents=True, exist_ok=True)
-    path = tmpdir / f"large_{a.n}x{a.d}_s{a.seed}_rg{a.row_group}.parquet"
+    shape = "" if a.condition is None and not a.mean else f"_c{a.condition or 0:g}_m{a.mean:g}"
+    path = tmpdir / f"large_{a.n}x{a.d}_s{a.seed}_rg{a.row_group}{shape}.parquet"
     t0 = time.perf_counter()
     if not path.exists():
-        write_large(path, n=a.n, d=a.d, seed=a.seed, chunk_rows=a.row_group)
+        write_large(path, n=a.n, d=a.d, seed=a.seed, chunk_rows=a.row_group, condition=a.condition, mean=a.mean)
     write_s = time.perf_counter() - t0
 
     core = ["reference", "gram_in_memory", "read_only", "read_only_warm", "cold", "warm"]
@@ -305,6 +310,8 @@ def main(argv: list[str] | None = None) -> dict:
         "peak_rss_cold_mb": runs["cold"].get("peak_rss_mb", math.nan),
         "cache_dropped": runs["cold"].get("cache_dropped"),
         "passes": runs["warm"].get("passes"), "reglab_coef_digits": _digits(runs["warm"].get("coef"), ref),
+        "warm_pass_seconds": min(runs["warm"].get("pass_seconds") or [[math.nan, math.nan]], key=sum),
+        "condition": a.condition, "mean": a.mean,
         "correct_digits_estimate": runs["warm"].get("correct_digits_estimate"),
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "cpus": os.cpu_count(),
         "blas_threads": THREADS or "inherited", "solver_threads": runs["warm"].get("threads"),

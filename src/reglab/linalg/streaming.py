@@ -68,8 +68,8 @@ Chunk = tuple[np.ndarray, np.ndarray, int]
 #: rows per block of a chunk's Gram. A chunk's ``ZᵀZ`` is the sum, in block order, of its blocks' (one BLAS
 #: call on one thread each), so the bits are the same whichever threads computed the blocks, and how many.
 ROW_BLOCK = 25_000
-#: rows per block of the second pass's TSQR (a Householder QR of 8,192 × 103 stays in cache)
-R_BLOCK = 8192
+#: rows per block of the second pass's TSQR (a Householder QR of 4,096 × 103, 3.4 MB, stays in cache)
+R_BLOCK = 4096
 #: rows of the first chunk whose means are the shift (a mean of 1,024 rows is within about σ/32 of the
 #: whole data's: the centring then loses under 0.001 digits, and costs 0.1 ms instead of a 13 ms pass)
 SHIFT_ROWS = 1024
