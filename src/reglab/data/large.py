@@ -280,9 +280,9 @@ class BufferPool:
         with self._lock:
             fits = [i for i, flat in enumerate(self._free) if flat.size >= need]
             flat = self._free.pop(fits[0]) if fits else None
+            self.allocated += flat is None
         if flat is None:
             flat = np.empty(need)
-            self.allocated += 1
         return flat[:need].reshape((rows, cols), order="F")
 
     def give(self, array: np.ndarray) -> None:
