@@ -14,8 +14,10 @@ A chunk's Gram is the ordered sum of :data:`ROW_BLOCK`-row block products, each 
 BLAS call, so the first pass runs on any number of threads (:class:`_Pass`: threads read chunks —
 several row groups at once from Parquet — into two reused buffers, the reader subtracting the shift
 as it copies, and compute block Grams in between) with the same bits. Measured at 1e6 × 100 with the
-file in page cache on 2 cores: 0.43 s, against 0.23 s for one in-memory ``X.T @ X`` (1.84×), peak
-264 MB; one thread reading and BLAS computing in turn took 0.81 s.
+file in page cache on 2 cores: 0.35–0.36 s, against 0.22 s for one in-memory ``X.T @ X`` (1.61–1.66×),
+peak 265–267 MB; one thread reading and BLAS computing in turn took 0.81 s. The small solves run on one
+BLAS thread too (:func:`one_blas_thread`): on two, OpenBLAS's spinning worker took a core from the
+next pass (0.40 s instead of 0.34).
 
 :func:`solve` centres exactly (``C = G_zz − s sᵀ/n`` with the small shifted sums ``s``), drops constant
 columns (zero centred variance: absorbed by the intercept), scales to unit column norms and factors the
@@ -49,17 +51,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import lapack
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "R_BLOCK", "ROW_BLOCK", "GramStat", "RStat", "accumulate", "accumulate_part", "accumulate_r", "accumulate_r_part",
-    "merge_in_order", "solve",
+    "merge_in_order", "one_blas_thread", "solve",
     "solve_stream", "source_parts", "usable_cores",
 ]
 
@@ -126,6 +129,18 @@ def _sum_in_order(grams: Iterable[np.ndarray]) -> np.ndarray:
     for g in it:
         total += g
     return total
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # scans the loaded libraries once (0.75 ms per threadpool_limits otherwise)
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS and LAPACK run on the calling thread only: the passes' blocks (one BLAS call
+    per thread each) and the small solves (a 102 × 102 factorisation took 9–134 ms on two BLAS threads
+    here, 3 ms on one)."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def usable_cores() -> int:
@@ -426,7 +441,7 @@ def accumulate(chunks: Iterable[Chunk] | Any, *, features: list[str] | None = No
     goes back to it, and once the shift is fixed the pool subtracts it while reading."""
     stat = GramStat(features=features)
     threads = usable_cores() if threads is None else max(1, int(threads))
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _Pass(stat, chunks, threads=threads, overwrite=overwrite, pool=pool).run()
 
 
@@ -569,7 +584,7 @@ def accumulate_r(chunks: Iterable[Chunk] | Any, plan: dict[str, Any], *, threads
     stat = RStat(list(plan["columns"]), np.asarray(plan["center"]), np.asarray(plan["scale"]),
                  bool(plan["intercept"]))
     threads = usable_cores() if threads is None else max(1, int(threads))
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _Pass(stat, chunks, threads=threads, overwrite=False, pool=pool).run()
 
 
@@ -655,6 +670,13 @@ def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept:
 
 
 def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None, rcond: float | None = None,
+          threshold: float = 1e8, features: Sequence[str] | None = None) -> dict[str, Any]:
+    """:func:`_solve` on one BLAS thread (its matrices are ``(d + 2)``-square)."""
+    with one_blas_thread():
+        return _solve(stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold, features=features)
+
+
+def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None, rcond: float | None = None,
           threshold: float = 1e8, features: Sequence[str] | None = None) -> dict[str, Any]:
     """Least squares ``y ~ [1,] X`` from a pass-1 :class:`GramStat` (and, when given, the pass-2
     :class:`RStat` built with this result's ``plan``).
