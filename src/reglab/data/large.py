@@ -389,6 +389,10 @@ class RowGroups:
         self.features = _pick_features(files[0], pq.read_schema(files[0]), target, features)
         #: (file, row group, 0-based first row in the whole source, rows) per chunk
         self.index: list[tuple[Path, int, int, int]] = []
+        # parsed footers of the files in use, shared by the threads' readers: a footer costs about 1.5 KB
+        # per column chunk (15 MB for 100 row groups of 101 columns), so it is parsed once and only the
+        # two files in use are kept (the first two, to begin with)
+        self._meta: dict[Path, pq.FileMetaData] = {}
         first = 0
         for f in files:
             md = pq.read_metadata(f)
@@ -397,12 +401,11 @@ class RowGroups:
             for g in range(md.num_row_groups) if row_groups is None else row_groups:
                 self.index.append((f, int(g), first + int(starts[g]), md.row_group(g).num_rows))
             first += md.num_rows
+            if len(self._meta) < 2:
+                self._meta[f] = md
             del md
         self._local = threading.local()
         self._lock = threading.Lock()
-        # parsed footers of the files in use, shared by the threads' readers: a footer costs about 1.5 KB
-        # per column chunk (15 MB for 100 row groups of 101 columns), so only the last two are kept
-        self._meta: dict[Path, pq.FileMetaData] = {}
 
     def __len__(self) -> int:
         return len(self.index)
