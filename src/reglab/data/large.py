@@ -40,8 +40,9 @@ import pyarrow.parquet as pq
 from reglab.core.rng import generator
 
 __all__ = [
-    "META_KEY", "BufferPool", "RowGroups", "check_fits_in_memory", "design_matrix", "feature_columns", "iter_chunks", "make_design", "read_meta",
-    "shard_paths", "shard_ranges", "write_large", "write_large_shard",
+    "META_KEY", "BufferPool", "RowGroups", "check_fits_in_memory", "design_matrix", "feature_columns", "is_csv",
+    "iter_chunks", "make_design", "parquet_files", "read_meta", "shard_paths", "shard_ranges", "write_large",
+    "write_large_shard",
 ]
 
 META_KEY = b"reglab"
@@ -188,7 +189,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     """The ``b"reglab"`` JSON metadata of a file written by :func:`write_large` (first shard of a directory)."""
     p = Path(path)
     if p.is_dir():
-        p = _parquet_files(p)[0]
+        p = parquet_files(p)[0]
     md = pq.read_schema(p).metadata or {}
     if META_KEY not in md:
         raise ValueError(f"{p}: no reglab metadata (not written by write_large)")
@@ -197,7 +198,13 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------- reading
 
-def _parquet_files(directory: Path) -> list[Path]:
+def is_csv(path: Path) -> bool:
+    """Whether a file is read as CSV (``.csv``, ``.txt``, ``.csv.gz``); anything else is Parquet."""
+    return path.suffix.lower() in (".csv", ".txt") or path.name.lower().endswith(".csv.gz")
+
+
+def parquet_files(directory: Path) -> list[Path]:
+    """The ``*.parquet`` files of a shard directory, sorted by name (an error when there are none)."""
     files = sorted(f for f in directory.iterdir() if f.suffix == ".parquet" and f.is_file())
     if not files:
         raise ValueError(f"{directory}: no .parquet files")
@@ -357,8 +364,8 @@ def feature_columns(source: str | os.PathLike, *, target: str,
     """The feature columns :func:`iter_chunks` will yield for ``source`` (checked against its schema)."""
     src = Path(source)
     if src.is_dir():
-        src = _parquet_files(src)[0]
-    if src.suffix.lower() == ".parquet":
+        src = parquet_files(src)[0]
+    if not is_csv(src):
         schema = pq.read_schema(src)
     else:
         reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=1 << 20))
@@ -384,9 +391,9 @@ class RowGroups:
             raise ValueError("row_groups= applies to one Parquet file, not a directory")
         if not src.exists():
             raise FileNotFoundError(src)
-        files = _parquet_files(src) if src.is_dir() else [src]
+        files = parquet_files(src) if src.is_dir() else [src]
         self.target = target
-        self.features = _pick_features(files[0], pq.read_schema(files[0]), target, features)
+        self.features: list[str] | None = None
         #: (file, row group, 0-based first row in the whole source, rows) per chunk
         self.index: list[tuple[Path, int, int, int]] = []
         # parsed footers of the files in use, shared by the threads' readers: a footer costs about 1.5 KB
@@ -394,9 +401,10 @@ class RowGroups:
         # two files in use are kept (the first two, to begin with)
         self._meta: dict[Path, pq.FileMetaData] = {}
         first = 0
-        for f in files:
+        for i, f in enumerate(files):
             md = pq.read_metadata(f)
-            _pick_features(f, md.schema.to_arrow_schema(), target, self.features)
+            # the first file fixes the feature columns; every later one must hold them
+            self.features = _pick_features(f, md.schema.to_arrow_schema(), target, self.features if i else features)
             starts = np.concatenate([[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])])
             for g in range(md.num_row_groups) if row_groups is None else row_groups:
                 self.index.append((f, int(g), first + int(starts[g]), md.row_group(g).num_rows))
@@ -531,7 +539,7 @@ def iter_chunks(source: str | os.PathLike, *, target: str, features: Sequence[st
     ``row_groups`` (one Parquet file only) reads just those groups (see :func:`shard_ranges`).
     """
     src = Path(source)
-    if src.is_file() and (src.suffix.lower() in (".csv", ".txt") or src.name.lower().endswith(".csv.gz")):
+    if src.is_file() and is_csv(src):
         if row_groups is not None:
             raise ValueError("row_groups= applies to Parquet files only")
         yield from _iter_csv(src, target, features, chunk_rows, block_size, pool)
@@ -554,7 +562,7 @@ def _total_ram() -> int:
 
 def _estimated_bytes(path: Path) -> int:
     if path.is_dir():
-        return sum(_estimated_bytes(f) for f in _parquet_files(path))
+        return sum(_estimated_bytes(f) for f in parquet_files(path))
     if path.suffix.lower() == ".parquet":
         md = pq.ParquetFile(path).metadata
         total = sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))

@@ -173,8 +173,9 @@ class GramStat:
 
     def blocks(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False,
                shifted: bool = False) -> list[Callable[[], np.ndarray]]:
-        """The chunk's Gram as tasks, one per :data:`ROW_BLOCK` rows, whose results summed in order are
-        :meth:`chunk_gram` (``overwrite``: the chunk is the caller's to spend; when it comes from
+        """The chunk's Gram as tasks, one per :data:`ROW_BLOCK` rows, whose results :meth:`fold` sums in
+        order: every path forms the same ``Z`` and the same products, so equal chunks give equal bits
+        (``overwrite``: the chunk is the caller's to spend; when it comes from
         :func:`reglab.data.large.iter_chunks`, ``Z`` is formed in its buffer without a copy; ``shifted``:
         its values are ``X − shift``, ``y − shift_y`` already, as a :class:`reglab.data.large.BufferPool`
         with this ``offset`` reads them). The first chunk fixes the shift (the means of its first :data:`SHIFT_ROWS` rows)."""
@@ -191,11 +192,6 @@ class GramStat:
         m, shift = X.shape[0], None if shifted else self.shift
         return [lambda a=a: _block_gram(X, y, a, min(a + ROW_BLOCK, m), shift, z) for a in range(0, m, ROW_BLOCK)]
 
-    def chunk_gram(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
-        """``ZᵀZ`` of one chunk at this statistic's shift, ``Z = [X − a, 1, y − b]``: every path forms the
-        same ``Z`` and sums the same block products in the same order, so equal chunks give equal bits."""
-        return _sum_in_order(task() for task in self.blocks(X, y, overwrite=overwrite))
-
     @property
     def fixed(self) -> bool:
         """Whether the shift is fixed, so chunks can become blocks in any order (see :class:`_Pass`)."""
@@ -211,7 +207,7 @@ class GramStat:
         return self.add(_sum_in_order(results), rows)
 
     def add(self, gram: np.ndarray, rows: int) -> GramStat:
-        """Add a chunk's :meth:`chunk_gram` (in place; returns self)."""
+        """Add a chunk's ``ZᵀZ`` (in place; returns self)."""
         self.gram += gram
         self.n += rows
         self.chunks += 1
@@ -222,7 +218,7 @@ class GramStat:
         X, y = _as_chunk(X, y)
         if X.shape[0] == 0:
             return self
-        return self.add(self.chunk_gram(X, y, overwrite=overwrite), X.shape[0])
+        return self.fold([task() for task in self.blocks(X, y, overwrite=overwrite)], X.shape[0])
 
     def reshift(self, shift: np.ndarray) -> GramStat:
         """The same statistic at another shift, exactly: ``[Z − a, 1] = [Z − b, 1] T`` so ``G_a = Tᵀ G_b T``."""
@@ -409,7 +405,7 @@ class _Pass:
                 self.cond.notify_all()
 
     def run(self) -> Any:
-        helpers = [threading.Thread(target=self.work, name=f"reglab-pass1-{i}", daemon=True)
+        helpers = [threading.Thread(target=self.work, name=f"reglab-pass-{i}", daemon=True)
                    for i in range(self.threads - 1)]
         for t in helpers:
             t.start()
@@ -915,7 +911,7 @@ def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[s
 
         def indexed() -> large.RowGroups | None:
             """The same chunks read by index (several threads at once), where they are whole row groups."""
-            if path.suffix.lower() != ".parquet" and not path.is_dir():
+            if path.is_file() and large.is_csv(path):
                 return None
             rg = large.RowGroups(path, target=target, features=feats, row_groups=groups)
             return rg if chunk_rows is None or chunk_rows >= rg.max_rows else None
@@ -924,8 +920,7 @@ def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[s
         return part
 
     if src.is_dir():
-        files = sorted(f for f in src.iterdir() if f.suffix == ".parquet" and f.is_file())
-        return [reader(f) for f in files], feats
+        return [reader(f) for f in large.parquet_files(src)], feats
     if shards and src.suffix.lower() == ".parquet":
         return [reader(src, g) for g in large.shard_ranges(src, shards) if g], feats
     return [reader(src)], feats
