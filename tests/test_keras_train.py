@@ -13,11 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-pytest.importorskip("keras")
-
-from reglab.training import keras_train as kt  # noqa: E402
-from reglab.training.keras_train import FitSpec, train, train_with_model_fit  # noqa: E402
+from reglab.training import keras_train as kt
+from reglab.training.keras_train import FitSpec, train, train_with_model_fit
 
 pytestmark = pytest.mark.keras
 
