@@ -3,14 +3,14 @@ from reglab.core.io import write_json, write_parquet
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.data import datasets
-from reglab.studies import amortized
+from reglab.studies import amortized, amortized_encoder
 from reglab.training.session import configure_threads
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)
     data = datasets.load(snakemake.input.data)
     fixed = amortized.training_batch(data.frame, data.features, data.target, data.truth)
-    doc, table, history = amortized.run_encoder(
+    doc, table, history = amortized_encoder.run_encoder(
         snakemake.params.name,
         snakemake.params.encoder,
         evaluation=snakemake.params.evaluation,

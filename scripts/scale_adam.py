@@ -4,11 +4,14 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.studies import scale
 from reglab.training.session import configure_threads
+from reglab.training.streamed import adam_comparison
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)
-    doc = scale.adam_comparison(scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec, read_json(snakemake.input.ols),
-                                snakemake.params.runs, seed=snakemake.params.seed)
+    parts, features = scale.parts_of(scale.source_of(snakemake.params.spec, snakemake.input.data[0]),
+                                     snakemake.params.spec)
+    doc = adam_comparison(parts, features, read_json(snakemake.input.ols), snakemake.params.runs,
+                          seed=snakemake.params.seed)
     doc["dataset"] = snakemake.params.name
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     for name, run in doc["runs"].items():

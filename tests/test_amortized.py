@@ -9,6 +9,7 @@ import pytest
 from reglab.data.amortized import SEED_CONDITION, Condition, from_frame_arrays, sample
 from reglab.linalg import batched
 from reglab.studies import amortized as study
+from reglab.studies import amortized_encoder
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_one_encoder_job_end_to_end():
     entry = {"kind": "moments", "linear_in_y": True, "normalize": True, "data": "fresh", "steps": 40,
              "batch_size": 16, "learning_rate": 3e-3, "train_n": [6, 20], "head_width": 16, "head_depth": 1}
     evaluation = {"m": 40, "permutations": 2, "factors": {"n": [6], "noise_max": [0]}}
-    doc, table, history = study.run_encoder("moments", entry, evaluation=evaluation, seed=9, fixed=fixed)
+    doc, table, history = amortized_encoder.run_encoder("moments", entry, evaluation=evaluation, seed=9, fixed=fixed)
     assert set(table["condition"]) == {"seed", "n=6", "noise_max=0"}
     assert doc["floor_loss"] == pytest.approx(table.set_index("condition").loc["seed", "floor"])
     assert doc["eval_loss"] >= doc["floor_loss"] and doc["permutation"]["max"] <= 1e-5

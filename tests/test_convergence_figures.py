@@ -355,3 +355,15 @@ def test_predicted_vs_measured(study):
     assert [type(r["measured_epochs"]) for r in records] == [int, int, int, type(None)]
     empty = predicted_vs_measured({"runs": []})
     assert list(empty.columns) == PREDICTED_COLUMNS and empty.empty
+
+
+def test_divergence_marks_come_from_the_artifact_not_the_curves():
+    from reglab.plotting.convergence import _divergences
+
+    sub = pd.DataFrame({"repeat": [0, 0, 0], "epoch": [1, 2, 3], "loss": [1.0, 2.0, np.inf],
+                        "seconds": [0.1, 0.2, 0.3]})
+    # the summary (core.stats.divergence, where the runs were summarized) decides; a figure agrees with it
+    assert _divergences([{"repeat": 0, "diverged": False, "epochs_run": 3}], sub, "epoch")[1] == 0
+    where, n_div, n_rep, epochs = _divergences(
+        [{"repeat": 0, "diverged": True, "diverged_epoch": 2, "epochs_run": 3}], sub, "epoch")
+    assert (where, n_div, n_rep, epochs) == ([2.0], 1, 1, [2])

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from reglab.data import datasets, large
+from reglab.linalg.lsq.digits import lre
 from reglab.studies import scale
+from reglab.training.streamed import adam_comparison
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +57,24 @@ def test_ill_conditioned_shards_get_the_second_scatter_and_match_lstsq(tmp_path)
     Xc = np.column_stack([X - X.mean(0), np.ones(len(X))])
     ref, *_ = np.linalg.lstsq(Xc, frame["y"].to_numpy(), rcond=None)
     got = scale.coef_vector(doc, doc["features"])
-    assert scale.correct_digits(got[:4], ref[:4]) >= 16 - np.log10(1e7) - 2  # the lstsq floor, within 100x
+    assert lre(got[:4], ref[:4]) >= 16 - np.log10(1e7) - 2  # the lstsq floor, within 100x
     assert scale.solve_sharded(str(path), spec)["coef"] == doc["coef"]
 
 
-def test_correct_digits():
-    assert scale.correct_digits(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 16.0
-    assert scale.correct_digits(np.array([1.001, 2.0]), np.array([1.0, 2.0])) == pytest.approx(
-        -np.log10(0.001 / np.sqrt(5)))
+def test_correct_digits_are_the_componentwise_nist_lre():
+    assert lre(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 16.0
+    assert lre(np.array([1.001, 2.0]), np.array([1.0, 2.0])) == pytest.approx(3.0)  # the worst component
+    assert lre(np.array([1.0, 2.000002]), np.array([1.0, 2.0])) == pytest.approx(6.0)
+    assert lre(np.array([1e-7, 2.0]), np.array([0.0, 2.0])) == pytest.approx(7.0)  # a zero reference: absolute
+    assert lre(np.array([np.nan, 2.0]), np.array([1.0, 2.0])) == 0.0
 
 
 @pytest.mark.keras
 def test_adam_streaming_is_scored_against_least_squares(shards):
     spec = {"kind": "large", "target": "y", "shards": 3}
     ols = scale.solve_sharded(shards, spec)
-    doc = scale.adam_comparison(shards, spec, ols, [{"name": "a", "epochs": 1, "batch_size": 256}], seed=1)
+    parts, features = scale.parts_of(shards, spec)
+    doc = adam_comparison(parts, features, ols, [{"name": "a", "epochs": 1, "batch_size": 256}], seed=1)
     run = doc["runs"]["a"]
     assert run["steps"] == 3 * (-(-700 // 256) * 2 + -(-(2000 - 1400) // 256))  # per chunk, last batch kept
     assert run["coef_digits"] is not None and run["coef_digits"] < ols["correct_digits_estimate"]

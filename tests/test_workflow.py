@@ -297,6 +297,21 @@ def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_
     assert planned_jobs(snakemake(run_dir, "-n")) == []  # the unchanged code plans nothing
 
 
+def test_a_keras_edit_reruns_no_exact_least_squares_job(run_dir, tmp_path):
+    """An edit to the streamed Adam trainer plans the Adam comparison and what reads it, never the exact
+    solves of the same files (their import closures do not reach TensorFlow code)."""
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    streamed = src / "reglab" / "training" / "streamed.py"
+    streamed.write_text(streamed.read_text() + "\n# changed for a test\n")
+    rules = {rule for rule, _ in planned_jobs(snakemake(run_dir, "-n", env={**os.environ, "PYTHONPATH": str(src)}))}
+    assert any(r.startswith("scale_adam_") for r in rules), sorted(rules)
+    exact = ("scale_shard_", "scale_merge_", "scale_refine_", "scale_solve_", "amortized_references",
+             "amortized_evaluation", "closed_form", "diagnostics")
+    assert not [r for r in rules if r.startswith(exact)], sorted(rules)
+    assert rules <= {r for r in rules if r.startswith("scale_adam_")} | {"reproduction", "report", "all"}, sorted(rules)
+
+
 def test_paper_config_plans_the_seed_size_encoders(tmp_path):
     (tmp_path / "resources").mkdir()
     result = snakemake(tmp_path, "-n", study="paper")

@@ -47,7 +47,7 @@ rule amortized_references:
     benchmark:
         benchmark_file("data", "amortized_references")
     conda:
-        "../../envs/keras.yaml"
+        "../../envs/numerical.yaml"
     resources:
         **job_resources("data"),
     params:
@@ -75,7 +75,7 @@ rule amortized_evaluation:
         benchmark_file("light", "amortized_evaluation")
     localrule: True
     conda:
-        "../../envs/keras.yaml"
+        "../../envs/numerical.yaml"
     resources:
         **job_resources("light"),
     params:

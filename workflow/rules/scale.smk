@@ -49,7 +49,7 @@ for _ds in STREAMING:
             benchmark:
                 benchmark_file("stream", f"scale_shard_{_ds}_{_i}")
             conda:
-                "../../envs/keras.yaml"
+                "../../envs/numerical.yaml"
             resources:
                 **job_resources("stream"),
             params:
@@ -73,7 +73,7 @@ for _ds in STREAMING:
             benchmark_file("light", f"scale_merge_{_ds}")
         localrule: True
         conda:
-            "../../envs/keras.yaml"
+            "../../envs/numerical.yaml"
         resources:
             **job_resources("light"),
         params:
@@ -96,7 +96,7 @@ for _ds in STREAMING:
             benchmark:
                 benchmark_file("stream", f"scale_refine_{_ds}_{_i}")
             conda:
-                "../../envs/keras.yaml"
+                "../../envs/numerical.yaml"
             resources:
                 **job_resources("stream"),
             params:
@@ -121,7 +121,7 @@ for _ds in STREAMING:
         benchmark:
             benchmark_file("stream", f"scale_solve_{_ds}")
         conda:
-            "../../envs/keras.yaml"
+            "../../envs/numerical.yaml"
         threads: config["threads"]
         resources:
             **job_resources("stream"),

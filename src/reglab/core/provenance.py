@@ -3,7 +3,7 @@
 * :func:`code_digest` hashes the import closure of a rule's script inside ``reglab`` plus the versions of
   the numerical packages that closure imports; the workflow passes it to each rule as a param, so an edit
   to the library (or an upgrade of numpy, TensorFlow, ...) reruns exactly the jobs whose code changed.
-* :func:`produced_by` is the block every JSON artifact carries.
+* :func:`produced_by` is the block every JSON artifact carries; :func:`peak_rss_mb` the memory a job used.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import subprocess
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -27,6 +28,11 @@ VERSIONED = ("numpy", "scipy", "pandas", "pyarrow", "tensorflow", "keras", "scik
 #: import name -> distribution names to try (TensorFlow is installed as tensorflow-cpu here)
 _DISTRIBUTIONS = {"sklearn": ("scikit-learn",), "tensorflow": ("tensorflow", "tensorflow-cpu"),
                   "yaml": ("pyyaml",)}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 @lru_cache(maxsize=None)

@@ -190,10 +190,9 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
     """The diverged repeats of one configuration: where to mark them (x coordinate), how many
     diverged, how many repeats there are, and their divergence epochs.
 
-    A repeat's divergence epoch is the summary's ``diverged_epoch``, else the first epoch whose
-    loss is non-finite in the curves, else its ``epochs_run``.  A repeat whose last recorded loss
-    is non-finite counts as diverged even where the summary does not say so (a reference solver
-    whose weights stayed finite while its loss overflowed).
+    Which repeats diverged, and at which epoch, is the artifact's (``diverged``, ``diverged_epoch``,
+    else ``epochs_run``: :func:`reglab.core.stats.divergence`, applied where the runs were summarized),
+    so a figure never disagrees with the JSON; the curves only place the mark on a seconds axis.
     """
     by_rep = {int(rep): g.sort_values("epoch") for rep, g in sub.groupby("repeat")}
 
@@ -204,10 +203,7 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
         bad = g.loc[~np.isfinite(g["loss"].to_numpy(dtype=float))]
         return None if bad.empty else bad.iloc[0]
 
-    flagged = {int(r.get("repeat") or 0): r for r in runs if r.get("diverged")}
-    # a repeat whose recorded loss ended non-finite diverged, whatever the summary says
-    blown = {rep: {} for rep, g in by_rep.items() if not np.isfinite(float(g["loss"].iloc[-1]))}
-    diverged = sorted({**blown, **flagged}.items(), key=lambda kv: kv[0])
+    diverged = sorted(((int(r.get("repeat") or 0), r) for r in runs if r.get("diverged")), key=lambda kv: kv[0])
     n_rep = max(len(runs), len(by_rep))
     where, epochs = [], []
     for rep, r in diverged:

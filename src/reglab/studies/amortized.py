@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reglab.core.rng import derive_seed, generator
+from reglab.core.rng import generator
 from reglab.data.amortized import SEED_CONDITION, Batch, Condition, from_frame_arrays, sample
 from reglab.linalg import batched
 
@@ -157,44 +157,7 @@ def training_batch(frame: pd.DataFrame, features: Sequence[str], target: str,
                              t.get("coef_by_group"), t.get("noise_sd_by_group"))
 
 
-# --------------------------------------------------------------------------- one encoder job
-
-
-def run_encoder(name: str, entry: Mapping[str, Any], *, evaluation: Mapping[str, Any], seed: int,
-                fixed: Batch | None) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Train one configured encoder and evaluate it: (artifact document, evaluation rows, history)."""
-    from reglab.training import amortized as am
-
-    enc, tr = am.from_config(entry)
-    if tr.data == "fixed" and fixed is None:
-        raise ValueError(f"amortized.encoders.{name}: data 'fixed' needs the training dataset")
-    trained = am.train(enc, tr, seed=derive_seed(seed, "amortized", "train", name), fixed=fixed)
-    ev = Evaluation(seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)))
-    table = ev.table(name, enc.kind, "encoder", trained.coefficients)
-    perm = ev.permutation_change(trained.coefficients, int(evaluation.get("permutations", 10)),
-                                 generator(seed, "amortized", "permutation", name))
-    seed_row = table[table["condition"] == SEED_KEY].iloc[0]
-    example_beta = trained.coefficients(ev.batches[SEED_KEY].X[:EXAMPLES], ev.batches[SEED_KEY].y[:EXAMPLES])
-    history = pd.DataFrame(trained.history, columns=["epoch", "step", "loss", "val_loss", "seconds"])
-    history.insert(0, "name", name)
-    last = trained.history[-1] if trained.history else {}
-    doc = {
-        "name": name, "kind": enc.kind, "params": trained.params, "spec": am.spec_dict(enc, tr),
-        "train_seconds": trained.seconds, "steps_run": trained.steps_run,
-        "train_datasets": len(fixed.X) if tr.data == "fixed" else None,
-        "epochs_run": last.get("epoch"), "final_train_loss": last.get("loss"), "final_val_loss": last.get("val_loss"),
-        "loss_units": "normalized" if enc.normalize and tr.loss_units == "normalized" else "raw",
-        "eval_loss": float(seed_row["loss"]), "floor_loss": float(seed_row["floor"]),
-        "excess_pct": _none_if_nan(seed_row["excess_pct"]), "excess_p95": float(seed_row["excess_p95"]),
-        "slope_rel_err_median": float(seed_row["slope_rel_err_median"]),
-        "permutation": perm, "permutation_invariant": enc.kind != "lstm",
-        "example_beta": example_beta.tolist(),
-        "conditions": {r["condition"]: {c: _none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in table.iterrows()},
-    }
-    return doc, table, history
-
-
-def _none_if_nan(v: Any) -> Any:
+def none_if_nan(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
@@ -202,9 +165,9 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
     ev = Evaluation(seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)))
     table = evaluate_references(ev)
     seed_rows = table[table["condition"] == SEED_KEY].set_index("name")
-    by_cond = {key: {r["name"]: {c: _none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in sub.iterrows()}
+    by_cond = {key: {r["name"]: {c: none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in sub.iterrows()}
                for key, sub in table.groupby("condition", sort=False)}
-    doc = {"references": {n: {c: _none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
+    doc = {"references": {n: {c: none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
            "by_condition": by_cond,
            "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
            "m": int(evaluation.get("m", 1000)), "example": ev.example()}

@@ -208,12 +208,13 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
                    np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
     w = np.asarray(trace.w_final, dtype=np.float64)
-    div_epoch, _ = divergence(losses, float(np.mean(prob.b * prob.b)))
+    div_epoch, nonfinite = divergence(losses, float(np.mean(prob.b * prob.b)))
     diverged = (bool(trace.extra.get("diverged")) or div_epoch is not None or not np.all(np.isfinite(w))
                 or not np.isfinite(mse(prob.A @ w - prob.b)))
     record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
               "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
               "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": diverged,
+              "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
               "final_loss_float64": None if diverged else mse(prob.A @ w - prob.b),
               "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
               "time_to_tolerance": time_to_tolerance(steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds),

@@ -7,13 +7,12 @@ Parquet shards, or a CSV (one shard). Jobs: one statistic per shard (:func:`shar
 (:func:`merge_shards`) that decides whether digits are at risk; only then a second scatter of one
 refinement job per shard (:func:`refine_stat`, the TSQR pass); a solve (:func:`solve_merged`) that also
 re-solves the whole source in one process: its wall time is the solve's (reading included), and its
-answer must equal the merged shards'.
+answer must equal the merged shards'. (Keras Adam on the same files is :func:`reglab.training.streamed.
+adam_comparison`: nothing here imports TensorFlow, so these jobs' code digests do not cover Keras code.)
 """
 
 from __future__ import annotations
 
-import math
-import resource
 import time
 from pathlib import Path
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from reglab.core.provenance import peak_rss_mb
 from reglab.linalg import streaming
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+from reglab.linalg.lsq.result import coef_vector
 
 
 def source_of(spec: Mapping[str, Any], first_input: str) -> str:
@@ -55,18 +51,6 @@ def shard_stat(source: str, spec: Mapping[str, Any], index: int, threads: int | 
     stat = streaming.accumulate_part(parts[index], features=feats, threads=threads)
     return {"shard": index, "parts": len(parts), "rows": int(stat.n), "features": feats,
             "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(), "stat": stat.to_dict()}
-
-
-def coef_vector(res: Mapping[str, Any], features: Sequence[str]) -> np.ndarray:
-    coef = res["coef"]
-    values = [coef[f] for f in features] if isinstance(coef, Mapping) else list(coef)
-    return np.array([*values, res["intercept"]], dtype=np.float64)
-
-
-def correct_digits(estimate: np.ndarray, reference: np.ndarray) -> float:
-    """-log10 of the relative error |estimate - reference| / |reference| (16 for an exact match)."""
-    err = float(np.linalg.norm(estimate - reference) / max(np.linalg.norm(reference), 1e-300))
-    return 16.0 if err == 0 else min(16.0, -math.log10(err))
 
 
 def merge_shards(shard_docs: Sequence[Mapping[str, Any]], *, threshold: float = 1e8) -> dict[str, Any]:
@@ -143,23 +127,3 @@ def solve_sharded(source: str, spec: Mapping[str, Any], threads: int | None = No
     refines = ([refine_stat(source, spec, s["shard"], merged["plan"], threads) for s in shards]
                if merged["needs_second_pass"] else [])
     return solve_merged(source, spec, merged, shards, refines, threads)
-
-
-def adam_comparison(source: str, spec: Mapping[str, Any], ols: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
-                    seed: int) -> dict[str, Any]:
-    """Keras Dense(1) + Adam streaming from the same files, each run's coefficients in correct digits
-    against the streamed least-squares solution."""
-    from reglab.training.streamed import adam_stream
-
-    parts, feats = parts_of(source, spec)
-    reference = coef_vector(ols, feats)
-    out = {}
-    for run in runs:
-        res = adam_stream(parts, len(feats), epochs=int(run["epochs"]), batch_size=int(run["batch_size"]),
-                          learning_rate=float(run.get("learning_rate", 1e-3)), seed=seed)
-        est = np.array([*res["coef"], res["intercept"]])
-        res["coef_digits"] = correct_digits(est, reference) if np.all(np.isfinite(est)) else None
-        res["coef"] = dict(zip(feats, res["coef"]))
-        out[run["name"]] = res
-    return {"runs": out, "reference": "streamed least squares (results/scale/<dataset>.json)",
-            "peak_rss_mb": peak_rss_mb()}

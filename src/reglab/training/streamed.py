@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from reglab.core.provenance import peak_rss_mb
+from reglab.linalg.lsq.digits import METRIC, lre
+from reglab.linalg.lsq.result import coef_vector
 from reglab.training.session import tensorflow
 
 Part = Callable[[], Iterator[tuple[np.ndarray, np.ndarray, int]]]
@@ -55,3 +59,23 @@ def adam_stream(parts: Sequence[Part], d: int, *, epochs: int, batch_size: int, 
     kernel, bias = (np.asarray(w, dtype=np.float64) for w in layer.get_weights())
     return {"coef": kernel[:, 0].tolist(), "intercept": float(bias[0]), "epochs": epochs, "batch_size": bs,
             "learning_rate": learning_rate, "steps": steps, "seconds": time.perf_counter() - t0, "history": history}
+
+
+def adam_comparison(parts: Sequence[Part], features: Sequence[str], ols: Mapping[str, Any],
+                    runs: Sequence[Mapping[str, Any]], seed: int) -> dict[str, Any]:
+    """Keras Dense(1) + Adam streaming ``parts`` once per configured run, each run's coefficients (slopes
+    and intercept) in correct digits (:func:`reglab.linalg.lsq.digits.lre`) against the streamed least-squares
+    fit ``ols`` (a ``results/scale/<dataset>.json`` document)."""
+    feats = list(features)
+    reference = coef_vector(ols, feats)
+    out = {}
+    for run in runs:
+        res = adam_stream(parts, len(feats), epochs=int(run["epochs"]), batch_size=int(run["batch_size"]),
+                          learning_rate=float(run.get("learning_rate", 1e-3)), seed=seed)
+        est = np.array([*res["coef"], res["intercept"]])
+        res["coef_digits"] = lre(est, reference) if np.all(np.isfinite(est)) else None
+        res["coef_digits_metric"] = METRIC
+        res["coef"] = dict(zip(feats, res["coef"], strict=True))
+        out[run["name"]] = res
+    return {"runs": out, "reference": "streamed least squares (results/scale/<dataset>.json)",
+            "peak_rss_mb": peak_rss_mb()}

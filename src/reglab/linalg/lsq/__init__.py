@@ -1,0 +1,14 @@
+"""The least-squares core: one vocabulary and one rule for each concept every path shares.
+
+* :mod:`.digits` -- correct digits: the NIST log relative error, componentwise (``lre``);
+* :mod:`.rank` -- the one rank rule (columns of [X, 1] scaled by the nearest power of two, a singular
+  value counts when it exceeds ``max(n, m) * eps * sigma_1``), applied to whatever factor a path has;
+* :mod:`.result` -- the result vocabulary every artifact that holds a fit uses (``coef`` keyed by
+  feature name, ``intercept``, ``se``, ``r2``, ``residual_sd``, ``dof``, ``rank``, named condition
+  numbers, ``correct_digits`` with its metric).
+
+Imports numpy (and the standard library) only: the exact least-squares jobs' code digests cover it,
+and it must never reach TensorFlow.
+"""
+
+__all__ = ["digits", "rank", "result"]
