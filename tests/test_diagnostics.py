@@ -368,7 +368,9 @@ def test_raw_quantities_match_numpy(near_collinear: np.ndarray) -> None:
 
 def test_rank_rtol_controls_tolerance(near_collinear: np.ndarray) -> None:
     r = diagnose(near_collinear, feature_names=["x1", "x2", "x3"], intercept=True, rank_rtol=1e-3)
-    assert r["rank_tol"] == pytest.approx(1e-3 * r["singular_values_scaled"][0])  # decided on unit-norm columns
+    d = _design(near_collinear, True)
+    pow2 = 2.0 ** np.round(np.log2(np.linalg.norm(d, axis=0)))  # the one rank rule's exact column scales
+    assert r["rank_tol"] == pytest.approx(1e-3 * np.linalg.svd(d / pow2, compute_uv=False)[0], rel=1e-12)
     assert r["rank"] == 3 and r["verdict_class"] == "not identifiable"
     dep = np.array(r["null_space"][0])
     np.testing.assert_allclose(np.abs(dep[:3]), 1 / math.sqrt(3), atol=1e-4)  # x1 + x2 - x3 ~ 0

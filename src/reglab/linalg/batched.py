@@ -8,13 +8,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from reglab.linalg.lsq import rank as rank_rule
+
+
+def ranks(R: np.ndarray, n: int) -> np.ndarray:
+    """(m,) each dataset's rank by the one rule (:mod:`reglab.linalg.lsq.rank`) from its R factor (m, d, d)
+    of an ``n x d`` design: columns scaled by the nearest power of two of their norms (a column's norm is
+    the same in the design and in R), singular values above ``max(n, d) * eps * sigma_1``."""
+    norms = np.linalg.norm(R, axis=1)  # (m, d): column norms
+    sv = np.linalg.svd(R / rank_rule.pow2_of(norms)[:, None, :], compute_uv=False)  # (m, d), descending
+    tol = max(n, R.shape[-1]) * rank_rule.EPS * sv[:, :1]
+    return np.where(sv[:, 0] > 0, np.sum(sv > tol, axis=1), 0)
+
 
 def ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-dataset least-squares coefficients (m, d), by Householder QR of each design (no normal
-    equations). Needs n >= d and full column rank in every dataset."""
+    equations). A dataset the rank rule finds deficient (or with n < d) gets its minimum-norm solution
+    (LAPACK gelsd at the rule's tolerance) instead of a triangular solve on a singular R."""
+    m, n, d = X.shape
+    if n < d:
+        return np.stack([_min_norm(X[i], y[i]) for i in range(m)]) if m else np.zeros((0, d))
     Q, R = np.linalg.qr(X)  # stacked: Q (m, n, d), R (m, d, d)
     qty = np.einsum("mnd,mn->md", Q, y)
-    return np.linalg.solve(R, qty[..., None])[..., 0]
+    full = ranks(R, n) == d
+    beta = np.empty((m, d))
+    if full.any():
+        beta[full] = np.linalg.solve(R[full], qty[full][..., None])[..., 0]
+    for i in np.flatnonzero(~full):
+        beta[i] = _min_norm(X[i], y[i])
+    return beta
+
+
+def _min_norm(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.linalg.lstsq(A, b, rcond=max(A.shape) * rank_rule.EPS)[0]
 
 
 def predictions(X: np.ndarray, beta: np.ndarray) -> np.ndarray:

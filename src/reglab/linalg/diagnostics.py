@@ -19,10 +19,10 @@ Conventions
 * ``X`` is ``(n, p)`` *without* an intercept column.  With ``intercept=True`` a column of
   ones is appended **last**; parameter names are ``feature_names + ["intercept"]``.
   ``k = n_params = p + intercept``.
-* Rank tolerance (as :func:`numpy.linalg.matrix_rank`): ``tol = rtol * s_max`` with
-  ``rtol = max(n, k) * eps`` unless ``rank_rtol`` is given.  ``rank = #{s_i > tol}``.
-  The same *relative* tolerance is used for the column-scaled (BKW) design and for the
-  centred design used for VIFs.
+* Rank: the one rule of :mod:`reglab.linalg.lsq.rank` (columns scaled by the nearest power of two,
+  ``tol = rtol * s_max`` with ``rtol = max(n, k) * eps`` unless ``rank_rtol`` is given), on the R
+  factor of the design.  The same *relative* tolerance is used for the unit-norm (BKW) design and for
+  the centred design used for VIFs.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import numpy as np
 from reglab.core.io import json_float
 from reglab.core.numbers import sig, spelled
 from reglab.linalg.lapack import svd
+from reglab.linalg.lsq import rank as rank_rule
 
 __all__ = [
     "diagnose",
@@ -395,6 +396,8 @@ class _Factors:
     centred: np.ndarray | None
     uty_sc: np.ndarray | None = None  # U_sc^T y of the column-scaled design
     scale: np.ndarray | None = None  # 1 / column norms (k,)
+    factor: np.ndarray | None = None  # the design (wide) or its R factor (tall): what the rank rule reads
+    tall: bool = True
 
 
 def _column_magnitudes(x: np.ndarray) -> np.ndarray:
@@ -427,14 +430,14 @@ def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors
         uty = u_f.T @ qty if qty is not None else None
         s_sc, u_sc, v_sc = _svd(f * scale, full=False)
         uty_sc = u_sc.T @ qty if qty is not None else None
-        return _Factors(s_raw, v_raw, uty, s_sc, v_sc, t[1:, 1:], uty_sc, scale)
+        return _Factors(s_raw, v_raw, uty, s_sc, v_sc, t[1:, 1:], uty_sc, scale, f, True)
     d = np.column_stack([x, np.ones(n)]) if intercept else x
     full = n < k  # wide: the full V is needed for the null space
     s_raw, u, v_raw = _svd(d, full=full)
     uty = u.T @ y if y is not None else None
     s_sc, u_sc, v_sc = _svd(d * scale, full=full)
     uty_sc = u_sc.T @ y if y is not None else None
-    return _Factors(s_raw, v_raw, uty, s_sc, v_sc, None, uty_sc, scale)
+    return _Factors(s_raw, v_raw, uty, s_sc, v_sc, None, uty_sc, scale, d, False)
 
 
 def _min_norm_solution(
@@ -665,11 +668,11 @@ def diagnose(
     s_max = float(s_raw[0]) if m else 0.0
     s_raw_k = _pad(s_raw, k)
     cond_raw = s_max / float(s_raw_k[-1]) if k and s_raw_k[-1] > 0 else math.inf
-    # the rank is decided on unit-norm columns, so rescaling a column (units) cannot change it; the raw
-    # singular values would let a column of 1e200 hide the others below its rounding
+    # the rank is the one rule's (reglab.linalg.lsq.rank: power-of-two column scales, so rescaling a
+    # column cannot change it; the raw singular values would let a column of 1e200 hide the others)
     s_sc_k = _pad(fac.s_sc, k)
-    tol = rtol * (float(s_sc_k[0]) if k else 0.0)
-    rank = int(np.count_nonzero(fac.s_sc > tol))
+    decided = (rank_rule.of_triangular(fac.factor, n, rtol) if fac.tall else rank_rule.of_design(fac.factor, rtol))
+    tol, rank = decided.tol, decided.rank
     identifiable = rank == k
     s_min = float(s_sc_k[-1]) if k else 0.0
 

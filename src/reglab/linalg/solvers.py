@@ -46,6 +46,7 @@ from scipy.optimize import linprog
 from reglab.core.io import json_float
 from reglab.core.stats import bce, mse
 from reglab.linalg.lapack import svd
+from reglab.linalg.lsq import rank as rank_rule
 
 __all__ = [
     "EXACT_MAX_BITS",
@@ -202,34 +203,14 @@ class _RankInfo:
         return float(self.sv[0] / self.sv[-1])
 
 
-def _col_norms(D: np.ndarray) -> np.ndarray:
-    """(m,) column 2-norms without overflow or underflow (columns are pre-scaled by their max |entry|)."""
-    amax = np.max(np.abs(D), axis=0) if D.shape[0] else np.zeros(D.shape[1])
-    norms = np.zeros(D.shape[1])
-    nz = amax > 0
-    if nz.any():
-        norms[nz] = amax[nz] * np.linalg.norm(D[:, nz] / amax[nz], axis=0)
-    return norms
-
-
-def _pow2_column_scales(D: np.ndarray) -> np.ndarray:
-    """(m,) powers of two nearest each column's 2-norm (1.0 for a zero column); dividing by them is exact."""
-    norms = _col_norms(D)
-    s = np.ones(D.shape[1])
-    nz = norms > 0
-    if nz.any():
-        s[nz] = np.ldexp(1.0, np.round(np.log2(norms[nz])).astype(int))
-    return s
-
-
 def _rank_info(D: np.ndarray) -> _RankInfo:
+    """The one rank rule (:mod:`reglab.linalg.lsq.rank`) on the SVD of the scaled design, whose vectors
+    the minimum-norm path and the inference reuse."""
     n, m = D.shape
-    scales = _pow2_column_scales(D)
-    Ds = D / scales
-    U, sv, Vt = svd(Ds)
-    tol = max(n, m) * EPS * (float(sv[0]) if sv.size else 0.0)
-    rank = int(np.sum(sv > tol)) if sv.size and sv[0] > 0 else 0
-    return _RankInfo(rank=rank, tol=tol, scales=scales, sv=sv, U=U, Vt=Vt)
+    scales = rank_rule.pow2_scales(D)
+    U, sv, Vt = svd(D / scales)
+    decided = rank_rule.decide(sv, n, m)
+    return _RankInfo(rank=decided.rank, tol=decided.tol, scales=scales, sv=sv, U=U, Vt=Vt)
 
 
 def numerical_rank(D: np.ndarray) -> tuple[int, float | None]:
@@ -680,7 +661,7 @@ def _solve_qr(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
         raise _SolverFailure(f"QR needs n >= m: design has n = {n} rows but m = {m} parameters (rank <= {n})")
     Q, R = sla.qr(D, mode="economic")  # Householder (LAPACK geqrf), no pivoting
     diag = np.abs(np.diag(R))
-    colnorm = _col_norms(D)
+    colnorm = rank_rule.column_norms(D)
     rel = np.divide(diag, colnorm, out=np.zeros_like(diag), where=colnorm > 0)  # = R diag of the scaled design
     tol = max(n, m) * EPS * float(np.max(rel, initial=0.0))
     bad = np.flatnonzero(rel <= tol)
@@ -712,7 +693,7 @@ def _solve_cholesky(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut
         raise _SolverFailure(
             "X'X cannot be formed in float64: squaring the columns overflows or underflows "
             "(column 2-norms range from "
-            f"{float(np.min(_col_norms(D))):.3g} to {float(np.max(_col_norms(D))):.3g})"
+            f"{float(np.min(rank_rule.column_norms(D))):.3g} to {float(np.max(rank_rule.column_norms(D))):.3g})"
         )
     try:
         c, lower = sla.cho_factor(G, lower=False, check_finite=False)

@@ -60,6 +60,8 @@ import scipy.linalg as sla
 from scipy.linalg import lapack
 from threadpoolctl import ThreadpoolController
 
+from reglab.linalg.lsq import rank as rank_rule
+
 __all__ = [
     "R_BLOCK", "ROW_BLOCK", "GramStat", "RStat", "accumulate", "accumulate_part", "accumulate_r", "accumulate_r_part",
     "merge_in_order", "one_blas_thread", "solve",
@@ -651,9 +653,9 @@ def _names(stat: GramStat, features: Sequence[str] | None) -> list[str]:
     return list(stat.features) if stat.features else [f"x{j + 1}" for j in range(stat.p)]
 
 
-def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept: bool) -> float:
-    """Condition number of ``[1, X]`` (of ``X`` without intercept) from an R factor of ``[1, Xs]``
-    (``Xs``), ``Xs = (X − μ) / d`` the design centred and scaled to unit norms: ``[1, X] = [1, Xs] M`` with
+def _raw_factor(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept: bool) -> np.ndarray:
+    """An R factor of ``[1, X]`` (of ``X`` without intercept) from an R factor of ``[1, Xs]`` (``Xs``),
+    ``Xs = (X − μ) / d`` the design centred and scaled to unit norms: ``[1, X] = [1, Xs] M`` with
     ``M = [[1, μᵀ], [0, diag(d)]]``, so ``R M`` is an R factor of ``[1, X]``; no Gram, nothing squared."""
     k = len(d)
     if intercept:
@@ -661,7 +663,12 @@ def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept:
         m[0, 0], m[0, 1:], m[1:, 1:] = 1.0, mu, np.diag(d)
     else:
         m = np.diag(d)
-    sv = sla.svdvals(factor @ m, check_finite=False)
+    return factor @ m
+
+
+def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept: bool) -> float:
+    """Condition number of ``[1, X]`` (of ``X`` without intercept) from an R factor of ``[1, Xs]``."""
+    sv = sla.svdvals(_raw_factor(factor, mu, d, intercept), check_finite=False)
     return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
@@ -729,7 +736,9 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         r2m = r[1:, 1:] if intercept else r
         r11, r1y, ryy = r2m[:k, :k], r2m[:k, k], float(r2m[k, k])
         sig = sla.svdvals(r11)
-        rank = int(np.sum(sig > rtol * sig[0]))
+        # the one rank rule (reglab.linalg.lsq.rank) on the R factor of the design [1, X] itself
+        raw = _raw_factor(r[:k + 1, :k + 1] if intercept else r[:k, :k], pr.mu[pr.active], pr.d, intercept)
+        rank = min(k, max(0, rank_rule.of_triangular(raw, n, rcond).rank - int(intercept)))
         kappa = float(sig[0] / sig[-1]) if sig[-1] > 0 else math.inf
         kappa_n_final = kappa ** 2
         if rank == k:

@@ -39,6 +39,7 @@ import scipy.linalg as sla
 from reglab.core.io import json_float
 from reglab.core.stats import mse
 from reglab.linalg.lapack import svd
+from reglab.linalg.lsq import rank as rank_rule
 from reglab.linalg.validate import check_A, check_Abw, check_eta, check_vec
 
 __all__ = [
@@ -60,16 +61,11 @@ EPS: float = float(np.finfo(np.float64).eps)
 # ----------------------------------------------------------------------------------------------
 
 
-def _sv_tol(s: np.ndarray, shape: tuple[int, int], rtol: float | None) -> float:
-    """Absolute singular-value tolerance, as ``numpy.linalg.matrix_rank``: ``s_max * rtol`` with
-    ``rtol = max(n, p) * eps`` by default."""
-    if rtol is None:
-        rtol = max(shape) * EPS
-    else:
-        rtol = float(rtol)
-        if not math.isfinite(rtol) or rtol < 0.0:
-            raise ValueError(f"rtol must be finite and >= 0; got {rtol!r}")
-    return float(s[0]) * rtol if s.size else 0.0
+def _rank(A: np.ndarray, rtol: float | None = None) -> int:
+    """The rank of ``A`` by the one rule (:mod:`reglab.linalg.lsq.rank`: power-of-two column scaling,
+    ``max(n, p) * eps * sigma_1``): GD sees the unscaled ``A``, but whether a direction exists at all is a
+    property of the design, decided as every other path decides it."""
+    return rank_rule.of_design(A, rtol).rank
 
 
 # ----------------------------------------------------------------------------------------------
@@ -87,8 +83,8 @@ class Spectrum:
         ``min(n, p)`` singular values ``s_i`` of ``A``, then exact zeros when ``p > n``).
     lambda_max : largest eigenvalue (the smoothness constant ``L`` of the loss).
     lambda_min_nonzero : smallest eigenvalue above the rank tolerance (NaN when the rank is 0).
-    rank : number of singular values of ``A`` strictly above the singular-value tolerance.
-    tol : the same tolerance in eigenvalue units, ``2 * sv_tol**2 / n``: eigenvalues ``<= tol`` count as zero.
+    rank : the one rank rule's (reglab.linalg.lsq.rank) on the column-scaled ``A``.
+    tol : the largest eigenvalue counted as zero (0 at full rank): eigenvalues ``<= tol`` count as zero.
     condition_number : ``lambda_max / lambda_min_nonzero`` on the row space (``kappa(A)**2``); NaN at rank 0.
     stability_limit : ``2 / lambda_max``, the largest learning rate for which full-batch GD does not diverge
         (``inf`` when ``A == 0``).
@@ -119,15 +115,14 @@ def hessian_spectrum(A: np.ndarray, *, rtol: float | None = None) -> Spectrum:
     """Spectrum of the MSE Hessian ``H = (2/n) A'A`` of a design ``A`` (n, p), from the SVD of ``A``.
 
     The eigenvalues are ``2 s**2 / n`` (never formed from ``A'A``, so small ones keep their relative
-    accuracy down to ``eps * s_max``).  The rank counts singular values ``s > s_max * rtol`` with
-    ``rtol = max(n, p) * eps`` by default -- exactly ``numpy.linalg.matrix_rank``'s rule (note that
-    :func:`reglab.linalg.solvers.numerical_rank` instead scales columns first; here the unscaled ``A`` is what GD sees).
+    accuracy down to ``eps * s_max``).  The rank is the one rule's (:mod:`reglab.linalg.lsq.rank`; ``rtol``
+    overrides its relative tolerance ``max(n, p) * eps``) on the column-scaled ``A``; the eigenvalues are the
+    unscaled ``A``'s, which is what GD sees.  ``tol`` is the largest eigenvalue counted as zero (0 at full rank).
     """
     Aa = check_A(A)
     n, p = Aa.shape
     s = sla.svdvals(Aa)
-    sv_tol = _sv_tol(s, (n, p), rtol)
-    rank = int(np.sum(s > sv_tol)) if s.size and s[0] > 0 else 0
+    rank = _rank(Aa, rtol) if s.size and s[0] > 0 else 0
     eig = np.zeros(p)
     eig[: s.size] = 2.0 * s**2 / n
     lam_max = float(eig[0])
@@ -137,7 +132,7 @@ def hessian_spectrum(A: np.ndarray, *, rtol: float | None = None) -> Spectrum:
         lambda_max=lam_max,
         lambda_min_nonzero=lam_min,
         rank=rank,
-        tol=2.0 * sv_tol**2 / n,
+        tol=float(eig[rank]) if rank < p else 0.0,
         condition_number=lam_max / lam_min if rank > 0 else math.nan,
         stability_limit=2.0 / lam_max if lam_max > 0 else math.inf,
     )
@@ -186,7 +181,7 @@ def _gd_modes(A: Any, b: Any, w0: Any, eta: Any) -> _GDModes:
     e = check_eta(eta)
     n, p = Aa.shape
     U, s, _ = svd(Aa)
-    r = int(np.sum(s > _sv_tol(s, (n, p), None))) if s.size and s[0] > 0 else 0
+    r = _rank(Aa) if s.size and s[0] > 0 else 0
     r0 = Aa @ wa - ba
     c = U.T @ r0
     perp = r0 - U[:, :r] @ c[:r]  # part of the residual no GD step can touch
@@ -303,12 +298,12 @@ def implicit_bias_limit(A: np.ndarray, b: np.ndarray, w0: np.ndarray) -> np.ndar
     Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,) -> (p,).  GD moves only inside the row space of ``A``
     (every gradient is ``A' r``), so the null-space part ``P_null w0 = w0 - V_r V_r' w0`` is kept and the
     row-space part converges to the minimum-norm least-squares solution ``w_mn = V_r diag(1/s_r) U_r' b``
-    (``== numpy.linalg.lstsq(A, b)`` with its default cut-off, the same rank rule as :func:`hessian_spectrum`).
+    (``numpy.linalg.lstsq(A, b)`` where the rank is clear; the rank by the one rule, as :func:`hessian_spectrum`).
     At exactly ``eta = 2 / lambda_max`` the top mode oscillates instead of converging.
     """
     Aa, ba, wa = check_Abw(A, b, w0)
     U, s, Vt = svd(Aa)
-    r = int(np.sum(s > _sv_tol(s, Aa.shape, None))) if s.size and s[0] > 0 else 0
+    r = _rank(Aa) if s.size and s[0] > 0 else 0
     Vr = Vt[:r]
     w_mn = Vr.T @ ((U[:, :r].T @ ba) / s[:r])
     return w_mn + (wa - Vr.T @ (Vr @ wa))
