@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from reglab.data import large
@@ -403,3 +404,30 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
     assert doc["competitors"]["numpy_lstsq"]["coef_digits"] > 12
     adam = doc["competitors"]["keras_adam_10epochs_b1024"]
     assert adam["seconds"] > 0 and adam["coef_digits"] < doc["reglab_coef_digits"] - 3  # 200 Adam steps: far off
+
+
+def test_a_one_row_row_group_read_shifted_neither_fails_nor_hangs(tmp_path):
+    """A last row group of one row is shifted by the reader but has no buffer layout to form Z in: it is
+    copied (subtracting zero) instead of stopping the pass; an error in a worker's bookkeeping would
+    otherwise leave the other thread waiting forever (found by tests/test_lsq_contract.py)."""
+    import threading
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=21), "b": rng.normal(size=21) + 50.0})
+    frame["y"] = frame["a"] - 2 * frame["b"] + rng.normal(scale=0.1, size=21)
+    frame.to_parquet(tmp_path / "d.parquet", row_group_size=10)  # groups of 10, 10 and 1 rows
+    out: dict[int, dict] = {}
+
+    def solve(threads: int) -> None:
+        parts, feats = st.source_parts(tmp_path / "d.parquet", target="y")
+        out[threads] = st.solve_stream(parts, features=feats, threads=threads)
+
+    for threads in (1, 2):
+        worker = threading.Thread(target=solve, args=(threads,), daemon=True)
+        worker.start()
+        worker.join(timeout=60)  # waits for the event (the solve's end), bounded
+        assert not worker.is_alive(), f"the pass on {threads} thread(s) did not finish"
+    assert out[1]["coef"] == out[2]["coef"]
+    X = np.column_stack([frame[["a", "b"]].to_numpy(), np.ones(21)])
+    ref = np.linalg.lstsq(X, frame["y"].to_numpy(), rcond=None)[0]
+    np.testing.assert_allclose(out[2]["coef"], ref[:2], rtol=1e-10)

@@ -9,14 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.digits import apriori, componentwise
+
+
+def _scaled_sv(R: np.ndarray) -> np.ndarray:
+    """(m, d) singular values (descending) of each R factor with the rule's power-of-two column scales (a
+    column's norm is the same in the design and in its R)."""
+    return np.linalg.svd(R / rank_rule.pow2_of(np.linalg.norm(R, axis=1))[:, None, :], compute_uv=False)
 
 
 def ranks(R: np.ndarray, n: int) -> np.ndarray:
     """(m,) each dataset's rank by the one rule (:mod:`reglab.linalg.lsq.rank`) from its R factor (m, d, d)
-    of an ``n x d`` design: columns scaled by the nearest power of two of their norms (a column's norm is
-    the same in the design and in R), singular values above ``max(n, d) * eps * sigma_1``."""
-    norms = np.linalg.norm(R, axis=1)  # (m, d): column norms
-    sv = np.linalg.svd(R / rank_rule.pow2_of(norms)[:, None, :], compute_uv=False)  # (m, d), descending
+    of an ``n x d`` design: singular values of the scaled R above ``max(n, d) * eps * sigma_1``."""
+    sv = _scaled_sv(R)
     tol = max(n, R.shape[-1]) * rank_rule.EPS * sv[:, :1]
     return np.where(sv[:, 0] > 0, np.sum(sv > tol, axis=1), 0)
 
@@ -37,6 +42,28 @@ def ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(~full):
         beta[i] = _min_norm(X[i], y[i])
     return beta
+
+
+def claimed_digits(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """(m,) the digits each dataset's :func:`ols` claims a priori, componentwise as they are measured
+    (:func:`reglab.linalg.lsq.digits.apriori` of a backward-stable QR solve -- the scaled design's
+    condition and the residual's angle -- made componentwise); 0 where deficient."""
+    m, n, d = X.shape
+    if n < d:
+        return np.zeros(m)
+    R = np.linalg.qr(X, mode="r")
+    sv = _scaled_sv(R)
+    fit = predictions(X, beta)
+    r = y - fit
+    out = np.zeros(m)
+    for i in np.flatnonzero(ranks(R, n) == d):
+        fit_norm = float(np.linalg.norm(fit[i]))
+        tan = float(np.linalg.norm(r[i])) / fit_norm if fit_norm > 0 else 0.0
+        # the bound holds normwise for the scaled coefficients (column norm x coefficient), so a component
+        # that is small in those units loses the difference
+        scaled = beta[i] * np.linalg.norm(R[i], axis=0)
+        out[i] = componentwise(apriori(float(sv[i, 0] / sv[i, -1]), tan, normal=False), scaled)
+    return out
 
 
 def _min_norm(A: np.ndarray, b: np.ndarray) -> np.ndarray:

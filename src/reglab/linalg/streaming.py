@@ -61,6 +61,7 @@ from scipy.linalg import lapack
 from threadpoolctl import ThreadpoolController
 
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.digits import apriori as _digits
 
 __all__ = [
     "R_BLOCK", "ROW_BLOCK", "GramStat", "RStat", "accumulate", "accumulate_part", "accumulate_r", "accumulate_r_part",
@@ -189,9 +190,9 @@ class GramStat:
         elif X.shape[1] != self.p:
             raise ValueError(f"chunk has {X.shape[1]} features, the statistic {self.p}")
         z = _own_z(X, y) if overwrite else None
-        if shifted and z is None:
-            raise ValueError("a shifted chunk must be the caller's own buffer (overwrite=True)")
         m, shift = X.shape[0], None if shifted else self.shift
+        if shifted and z is None:  # e.g. a one-row chunk, whose buffer has no usable layout: copy it,
+            shift = np.zeros_like(self.shift)  # subtracting zero (exact: the same values and bits)
         return [lambda a=a: _block_gram(X, y, a, min(a + ROW_BLOCK, m), shift, z) for a in range(0, m, ROW_BLOCK)]
 
     @property
@@ -386,25 +387,34 @@ class _Pass:
             with self.cond:
                 self.busy -= 1
                 k = task[1]
-                if error is not None:
-                    self.errors[k] = error
-                    if task[0] == "read":
-                        self.reading -= 1
-                        self.in_flight -= 1
-                elif task[0] == "read":
-                    self.reading -= 1
-                    if result is _END:
-                        self.exhausted = True
-                        self.in_flight -= 1
-                    else:
-                        self._arrived(k, result)
-                else:
-                    rec = self.records[k]
-                    rec[2][task[2]] = result
-                    rec[3] -= 1
-                    if rec[3] == 0:
-                        self._spent(k, rec[0])
-                self.cond.notify_all()
+                try:
+                    self._done(task, result, error)
+                except BaseException as exc:  # noqa: BLE001 - a failure here stops the pass; never strands
+                    self.errors.setdefault(k, exc)  # the other threads waiting on this condition
+                finally:
+                    self.cond.notify_all()
+
+    def _done(self, task: tuple, result: Any, error: BaseException | None) -> None:
+        """Book a finished task (under self.cond)."""
+        k = task[1]
+        if error is not None:
+            self.errors[k] = error
+            if task[0] == "read":
+                self.reading -= 1
+                self.in_flight -= 1
+        elif task[0] == "read":
+            self.reading -= 1
+            if result is _END:
+                self.exhausted = True
+                self.in_flight -= 1
+            else:
+                self._arrived(k, result)
+        else:
+            rec = self.records[k]
+            rec[2][task[2]] = result
+            rec[3] -= 1
+            if rec[3] == 0:
+                self._spent(k, rec[0])
 
     def run(self) -> Any:
         helpers = [threading.Thread(target=self.work, name=f"reglab-pass-{i}", daemon=True)
@@ -640,13 +650,6 @@ def _prepare(stat: GramStat, intercept: bool) -> _Prepared:
     return _Prepared(n, p, intercept, mu, active, constant, d, dy, s, b, tss, g0)
 
 
-def _digits(kappa: float, tan_theta: float, normal: bool) -> float:
-    if not np.isfinite(kappa):
-        return 0.0
-    err = EPS * (kappa ** 2 if normal else kappa + kappa ** 2 * tan_theta)
-    return float(np.clip(-math.log10(max(err, 1e-300)), 0.0, 15.9))
-
-
 def _names(stat: GramStat, features: Sequence[str] | None) -> list[str]:
     if features is not None:
         return list(features)
@@ -825,6 +828,18 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         se_icpt = float(math.sqrt(sigma2 / n)) if np.isfinite(sigma2) else math.nan
     r2 = 1.0 - rss / pr.tss if pr.tss > 0 else math.nan
     digits_slopes = digits
+    # standard errors: diag((DᵀD)⁻¹) from the factor (error ~ eps κ² from the Gram, eps κ from R) times the
+    # residual variance; from one pass the scaled RSS is 1 − βᵀb, which cancels: its relative error is
+    # about eps κ_n / rss (nothing cancels in pass 2's R, where the RSS is its last diagonal entry squared)
+    if not k or not np.isfinite(kappa):
+        se_digits = 15.9 if not k else 0.0
+    elif passes == 1:
+        err = EPS * kappa_n_final * max(1.0, 0.5 / rss_s) if rss_s > EPS * kappa_n_final else 1.0
+        se_digits = float(np.clip(min(digits_slopes, -math.log10(err)), 0.0, 15.9))
+    else:  # R's last diagonal entry is the residual norm, with absolute error ~ eps κ (of the unit-norm y)
+        ryy_abs = math.sqrt(max(rss_s, 0.0))
+        err = EPS * max(kappa, 1.0) / ryy_abs if ryy_abs > EPS * max(kappa, 1.0) else 1.0
+        se_digits = float(np.clip(min(digits_slopes, -math.log10(err)), 0.0, 15.9))
     if intercept and k:
         # the intercept μ_y − μ·β inherits the slopes' error times |μ|: large means cost digits there
         full = math.hypot(icpt, float(np.linalg.norm(coef)))
@@ -850,7 +865,7 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         "condition_normal_scaled_pass1": kappa_n,
         "condition_pocon": 1.0 / rcond_po if rcond_po and np.isfinite(rcond_po) and rcond_po > 0 else math.inf,
         "method": method, "passes": passes, "correct_digits_estimate": digits,
-        "correct_digits_slopes": digits_slopes,
+        "correct_digits_slopes": digits_slopes, "se_digits": se_digits,
         "needs_second_pass": needs2, "plan": plan, "message": "; ".join(notes) or "ok", "why": why,
     }
 
