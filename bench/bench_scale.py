@@ -42,8 +42,15 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve()
-ALL_COMPETITORS = ["numpy_lstsq", "sklearn_linear_regression", "statsmodels_ols", "sgd_1_pass",
-                   "sgd_10_passes", "keras_adam_1epoch_b32", "keras_adam_10epochs_b1024"]
+ALL_COMPETITORS = [
+    "numpy_lstsq",
+    "sklearn_linear_regression",
+    "statsmodels_ols",
+    "sgd_1_pass",
+    "sgd_10_passes",
+    "keras_adam_1epoch_b32",
+    "keras_adam_10epochs_b1024",
+]
 #: Keras Dense(1) + Adam streaming the file (reglab.training.streamed): (epochs, batch size)
 KERAS_RUNS = {"keras_adam_1epoch_b32": (1, 32), "keras_adam_10epochs_b1024": (10, 1024)}
 
@@ -84,8 +91,8 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     x = np.empty((n, d), order="F")
     y = np.empty(n)
     for xc, yc, start in iter_chunks(path, target="y"):
-        x[start:start + len(yc)] = xc
-        y[start:start + len(yc)] = yc
+        x[start : start + len(yc)] = xc
+        y[start : start + len(yc)] = yc
     return x, y
 
 
@@ -121,14 +128,23 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
                 parts, feats = source_parts(path, target="y", chunk_rows=chunk_rows)
                 res = solve_stream(parts, features=feats, threads=SOLVER_THREADS or None)
                 coef = [res["intercept"], *res["coef"]]
-                out.update(passes=res["passes"], method_used=res["method"], threads=res["threads"],
-                           condition_scaled=res["condition_scaled"],
-                           correct_digits_estimate=res["correct_digits_estimate"])
+                out.update(
+                    passes=res["passes"],
+                    method_used=res["method"],
+                    threads=res["threads"],
+                    condition_scaled=res["condition_scaled"],
+                    correct_digits_estimate=res["correct_digits_estimate"],
+                )
                 out.setdefault("pass_seconds", []).append([res["seconds_pass1"], res["seconds_pass2"]])
             times.append(time.perf_counter() - t0)
         out["seconds"], out["all_seconds"] = min(times), times
-    elif method in ("gram_in_memory", "reference", "numpy_lstsq", "sklearn_linear_regression",
-                    "statsmodels_ols"):
+    elif method in (
+        "gram_in_memory",
+        "reference",
+        "numpy_lstsq",
+        "sklearn_linear_regression",
+        "statsmodels_ols",
+    ):
         if method == "sklearn_linear_regression":
             from sklearn.linear_model import LinearRegression
         elif method == "statsmodels_ols":
@@ -141,8 +157,13 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
                 t0 = time.perf_counter()
                 g = x.T @ x
                 times.append(time.perf_counter() - t0)
-            out.update(checksum=float(g[0, 0]), all_seconds=times, seconds=min(times), coef=None,
-                       peak_rss_mb=_peak_rss_mb())
+            out.update(
+                checksum=float(g[0, 0]),
+                all_seconds=times,
+                seconds=min(times),
+                coef=None,
+                peak_rss_mb=_peak_rss_mb(),
+            )
             return out
         if method == "reference":
             mx, my = x.mean(axis=0), y.mean()
@@ -171,6 +192,7 @@ def _worker(method: str, path: Path, chunk_rows: int | None) -> dict:
         coef = [res["intercept"], *res["coef"]]
     elif method.startswith("sgd"):
         from sklearn.linear_model import SGDRegressor
+
         passes = 1 if method == "sgd_1_pass" else 10
         m = SGDRegressor(learning_rate="invscaling", eta0=0.01, alpha=0.0, penalty=None, random_state=0)
         t0 = time.perf_counter()
@@ -236,25 +258,47 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--d", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--condition", type=float, default=None,
-                    help="condition number of the centred design (e.g. 1e7: the solver takes its second pass)")
+    ap.add_argument(
+        "--condition",
+        type=float,
+        default=None,
+        help="condition number of the centred design (e.g. 1e7: the solver takes its second pass)",
+    )
     ap.add_argument("--mean", type=float, default=0.0, help="mean of every feature (e.g. 1e4)")
     ap.add_argument("--row-group", type=int, default=100_000, help="rows per Parquet row group")
     ap.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default: a row group)")
     ap.add_argument("--tmp", default=None, help="directory for the file (default: a temporary one)")
-    ap.add_argument("--competitors", default=",".join(ALL_COMPETITORS),
-                    help="comma-separated subset of " + ",".join(ALL_COMPETITORS) + " ('' for none)")
+    ap.add_argument(
+        "--competitors",
+        default=",".join(ALL_COMPETITORS),
+        help="comma-separated subset of " + ",".join(ALL_COMPETITORS) + " ('' for none)",
+    )
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per method")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--inline", action="store_true",
-                    help="run every method in this process (fast, for tests; peak RSS then not per method)")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="BLAS threads in the worker processes (0: inherit; 1 avoids oversubscription on a "
-                         "loaded machine)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="times each of gram_in_memory, read_only, cold and warm runs (the best counts)")
-    ap.add_argument("--solver-threads", type=int, default=0,
-                    help="threads of the streaming solver's first pass (0: every usable core)")
+    ap.add_argument(
+        "--inline",
+        action="store_true",
+        help="run every method in this process (fast, for tests; peak RSS then not per method)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS threads in the worker processes (0: inherit; 1 avoids oversubscription on a "
+        "loaded machine)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="times each of gram_in_memory, read_only, cold and warm runs (the best counts)",
+    )
+    ap.add_argument(
+        "--solver-threads",
+        type=int,
+        default=0,
+        help="threads of the streaming solver's first pass (0: every usable core)",
+    )
     ap.add_argument("--only", default=None, help="comma-separated subset of the core measurements")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--path", default=None, help=argparse.SUPPRESS)
@@ -273,17 +317,27 @@ def main(argv: list[str] | None = None) -> dict:
     path = tmpdir / f"large_{a.n}x{a.d}_s{a.seed}_rg{a.row_group}{shape}.parquet"
     t0 = time.perf_counter()
     if not path.exists():
-        write_large(path, n=a.n, d=a.d, seed=a.seed, chunk_rows=a.row_group, condition=a.condition, mean=a.mean)
+        write_large(
+            path, n=a.n, d=a.d, seed=a.seed, chunk_rows=a.row_group, condition=a.condition, mean=a.mean
+        )
     write_s = time.perf_counter() - t0
 
     core = ["reference", "gram_in_memory", "read_only", "read_only_warm", "cold", "warm"]
     wanted = set(a.only.split(",")) | {"reference"} if a.only else set(core)
     if not _fits_in_memory(a.n, a.d):  # the in-memory methods would be killed: skip them, say so
-        skipped = {"reference", "gram_in_memory", "numpy_lstsq", "sklearn_linear_regression", "statsmodels_ols"}
+        skipped = {
+            "reference",
+            "gram_in_memory",
+            "numpy_lstsq",
+            "sklearn_linear_regression",
+            "statsmodels_ols",
+        }
         wanted -= skipped
         a.competitors = ",".join(c for c in a.competitors.split(",") if c and c not in skipped)
-    runs = {m: (_run(m, path, a.chunk_rows, a.timeout, a.inline) if m in wanted else {"error": "skipped"})
-            for m in core}
+    runs = {
+        m: (_run(m, path, a.chunk_rows, a.timeout, a.inline) if m in wanted else {"error": "skipped"})
+        for m in core
+    }
     comps = [c for c in a.competitors.split(",") if c]
     for c in comps:
         runs[c] = _run(c, path, a.chunk_rows, a.timeout, a.inline)
@@ -302,19 +356,30 @@ def main(argv: list[str] | None = None) -> dict:
         return runs[m].get("seconds", math.nan)
 
     doc = {
-        "n": a.n, "d": a.d, "file_mb": path.stat().st_size / 2**20, "write_s": write_s,
-        "gram_in_memory_s": sec("gram_in_memory"), "warm_s": sec("warm"), "cold_s": sec("cold"),
-        "read_only_s": sec("read_only"), "read_only_warm_s": sec("read_only_warm"),
-        "warm_over_gram": sec("warm") / sec("gram_in_memory"), "cold_over_read": sec("cold") / sec("read_only"),
+        "n": a.n,
+        "d": a.d,
+        "file_mb": path.stat().st_size / 2**20,
+        "write_s": write_s,
+        "gram_in_memory_s": sec("gram_in_memory"),
+        "warm_s": sec("warm"),
+        "cold_s": sec("cold"),
+        "read_only_s": sec("read_only"),
+        "read_only_warm_s": sec("read_only_warm"),
+        "warm_over_gram": sec("warm") / sec("gram_in_memory"),
+        "cold_over_read": sec("cold") / sec("read_only"),
         "peak_rss_mb": runs["warm"].get("peak_rss_mb", math.nan),
         "peak_rss_cold_mb": runs["cold"].get("peak_rss_mb", math.nan),
         "cache_dropped": runs["cold"].get("cache_dropped"),
-        "passes": runs["warm"].get("passes"), "reglab_coef_digits": _digits(runs["warm"].get("coef"), ref),
+        "passes": runs["warm"].get("passes"),
+        "reglab_coef_digits": _digits(runs["warm"].get("coef"), ref),
         "warm_pass_seconds": min(runs["warm"].get("pass_seconds") or [[math.nan, math.nan]], key=sum),
-        "condition": a.condition, "mean": a.mean,
+        "condition": a.condition,
+        "mean": a.mean,
         "correct_digits_estimate": runs["warm"].get("correct_digits_estimate"),
-        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "cpus": os.cpu_count(),
-        "blas_threads": THREADS or "inherited", "solver_threads": runs["warm"].get("threads"),
+        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "cpus": os.cpu_count(),
+        "blas_threads": THREADS or "inherited",
+        "solver_threads": runs["warm"].get("threads"),
         "competitors": {c: entry(c) for c in ["reference", "gram_in_memory", *comps]},
     }
     print(f"n={a.n} d={a.d} file={doc['file_mb']:.0f} MB (written in {write_s:.1f} s) load={doc['load']}")
@@ -326,8 +391,10 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         dg = _digits(r.get("coef"), ref)
         print(f"{m:28s} {r['seconds']:9.3f} {r['peak_rss_mb']:9.0f} {'' if dg is None else f'{dg:7.1f}':>7s}")
-    print(f"warm/gram = {doc['warm_over_gram']:.2f}, cold/read = {doc['cold_over_read']:.2f}, "
-          f"passes = {doc['passes']}")
+    print(
+        f"warm/gram = {doc['warm_over_gram']:.2f}, cold/read = {doc['cold_over_read']:.2f}, "
+        f"passes = {doc['passes']}"
+    )
     if a.json:
         print(json.dumps(doc))
     if not a.tmp:

@@ -47,8 +47,9 @@ def main(argv=None) -> int:
     configure_threads(a.threads)
 
     def spec(epochs, shuffle=True):
-        return FitSpec("linear", epochs, 0.1, "adam", batch_size=5, shuffle=shuffle,
-                       initializer="random_normal")
+        return FitSpec(
+            "linear", epochs, 0.1, "adam", batch_size=5, shuffle=shuffle, initializer="random_normal"
+        )
 
     # naive model.fit; a short fit too, so the marginal cost of an epoch (without fit's
     # one-off tracing) can be read off the difference
@@ -73,18 +74,26 @@ def main(argv=None) -> int:
     assert all(np.array_equal(p, q) for p, q in zip(fast.weights, fast2.weights))
 
     print(f"seed 001 run: Adam(0.1), batch 5, shuffle=True, threads={a.threads}")
-    print(f"model.fit        : {a.fit_epochs:5d} epochs in {fit_total:8.3f} s "
-          f"= {1e3 * fit_per_epoch:8.3f} ms/epoch (marginal, from a {short}-epoch fit: "
-          f"{1e3 * fit_marginal:.3f} ms/epoch)")
-    print(f"train (1st call) : {a.epochs:5d} epochs in {fast_first:8.3f} s "
-          f"= {1e3 * fast_first / a.epochs:8.3f} ms/epoch  (incl. graph tracing)")
-    print(f"train (2nd call) : {a.epochs:5d} epochs in {fast_second:8.3f} s "
-          f"= {1e3 * fast_second / a.epochs:8.3f} ms/epoch  (loop only: "
-          f"{1e6 * loop / a.epochs:.1f} us/epoch)")
-    print(f"per-epoch ratio fit/train: end-to-end first call {fit_per_epoch / (fast_first / a.epochs):8.1f}x, "
-          f"second call {fit_per_epoch / (fast_second / a.epochs):8.1f}x, "
-          f"loop only {fit_per_epoch / (loop / a.epochs):8.1f}x; "
-          f"fit marginal / loop only {fit_marginal / (loop / a.epochs):8.1f}x")
+    print(
+        f"model.fit        : {a.fit_epochs:5d} epochs in {fit_total:8.3f} s "
+        f"= {1e3 * fit_per_epoch:8.3f} ms/epoch (marginal, from a {short}-epoch fit: "
+        f"{1e3 * fit_marginal:.3f} ms/epoch)"
+    )
+    print(
+        f"train (1st call) : {a.epochs:5d} epochs in {fast_first:8.3f} s "
+        f"= {1e3 * fast_first / a.epochs:8.3f} ms/epoch  (incl. graph tracing)"
+    )
+    print(
+        f"train (2nd call) : {a.epochs:5d} epochs in {fast_second:8.3f} s "
+        f"= {1e3 * fast_second / a.epochs:8.3f} ms/epoch  (loop only: "
+        f"{1e6 * loop / a.epochs:.1f} us/epoch)"
+    )
+    print(
+        f"per-epoch ratio fit/train: end-to-end first call {fit_per_epoch / (fast_first / a.epochs):8.1f}x, "
+        f"second call {fit_per_epoch / (fast_second / a.epochs):8.1f}x, "
+        f"loop only {fit_per_epoch / (loop / a.epochs):8.1f}x; "
+        f"fit marginal / loop only {fit_marginal / (loop / a.epochs):8.1f}x"
+    )
     if a.jit:
         t = time.perf_counter()
         train(spec(a.epochs), X, Y, seed=a.seed, feature_names=NAMES, jit_compile=True)
@@ -93,13 +102,17 @@ def main(argv=None) -> int:
         fj = train(spec(a.epochs), X, Y, seed=a.seed, feature_names=NAMES, jit_compile=True)[0]
         j2 = time.perf_counter() - t
         jl = fj.history["seconds"].iloc[-1]
-        print(f"train jit=True   : 1st call {j1:.3f} s (incl. XLA compile), 2nd call {j2:.3f} s, "
-              f"loop {1e6 * jl / a.epochs:.1f} us/epoch; ratio (2nd call) "
-              f"{fit_per_epoch / (j2 / a.epochs):.0f}x; {_weights(fj)}")
+        print(
+            f"train jit=True   : 1st call {j1:.3f} s (incl. XLA compile), 2nd call {j2:.3f} s, "
+            f"loop {1e6 * jl / a.epochs:.1f} us/epoch; ratio (2nd call) "
+            f"{fit_per_epoch / (j2 / a.epochs):.0f}x; {_weights(fj)}"
+        )
     same_len = train(spec(a.fit_epochs), X, Y, seed=a.seed, feature_names=NAMES)[0]
     print(f"final weights  model.fit after {a.fit_epochs:4d} epochs: {_weights(fit)}")
-    print(f"final weights  train     after {a.fit_epochs:4d} epochs: {_weights(same_len)}"
-          "  (shuffle=True: other permutations than fit's)")
+    print(
+        f"final weights  train     after {a.fit_epochs:4d} epochs: {_weights(same_len)}"
+        "  (shuffle=True: other permutations than fit's)"
+    )
     print(f"final weights  train     after {a.epochs:4d} epochs: {_weights(fast)}")
 
     # equality where shuffling plays no part
@@ -108,8 +121,10 @@ def main(argv=None) -> int:
     t0 = train(spec(k, shuffle=False), X, Y, seed=a.seed, feature_names=NAMES)[0]
     same = all(np.array_equal(p, q) for p, q in zip(f0.weights, t0.weights))
     rel = max(float(np.max(np.abs(p - q) / np.abs(q))) for p, q in zip(t0.weights, f0.weights))
-    print(f"shuffle=False, {k} epochs: bit-identical to model.fit: {same} (max rel diff {rel:.2e}); "
-          f"{_weights(t0)}")
+    print(
+        f"shuffle=False, {k} epochs: bit-identical to model.fit: {same} (max rel diff {rel:.2e}); "
+        f"{_weights(t0)}"
+    )
     return 0
 
 

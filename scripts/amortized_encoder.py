@@ -1,4 +1,5 @@
 """Adapter: train one amortized encoder and evaluate it on the held-out datasets."""
+
 from reglab.core.io import write_json, write_parquet
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
@@ -20,5 +21,7 @@ with log_to(snakemake.log[0]):
     write_parquet(snakemake.output.evaluation, table)
     write_parquet(snakemake.output.history, history)
     write_json(snakemake.output.doc, stamp(doc, job_block(snakemake)))
-    print(f"{doc['name']}: {doc['params']} parameters, {doc['train_seconds']:.1f} s, loss {doc['eval_loss']:.4g} "
-          f"(floor {doc['floor_loss']:.4g}, excess {doc['excess_pct']}%)")
+    print(
+        f"{doc['name']}: {doc['params']} parameters, {doc['train_seconds']:.1f} s, loss {doc['eval_loss']:.4g} "
+        f"(floor {doc['floor_loss']:.4g}, excess {doc['excess_pct']}%)"
+    )

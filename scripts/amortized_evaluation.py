@@ -1,4 +1,5 @@
 """Adapter: merge every encoder's and the references' evaluations into one table and a summary."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,10 @@ with log_to(snakemake.log[0]):
     tables = [pd.read_parquet(p) for p in [*snakemake.input.evaluations, snakemake.input.ref_evaluation]]
     summary, table = amortized.summarize(docs, read_json(snakemake.input.references), tables)
     write_parquet(snakemake.output.evaluation, table)
-    write_parquet(snakemake.output.history, pd.concat([pd.read_parquet(p) for p in snakemake.input.histories]))
+    write_parquet(
+        snakemake.output.history, pd.concat([pd.read_parquet(p) for p in snakemake.input.histories])
+    )
     write_json(snakemake.output.summary, stamp(summary, job_block(snakemake)))
-    print(f"best learned encoder: {summary['best_encoder']} ({summary['best_encoder_excess_pct']}% over the floor)")
+    print(
+        f"best learned encoder: {summary['best_encoder']} ({summary['best_encoder_excess_pct']}% over the floor)"
+    )

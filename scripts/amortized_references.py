@@ -1,4 +1,5 @@
 """Adapter: the untrained reference rows (OLS floor, truth, intercept only, zero, gradient steps)."""
+
 from reglab.core.io import write_json, write_parquet
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp

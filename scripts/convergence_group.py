@@ -1,4 +1,5 @@
 """Adapter: the Keras runs of one group of a convergence study; write its curve rows and run records."""
+
 from reglab.core.io import read_json, write_json, write_parquet
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
@@ -19,4 +20,6 @@ with log_to(snakemake.log[0]):
     )
     write_parquet(snakemake.output.curves, curves)
     write_json(snakemake.output.doc, stamp(doc, job_block(snakemake)))
-    print(f"{len(doc['configurations'])} configurations, {sum(map(len, doc['runs']))} runs, {len(curves)} curve points")
+    print(
+        f"{len(doc['configurations'])} configurations, {sum(map(len, doc['runs']))} runs, {len(curves)} curve points"
+    )

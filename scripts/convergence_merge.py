@@ -1,4 +1,5 @@
 """Adapter: a convergence study's curve table and summary from its groups' and references' outputs."""
+
 import pandas as pd
 
 from reglab.core.io import read_json, write_json, write_parquet

@@ -1,4 +1,5 @@
 """Adapter: a convergence study's reference solvers, article runs and theory (no TensorFlow)."""
+
 from reglab.core.io import read_json, write_json, write_parquet
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp

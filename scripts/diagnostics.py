@@ -1,4 +1,5 @@
 """Adapter: multicollinearity diagnostics for one dataset."""
+
 from reglab.core.io import write_json
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp

@@ -1,4 +1,5 @@
 """Adapter: download the FuelConsumption file named in config and verify it."""
+
 from reglab.core.logs import log_to
 from reglab.data.datasets import fetch_fuel
 

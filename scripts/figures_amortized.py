@@ -1,4 +1,5 @@
 """Adapter: the amortized stage's figures, from its artifacts."""
+
 from pathlib import Path
 
 import pandas as pd

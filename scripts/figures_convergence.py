@@ -1,4 +1,5 @@
 """Adapter: the figures of one convergence study."""
+
 import pandas as pd
 
 from reglab.core.io import read_json

@@ -1,4 +1,5 @@
 """Adapter: per-dataset figures from the closed-form and diagnostics artifacts."""
+
 from reglab.core.io import read_json
 from reglab.core.logs import log_to
 from reglab.plotting import datasets as figures

@@ -1,4 +1,5 @@
 """Adapter: loss and distance curves of one dataset's Keras runs."""
+
 import pandas as pd
 
 from reglab.core.io import read_json

@@ -1,4 +1,5 @@
 """Adapter: one dataset's Keras history table from its runs' histories (in run-name order)."""
+
 import pandas as pd
 
 from reglab.core.io import write_parquet

@@ -1,4 +1,5 @@
 """Adapter: render the HTML report from the artifacts each stage registered for it."""
+
 from pathlib import Path
 
 from reglab.core.logs import log_to

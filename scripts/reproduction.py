@@ -1,4 +1,5 @@
 """Adapter: build results/reproduction.csv from the artifacts the seed questions read."""
+
 from reglab import questions
 from reglab.core.io import write_csv
 from reglab.core.logs import log_to

@@ -1,4 +1,5 @@
 """Adapter: Keras Dense(1) + Adam streaming from the same files, against the streamed least squares."""
+
 from reglab.core.io import read_json, write_json
 from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
@@ -8,10 +9,12 @@ from reglab.training.streamed import adam_comparison
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)
-    parts, features = scale.parts_of(scale.source_of(snakemake.params.spec, snakemake.input.data[0]),
-                                     snakemake.params.spec)
-    doc = adam_comparison(parts, features, read_json(snakemake.input.ols), snakemake.params.runs,
-                          seed=snakemake.params.seed)
+    parts, features = scale.parts_of(
+        scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec
+    )
+    doc = adam_comparison(
+        parts, features, read_json(snakemake.input.ols), snakemake.params.runs, seed=snakemake.params.seed
+    )
     doc["dataset"] = snakemake.params.name
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     for name, run in doc["runs"].items():

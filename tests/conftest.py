@@ -38,8 +38,10 @@ def _reason(longrepr: object) -> str:
 def _fail_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
     if in_ci() and report.skipped and not hasattr(report, "wasxfail") and not _allowed(report.nodeid):
         report.outcome = "failed"
-        report.longrepr = (f"skipped under CI=true, where every skip fails (tests/conftest.py ALLOWED_SKIPS "
-                           f"lists the exceptions): {_reason(report.longrepr)}")
+        report.longrepr = (
+            f"skipped under CI=true, where every skip fails (tests/conftest.py ALLOWED_SKIPS "
+            f"lists the exceptions): {_reason(report.longrepr)}"
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -26,12 +26,19 @@ def test_ols_and_floor_match_a_direct_lstsq_per_dataset(batch):
         r = batch.X[i] @ ref - batch.y[i]
         assert floor[i] == pytest.approx(float(r @ r) / len(r), rel=1e-9)
     # no coefficient vector beats the floor on the rows it was fitted to
-    for other in (batch.beta, batched.intercept_only(batch.y, 3), batched.gradient_steps(batch.X, batch.y, 3)):
+    for other in (
+        batch.beta,
+        batched.intercept_only(batch.y, 3),
+        batched.gradient_steps(batch.X, batch.y, 3),
+    ):
         assert np.all(batched.mse(batch.X, batch.y, other) >= floor - 1e-9)
 
 
 def test_gradient_steps_descend_and_approach_ols(batch):
-    losses = [batched.mse(batch.X, batch.y, batched.gradient_steps(batch.X, batch.y, k)).mean() for k in (0, 1, 3, 30)]
+    losses = [
+        batched.mse(batch.X, batch.y, batched.gradient_steps(batch.X, batch.y, k)).mean()
+        for k in (0, 1, 3, 30)
+    ]
     assert losses == sorted(losses, reverse=True)
     far = batched.gradient_steps(batch.X, batch.y, 20000)
     np.testing.assert_allclose(far, batched.ols(batch.X, batch.y), rtol=1e-6, atol=1e-6)
@@ -42,8 +49,9 @@ def test_normalisation_round_trip_is_exact(batch):
     np.testing.assert_allclose(xs.mean(axis=1), 0, atol=1e-12)
     np.testing.assert_allclose(xs.std(axis=1), 1, rtol=1e-12)
     Xs = np.concatenate([xs, np.ones_like(ys)[..., None]], axis=-1)
-    np.testing.assert_allclose(batched.unnormalize(batched.ols(Xs, ys), stats), batched.ols(batch.X, batch.y),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        batched.unnormalize(batched.ols(Xs, ys), stats), batched.ols(batch.X, batch.y), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_conditions_vary_one_factor_at_a_time():
@@ -61,32 +69,55 @@ def test_metrics_of_the_references():
     assert table.loc[("ols", "seed"), "excess_pct"] == pytest.approx(0, abs=1e-7)
     assert table.loc[("intercept_only", "seed"), "loss"] > 100 * table.loc[("ols", "seed"), "floor"]
     # noise-free data: the floor is 0, so there is no percentage, and the truth is exact
-    assert table.loc[("ols", "noise_max=0"), "excess_pct"] is None or np.isnan(table.loc[("ols", "noise_max=0"), "excess_pct"])
+    assert table.loc[("ols", "noise_max=0"), "excess_pct"] is None or np.isnan(
+        table.loc[("ols", "noise_max=0"), "excess_pct"]
+    )
     assert table.loc[("truth", "noise_max=0"), "loss"] == pytest.approx(0, abs=1e-18)
 
 
 def test_batch_from_the_dataset_artifact_regroups_rows():
     from reglab.data import datasets
+
     d = datasets.amortized(m=6, n=5, d=3, coef_scale=100.0, noise_max=5.0, seed=1)
     b = study.training_batch(d.frame, d.features, d.target, d.truth)
     assert b.X.shape == (6, 5, 3) and np.all(b.X[..., -1] == 1)
-    np.testing.assert_allclose(batched.mse(b.X, b.y, b.beta).mean(), np.mean(
-        (d.frame["y"] - (d.frame[d.features].to_numpy() * np.repeat(b.beta[:, :2], 5, 0)).sum(1)
-         - np.repeat(b.beta[:, 2], 5)) ** 2))
+    np.testing.assert_allclose(
+        batched.mse(b.X, b.y, b.beta).mean(),
+        np.mean(
+            (
+                d.frame["y"]
+                - (d.frame[d.features].to_numpy() * np.repeat(b.beta[:, :2], 5, 0)).sum(1)
+                - np.repeat(b.beta[:, 2], 5)
+            )
+            ** 2
+        ),
+    )
     with pytest.raises(ValueError, match="different sizes"):
         from_frame_arrays(np.zeros((3, 2)), np.zeros(3), np.array([0, 0, 1]))
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("kind, extra", [("deepsets", {}), ("set_transformer", {}),
-                                         ("set_transformer", {"pooling": "attention"}),
-                                         ("moments", {}), ("moments", {"linear_in_y": True}),
-                                         ("deepsets", {"linear_in_y": True}), ("unrolled", {})])
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("deepsets", {}),
+        ("set_transformer", {}),
+        ("set_transformer", {"pooling": "attention"}),
+        ("moments", {}),
+        ("moments", {"linear_in_y": True}),
+        ("deepsets", {"linear_in_y": True}),
+        ("unrolled", {}),
+    ],
+)
 def test_set_encoders_are_permutation_invariant(kind, extra):
     from reglab.training import amortized as am
+
     enc = am.EncoderSpec(kind=kind, width=8, depth=1, head_width=8, head_depth=1, normalize=True, **extra)
-    trained = am.train(enc, am.TrainSpec(data="fresh", steps=3, batch_size=8, learning_rate=1e-3,
-                                         condition=Condition(n=12)), seed=2)
+    trained = am.train(
+        enc,
+        am.TrainSpec(data="fresh", steps=3, batch_size=8, learning_rate=1e-3, condition=Condition(n=12)),
+        seed=2,
+    )
     ev = study.Evaluation(4, {}, 30)
     perm = ev.permutation_change(trained.coefficients, 3, np.random.default_rng(0))
     assert perm["max"] <= 1e-5
@@ -95,6 +126,7 @@ def test_set_encoders_are_permutation_invariant(kind, extra):
 @pytest.mark.keras
 def test_the_lstm_depends_on_row_order_and_training_is_deterministic():
     from reglab.training import amortized as am
+
     enc = am.EncoderSpec(kind="lstm", width=4, depth=1, head_width=4, head_depth=1)
     spec = am.TrainSpec(data="fixed", m=20, epochs=2, batch_size=5, condition=Condition(n=8))
     a, b = am.train(enc, spec, seed=3), am.train(enc, spec, seed=3)
@@ -107,12 +139,25 @@ def test_the_lstm_depends_on_row_order_and_training_is_deterministic():
 @pytest.mark.keras
 def test_one_encoder_job_end_to_end():
     from reglab.data import datasets
+
     d = datasets.amortized(m=20, n=10, d=3, coef_scale=100.0, noise_max=5.0, seed=1)
     fixed = study.training_batch(d.frame, d.features, d.target, d.truth)
-    entry = {"kind": "moments", "linear_in_y": True, "normalize": True, "data": "fresh", "steps": 40,
-             "batch_size": 16, "learning_rate": 3e-3, "train_n": [6, 20], "head_width": 16, "head_depth": 1}
+    entry = {
+        "kind": "moments",
+        "linear_in_y": True,
+        "normalize": True,
+        "data": "fresh",
+        "steps": 40,
+        "batch_size": 16,
+        "learning_rate": 3e-3,
+        "train_n": [6, 20],
+        "head_width": 16,
+        "head_depth": 1,
+    }
     evaluation = {"m": 40, "permutations": 2, "factors": {"n": [6], "noise_max": [0]}}
-    doc, table, history = amortized_encoder.run_encoder("moments", entry, evaluation=evaluation, seed=9, fixed=fixed)
+    doc, table, history = amortized_encoder.run_encoder(
+        "moments", entry, evaluation=evaluation, seed=9, fixed=fixed
+    )
     assert set(table["condition"]) == {"seed", "n=6", "noise_max=0"}
     assert doc["floor_loss"] == pytest.approx(table.set_index("condition").loc["seed", "floor"])
     assert doc["eval_loss"] >= doc["floor_loss"] and doc["permutation"]["max"] <= 1e-5
@@ -125,13 +170,22 @@ def test_one_encoder_job_end_to_end():
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("loss, units", [("supervised", "raw"), ("supervised", "normalized"),
-                                         ("unsupervised", "normalized")])
+@pytest.mark.parametrize(
+    "loss, units", [("supervised", "raw"), ("supervised", "normalized"), ("unsupervised", "normalized")]
+)
 def test_supervised_and_normalized_losses_train_towards_ols(loss, units):
     from reglab.training import amortized as am
+
     enc = am.EncoderSpec(kind="moments", head_width=16, head_depth=1, normalize=True)
-    spec = am.TrainSpec(data="fresh", steps=150, batch_size=64, learning_rate=1e-2, loss=loss, loss_units=units,
-                        condition=Condition(n=30))
+    spec = am.TrainSpec(
+        data="fresh",
+        steps=150,
+        batch_size=64,
+        learning_rate=1e-2,
+        loss=loss,
+        loss_units=units,
+        condition=Condition(n=30),
+    )
     trained = am.train(enc, spec, seed=4)
     ev = study.Evaluation(5, {}, 200)
     first, last = trained.history[0]["val_loss"], trained.history[-1]["val_loss"]

@@ -17,9 +17,14 @@ def test_the_shipped_configs_pass():
 
 
 @pytest.mark.parametrize("section, name", [("convergence", "seed002"), ("keras", "s001_adam")])
-@pytest.mark.parametrize("dataset, message", [("nope", "'nope' is not a dataset"),
-                                              ("amortized", "is of kind 'amortized'"),
-                                              ("large", "is of kind 'large'")])
+@pytest.mark.parametrize(
+    "dataset, message",
+    [
+        ("nope", "'nope' is not a dataset"),
+        ("amortized", "is of kind 'amortized'"),
+        ("large", "is of kind 'large'"),
+    ],
+)
 def test_runs_and_studies_need_a_single_in_memory_design(section, name, dataset, message):
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     entries = cfg[section]["studies" if section == "convergence" else "runs"]
@@ -43,7 +48,9 @@ def test_optimizer_options_a_keras_optimizer_does_not_take_fail_with_the_config(
     cfg = copy.deepcopy(TINY)
     run = next(iter(cfg["keras"]["runs"]))
     cfg["keras"]["runs"][run].update(optimizer="adam", optimizer_options={"momentum": 0.9})
-    with pytest.raises(config.ConfigError, match=rf"keras\.runs\.{run}\.optimizer_options: \['momentum'\] not accepted"):
+    with pytest.raises(
+        config.ConfigError, match=rf"keras\.runs\.{run}\.optimizer_options: \['momentum'\] not accepted"
+    ):
         config.check(cfg)
 
 
@@ -53,8 +60,12 @@ def test_the_optimizer_option_table_is_keras_own():
 
     import keras
 
-    classes = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-               "adagrad": keras.optimizers.Adagrad}
+    classes = {
+        "sgd": keras.optimizers.SGD,
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "adagrad": keras.optimizers.Adagrad,
+    }
     for name, cls in classes.items():
         params = set(inspect.signature(cls).parameters) - {"learning_rate", "kwargs"}
         assert set(config.OPTIMIZER_OPTIONS[name]) == params, name
@@ -64,9 +75,14 @@ def test_the_optimizer_option_table_is_keras_own():
 def test_every_activation_the_schema_allows_is_a_keras_activation():
     import keras
 
-    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    enums = [d["activation"]["enum"] for d in _walk(schema) if isinstance(d, dict) and isinstance(d.get("activation"), dict)
-             and "enum" in d["activation"]]
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    )
+    enums = [
+        d["activation"]["enum"]
+        for d in _walk(schema)
+        if isinstance(d, dict) and isinstance(d.get("activation"), dict) and "enum" in d["activation"]
+    ]
     assert len(enums) == 2
     for name in enums[0] + enums[1]:
         assert callable(keras.activations.get(name)), name
@@ -82,14 +98,21 @@ def _walk(node):
             yield from _walk(v)
 
 
-@pytest.mark.parametrize("change, message", [({"model": "mlp_regression", "hidden": []}, "should be non-empty"),
-                                             ({"model": "mlp_regression", "activation": "relux"}, "'relux' is not one of")])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"model": "mlp_regression", "hidden": []}, "should be non-empty"),
+        ({"model": "mlp_regression", "activation": "relux"}, "'relux' is not one of"),
+    ],
+)
 def test_an_empty_mlp_or_an_unknown_activation_fails_the_schema_before_any_job(change, message):
     import copy
 
     import jsonschema
 
-    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    )
     cfg = copy.deepcopy(TINY)
     run = next(iter(cfg["keras"]["runs"]))
     cfg["keras"]["runs"][run].update(change)

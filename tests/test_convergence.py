@@ -16,10 +16,21 @@ from reglab.studies.convergence import (
     variants,
 )
 
-STUDY = {"optimizers": ["sgd", "adam"], "learning_rates": [0.01, 0.1], "batch_sizes": [None, 2], "epochs": 5,
-         "epochs_full_batch": 7, "dtypes": ["float32"], "standardize": [False], "repeats": 2, "use_bias": True,
-         "initializer": "zeros", "tolerance": {"metric": "mse", "value": 1e-10},
-         "reference_solvers": ["gd", "cg", "lbfgs", "sgd_averaged", "sklearn_sgd"], "article": None}
+STUDY = {
+    "optimizers": ["sgd", "adam"],
+    "learning_rates": [0.01, 0.1],
+    "batch_sizes": [None, 2],
+    "epochs": 5,
+    "epochs_full_batch": 7,
+    "dtypes": ["float32"],
+    "standardize": [False],
+    "repeats": 2,
+    "use_bias": True,
+    "initializer": "zeros",
+    "tolerance": {"metric": "mse", "value": 1e-10},
+    "reference_solvers": ["gd", "cg", "lbfgs", "sgd_averaged", "sklearn_sgd"],
+    "article": None,
+}
 
 
 def test_variants_grid_and_full_batch_epochs():
@@ -35,7 +46,14 @@ def test_time_to_tolerance_first_crossing_and_stall():
     epochs = np.arange(1, 6)
     secs = epochs * 0.5
     hit = time_to_tolerance(epochs, np.array([1.0, 0.1, 0.01, 0.001, 0.01]), secs, 0.01)
-    assert hit == {"reached": True, "epochs": 3, "seconds": 1.5, "best": 0.001, "best_epoch": 4, "final": 0.01}
+    assert hit == {
+        "reached": True,
+        "epochs": 3,
+        "seconds": 1.5,
+        "best": 0.001,
+        "best_epoch": 4,
+        "final": 0.01,
+    }
     miss = time_to_tolerance(epochs, np.array([1.0, 0.5, np.nan, 0.4, 0.45]), secs, 0.01)
     assert not miss["reached"] and miss["epochs"] is None and miss["best"] == 0.4 and miss["best_epoch"] == 4
 
@@ -51,9 +69,19 @@ def test_thin_keeps_ends_and_caps():
 def test_small_study_theory_beside_measurement():
     data = datasets.underdetermined(n=6, d=9, seed=4)
     closed = closed_form.summarize(data)
-    study = {**STUDY, "use_bias": False, "optimizers": ["sgd"], "learning_rates": [0.2], "batch_sizes": [None],
-             "epochs": 3000, "epochs_full_batch": None, "dtypes": ["float64"], "repeats": 1,
-             "initializer": "glorot_uniform", "tolerance": {"metric": "mse", "value": 1e-6}}
+    study = {
+        **STUDY,
+        "use_bias": False,
+        "optimizers": ["sgd"],
+        "learning_rates": [0.2],
+        "batch_sizes": [None],
+        "epochs": 3000,
+        "epochs_full_batch": None,
+        "dtypes": ["float64"],
+        "repeats": 1,
+        "initializer": "glorot_uniform",
+        "tolerance": {"metric": "mse", "value": 1e-6},
+    }
     curves, summary = run_study("t", study, data, closed, seed=3, threads=1)
     run = keyed_runs(summary, solver="keras_sgd", batch_size=None)[0]
     # a float64 full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss
@@ -78,7 +106,9 @@ def test_update_ulp_ratio_detects_lost_updates():
     assert update_ulp_ratio(A, b, w, 1.0, "float32") == pytest.approx(1e-9 / half_ulp32, rel=1e-6)
     assert update_ulp_ratio(A, b, w, 1.0, "float64") > 1  # float64 still resolves the step
     # batch of one row: gradient 2 * r on its own coordinate, 0 on the other -> median over 4 entries
-    assert update_ulp_ratio(A, b, w, 1.0, "float32", batch_size=1) == pytest.approx(1e-9 / half_ulp32, rel=1e-6)
+    assert update_ulp_ratio(A, b, w, 1.0, "float32", batch_size=1) == pytest.approx(
+        1e-9 / half_ulp32, rel=1e-6
+    )
 
 
 def test_groups_cut_the_grid_by_group_by_in_grid_order():
@@ -87,7 +117,9 @@ def test_groups_cut_the_grid_by_group_by_in_grid_order():
     cut = groups(STUDY)  # default group_by: learning rate and batch size
     assert list(cut) == ["lr0.01_full", "lr0.01_bs2", "lr0.1_full", "lr0.1_bs2"]
     assert all({v.optimizer for v in members} == {"sgd", "adam"} for members in cut.values())
-    assert sorted((v for members in cut.values() for v in members), key=variants(STUDY).index) == variants(STUDY)
+    assert sorted((v for members in cut.values() for v in members), key=variants(STUDY).index) == variants(
+        STUDY
+    )
     assert groups({**STUDY, "group_by": []}) == {SINGLE_GROUP: variants(STUDY)}
     by_opt = groups({**STUDY, "group_by": ["optimizer", "standardize", "dtype"]})
     assert list(by_opt) == ["sgd_raw_float32", "adam_raw_float32"] and len(by_opt["sgd_raw_float32"]) == 4
@@ -100,7 +132,9 @@ def test_a_changed_grid_point_changes_only_its_groups_slice():
 
     entry = group_entry(STUDY, "lr0.1_bs2")
     assert [(c["optimizer"], c["learning_rate"], c["batch_size"]) for c in entry["configurations"]] == [
-        ("sgd", 0.1, 2), ("adam", 0.1, 2)]
+        ("sgd", 0.1, 2),
+        ("adam", 0.1, 2),
+    ]
     assert set(entry) == {"repeats", "use_bias", "initializer", "tolerance", "configurations"}
     with pytest.raises(ValueError, match="no group 'lr0.5_bs2'"):
         group_entry(STUDY, "lr0.5_bs2")
@@ -111,8 +145,10 @@ def test_a_changed_grid_point_changes_only_its_groups_slice():
     assert reference_entry(more) == reference_entry(STUDY)
     # full-batch epochs: only the full-batch groups' slices (and the full-batch reference solvers') change
     longer = {**STUDY, "epochs_full_batch": 9}
-    assert [g for g in groups(STUDY) if group_entry(longer, g) != group_entry(STUDY, g)] == ["lr0.01_full",
-                                                                                             "lr0.1_full"]
+    assert [g for g in groups(STUDY) if group_entry(longer, g) != group_entry(STUDY, g)] == [
+        "lr0.01_full",
+        "lr0.1_full",
+    ]
     # the reference SGD runs at the smallest learning rate and batch size: changing those changes its slice
     assert reference_entry({**STUDY, "learning_rates": [0.001, 0.1]})["sgd_learning_rate"] == 0.001
     assert reference_entry({**STUDY, "batch_sizes": [None]})["sgd_batch_size"] is None
@@ -144,19 +180,32 @@ def test_split_study_through_its_files_equals_the_study_in_one_job(tmp_path):
         write_json(tmp_path / f"{name}.json", doc)
         return pd.read_parquet(tmp_path / f"{name}.parquet"), read_json(tmp_path / f"{name}.json")
 
-    parts = [through_files(g, *run_group("t", g, group_entry(split, g), data, closed, seed=3, threads=1))
-             for g in reversed(list(groups(split)))]  # the order of the inputs does not matter
+    parts = [
+        through_files(g, *run_group("t", g, group_entry(split, g), data, closed, seed=3, threads=1))
+        for g in reversed(list(groups(split)))
+    ]  # the order of the inputs does not matter
     refs = through_files("references", *run_references("t", reference_entry(split), data, closed, seed=3))
     curves, summary = merge("t", split, parts, refs)
     write_json(tmp_path / "summary.json", summary)
     write_json(tmp_path / "whole.json", whole)
     assert _untimed(read_json(tmp_path / "summary.json")) == _untimed(read_json(tmp_path / "whole.json"))
     write_parquet(tmp_path / "whole_curves.parquet", whole_curves)
-    pd.testing.assert_frame_equal(curves.drop(columns="seconds"),
-                                  pd.read_parquet(tmp_path / "whole_curves.parquet").drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        curves.drop(columns="seconds"),
+        pd.read_parquet(tmp_path / "whole_curves.parquet").drop(columns="seconds"),
+    )
     # a group computed for other configurations than the study now declares is refused
-    stale = [(c, {**d, "configurations": [{**d["configurations"][0], "learning_rate": 0.5}]
-                  + d["configurations"][1:]}) for c, d in parts]
+    stale = [
+        (
+            c,
+            {
+                **d,
+                "configurations": [{**d["configurations"][0], "learning_rate": 0.5}]
+                + d["configurations"][1:],
+            },
+        )
+        for c, d in parts
+    ]
     with pytest.raises(ValueError, match="holds other configurations"):
         merge("t", split, stale, refs)
     with pytest.raises(ValueError, match="groups"):

@@ -30,10 +30,10 @@ N_REPEATS = 2
 LRS = (0.01, 0.1)
 LAMBDA_MAX = {False: 4.0, True: 1.25}  # stability limits 0.5 (raw) and 1.6 (standardized)
 FLOOR32 = {False: 2.5e-12, True: 7.5e-13}
-DIVERGED = ("keras_sgd", 0.1, 1, 12)       # solver, lr, repeat, epoch of divergence
-STALLED = ("keras_adam", 0.01, 3.2e-7)     # never reaches TOL: loss floors at 3.2e-7 (best at the last epoch)
+DIVERGED = ("keras_sgd", 0.1, 1, 12)  # solver, lr, repeat, epoch of divergence
+STALLED = ("keras_adam", 0.01, 3.2e-7)  # never reaches TOL: loss floors at 3.2e-7 (best at the last epoch)
 GD_ETA = 0.25
-PREDICTED = {0.01: 40, 0.1: None}          # predicted_steps per learning rate (None: theory gave none)
+PREDICTED = {0.01: 40, 0.1: None}  # predicted_steps per learning rate (None: theory gave none)
 
 
 def _time_to_tolerance(epochs, values, seconds, tol):
@@ -41,10 +41,14 @@ def _time_to_tolerance(epochs, values, seconds, tol):
     finite = np.isfinite(values)
     hit = np.flatnonzero(finite & (values <= tol))
     best = int(np.nanargmin(np.where(finite, values, np.nan))) if finite.any() else None
-    return {"reached": bool(hit.size), "epochs": int(epochs[hit[0]]) if hit.size else None,
-            "seconds": float(seconds[hit[0]]) if hit.size else None,
-            "best": float(values[best]) if best is not None else None,
-            "best_epoch": int(epochs[best]) if best is not None else None, "final": float(values[-1])}
+    return {
+        "reached": bool(hit.size),
+        "epochs": int(epochs[hit[0]]) if hit.size else None,
+        "seconds": float(seconds[hit[0]]) if hit.size else None,
+        "best": float(values[best]) if best is not None else None,
+        "best_epoch": int(epochs[best]) if best is not None else None,
+        "final": float(values[-1]),
+    }
 
 
 def _loss(solver: str, lr: float, repeat: int, epoch: np.ndarray) -> np.ndarray:
@@ -71,41 +75,110 @@ def _synthetic(standardize: tuple[bool, ...] = (False,)) -> tuple[pd.DataFrame, 
                     if diverged:
                         loss[-3:] = [1e3, 1e9, np.inf]
                     seconds = 0.01 * epoch * (1 + r)
-                    frames.append(pd.DataFrame({
-                        "study": "synth", "solver": solver, "family": "keras", "learning_rate": lr, "batch_size": -1,
-                        "dtype": "float32", "standardize": std, "repeat": r, "epoch": epoch, "seconds": seconds,
-                        "loss": loss, "dist_closed_form": np.sqrt(loss), "dist_min_norm": np.sqrt(loss),
-                        "rel_coef_error": np.sqrt(loss) / 2}))
-                    run = {"solver": solver, "family": "keras", "optimizer": solver.removeprefix("keras_"),
-                           "learning_rate": lr, "batch_size": None, "dtype": "float32", "standardize": std,
-                           "repeat": r, "diverged": diverged, "diverged_epoch": n if diverged else None,
-                           "epochs_run": n, "seconds": float(seconds[-1]),
-                           "final_loss_float64": None if diverged else float(loss[-1]) * 1.01,
-                           "final_rel_coef_error": None if diverged else float(np.sqrt(loss[-1]) / 2),
-                           "time_to_tolerance": _time_to_tolerance(epoch, loss, seconds, TOL),
-                           "implicit_bias_distance": None if diverged else 0.001 * (r + 1) + lr}
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "study": "synth",
+                                "solver": solver,
+                                "family": "keras",
+                                "learning_rate": lr,
+                                "batch_size": -1,
+                                "dtype": "float32",
+                                "standardize": std,
+                                "repeat": r,
+                                "epoch": epoch,
+                                "seconds": seconds,
+                                "loss": loss,
+                                "dist_closed_form": np.sqrt(loss),
+                                "dist_min_norm": np.sqrt(loss),
+                                "rel_coef_error": np.sqrt(loss) / 2,
+                            }
+                        )
+                    )
+                    run = {
+                        "solver": solver,
+                        "family": "keras",
+                        "optimizer": solver.removeprefix("keras_"),
+                        "learning_rate": lr,
+                        "batch_size": None,
+                        "dtype": "float32",
+                        "standardize": std,
+                        "repeat": r,
+                        "diverged": diverged,
+                        "diverged_epoch": n if diverged else None,
+                        "epochs_run": n,
+                        "seconds": float(seconds[-1]),
+                        "final_loss_float64": None if diverged else float(loss[-1]) * 1.01,
+                        "final_rel_coef_error": None if diverged else float(np.sqrt(loss[-1]) / 2),
+                        "time_to_tolerance": _time_to_tolerance(epoch, loss, seconds, TOL),
+                        "implicit_bias_distance": None if diverged else 0.001 * (r + 1) + lr,
+                    }
                     if solver == "keras_sgd":
                         run["predicted_steps"] = PREDICTED[lr]
                     runs.append(run)
         steps = np.arange(1, N_EPOCHS + 1)
         loss = 5.0 * np.exp(-1.2 * steps)
         seconds = 1e-4 * steps
-        frames.append(pd.DataFrame({
-            "study": "synth", "solver": "gd", "family": "reference", "learning_rate": GD_ETA, "batch_size": -1,
-            "dtype": "float64", "standardize": std, "repeat": 0, "epoch": steps, "seconds": seconds, "loss": loss,
-            "dist_closed_form": np.sqrt(loss), "dist_min_norm": np.sqrt(loss), "rel_coef_error": np.sqrt(loss) / 2}))
-        runs.append({"solver": "gd", "family": "reference", "learning_rate": GD_ETA, "batch_size": None,
-                     "dtype": "float64", "standardize": std, "repeat": 0, "epochs_run": N_EPOCHS,
-                     "seconds": float(seconds[-1]), "diverged": False, "final_loss_float64": float(loss[-1]),
-                     "final_rel_coef_error": float(np.sqrt(loss[-1]) / 2),
-                     "time_to_tolerance": _time_to_tolerance(steps, loss, seconds, TOL)})
-    theory = {("standardized" if s else "raw"): {
-        "spectrum": {"lambda_max": LAMBDA_MAX[s], "lambda_min_nonzero": 0.01, "condition_number": LAMBDA_MAX[s] / 0.01,
-                     "stability_limit": 2.0 / LAMBDA_MAX[s]},
-        "float_floor_float32": {"loss_exact_rounded": 1e-12, "loss_exact": 0.0, "loss_evaluated_in_dtype": FLOOR32[s]},
-    } for s in standardize}
-    summary = {"study": "synth", "dataset": "toy", "tolerance": {"metric": "mse", "value": TOL},
-               "theory": theory, "runs": runs}
+        frames.append(
+            pd.DataFrame(
+                {
+                    "study": "synth",
+                    "solver": "gd",
+                    "family": "reference",
+                    "learning_rate": GD_ETA,
+                    "batch_size": -1,
+                    "dtype": "float64",
+                    "standardize": std,
+                    "repeat": 0,
+                    "epoch": steps,
+                    "seconds": seconds,
+                    "loss": loss,
+                    "dist_closed_form": np.sqrt(loss),
+                    "dist_min_norm": np.sqrt(loss),
+                    "rel_coef_error": np.sqrt(loss) / 2,
+                }
+            )
+        )
+        runs.append(
+            {
+                "solver": "gd",
+                "family": "reference",
+                "learning_rate": GD_ETA,
+                "batch_size": None,
+                "dtype": "float64",
+                "standardize": std,
+                "repeat": 0,
+                "epochs_run": N_EPOCHS,
+                "seconds": float(seconds[-1]),
+                "diverged": False,
+                "final_loss_float64": float(loss[-1]),
+                "final_rel_coef_error": float(np.sqrt(loss[-1]) / 2),
+                "time_to_tolerance": _time_to_tolerance(steps, loss, seconds, TOL),
+            }
+        )
+    theory = {
+        ("standardized" if s else "raw"): {
+            "spectrum": {
+                "lambda_max": LAMBDA_MAX[s],
+                "lambda_min_nonzero": 0.01,
+                "condition_number": LAMBDA_MAX[s] / 0.01,
+                "stability_limit": 2.0 / LAMBDA_MAX[s],
+            },
+            "float_floor_float32": {
+                "loss_exact_rounded": 1e-12,
+                "loss_exact": 0.0,
+                "loss_evaluated_in_dtype": FLOOR32[s],
+            },
+        }
+        for s in standardize
+    }
+    summary = {
+        "study": "synth",
+        "dataset": "toy",
+        "tolerance": {"metric": "mse", "value": TOL},
+        "theory": theory,
+        "runs": runs,
+    }
     return pd.concat(frames, ignore_index=True), summary
 
 
@@ -127,19 +200,30 @@ def _texts(fig: plt.Figure) -> list[str]:
 
 
 def _hlines(ax: plt.Axes) -> list[Line2D]:
-    return [ln for ln in ax.lines if len(ln.get_ydata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]
-            and tuple(ln.get_xdata()) == (0, 1)]
+    return [
+        ln
+        for ln in ax.lines
+        if len(ln.get_ydata()) == 2
+        and ln.get_ydata()[0] == ln.get_ydata()[1]
+        and tuple(ln.get_xdata()) == (0, 1)
+    ]
 
 
 def _has_hline(ax: plt.Axes, y: float, ls: str | None = None) -> bool:
-    return any(math.isclose(float(ln.get_ydata()[0]), y, rel_tol=1e-12)
-               and (ls is None or ln.get_linestyle() == ls) for ln in _hlines(ax))
+    return any(
+        math.isclose(float(ln.get_ydata()[0]), y, rel_tol=1e-12) and (ls is None or ln.get_linestyle() == ls)
+        for ln in _hlines(ax)
+    )
 
 
 def _has_vline(ax: plt.Axes, x: float) -> bool:
-    return any(len(ln.get_xdata()) == 2 and tuple(ln.get_ydata()) == (0, 1)
-               and math.isclose(float(ln.get_xdata()[0]), x, rel_tol=1e-12)
-               and math.isclose(float(ln.get_xdata()[1]), x, rel_tol=1e-12) for ln in ax.lines)
+    return any(
+        len(ln.get_xdata()) == 2
+        and tuple(ln.get_ydata()) == (0, 1)
+        and math.isclose(float(ln.get_xdata()[0]), x, rel_tol=1e-12)
+        and math.isclose(float(ln.get_xdata()[1]), x, rel_tol=1e-12)
+        for ln in ax.lines
+    )
 
 
 def test_no_tensorflow_import():
@@ -258,8 +342,11 @@ def test_final_vs_learning_rate(study, tmp_path):
         per_opt = [ln for ln in ax.lines if tuple(ln.get_xdata()) == LRS]
         assert len(per_opt) == 2  # one line per optimizer (one batch size)
         sgd = per_opt[0]
-        survivor = [r for r in summary["runs"] if r["solver"] == "keras_sgd" and r["learning_rate"] == 0.1
-                    and not r["diverged"]]
+        survivor = [
+            r
+            for r in summary["runs"]
+            if r["solver"] == "keras_sgd" and r["learning_rate"] == 0.1 and not r["diverged"]
+        ]
         assert sgd.get_ydata()[1] == pytest.approx(survivor[0]["final_loss_float64"])
         save(fig, str(tmp_path / "final.png"))
     finally:
@@ -292,14 +379,19 @@ def test_time_to_tolerance_bars(study, tmp_path):
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert len(labels) == 5 and "gd lr=0.25 b=full f64" in labels
         texts = _texts(fig)
-        assert f"not reached (best {compact(STALLED[2] + 10 * np.exp(-45) * 1.0)} at epoch {N_EPOCHS})" in texts
+        assert (
+            f"not reached (best {compact(STALLED[2] + 10 * np.exp(-45) * 1.0)} at epoch {N_EPOCHS})" in texts
+        )
         assert "not reached (best 3.2e-7 at epoch 30)" in texts
         hot = [t for t in texts if "diverged at epoch 12" in t]
         assert len(hot) == 1 and hot[0].startswith("not reached by 1/2 repeats")
         # reached configurations: bar to the median of the epochs of the repeats
         bars = {labels[int(round(p.get_y() + p.get_height() / 2))]: p for p in ax.patches}
-        tt = [r["time_to_tolerance"]["epochs"] for r in summary["runs"]
-              if r["solver"] == "keras_adam" and r["learning_rate"] == 0.1]
+        tt = [
+            r["time_to_tolerance"]["epochs"]
+            for r in summary["runs"]
+            if r["solver"] == "keras_adam" and r["learning_rate"] == 0.1
+        ]
         bar = bars["keras_adam lr=0.1 b=full f32"]
         assert bar.get_x() + bar.get_width() == pytest.approx(np.median(tt))
         stalled = bars["keras_adam lr=0.01 b=full f32"]
@@ -312,9 +404,21 @@ def test_time_to_tolerance_bars(study, tmp_path):
 def test_time_to_tolerance_bars_seconds_and_untraced(study):
     _, summary = study
     summary = copy.deepcopy(summary)
-    summary["runs"].append({"solver": "cg", "family": "reference", "learning_rate": None, "batch_size": None,
-                            "dtype": "float64", "standardize": False, "repeat": 0, "epochs_run": 5, "seconds": 0.1,
-                            "diverged": False, "time_to_tolerance": None})
+    summary["runs"].append(
+        {
+            "solver": "cg",
+            "family": "reference",
+            "learning_rate": None,
+            "batch_size": None,
+            "dtype": "float64",
+            "standardize": False,
+            "repeat": 0,
+            "epochs_run": 5,
+            "seconds": 0.1,
+            "diverged": False,
+            "time_to_tolerance": None,
+        }
+    )
     fig = time_to_tolerance_bars(summary, unit="seconds")
     try:
         assert "seconds" in fig.axes[0].get_xlabel()
@@ -335,8 +439,13 @@ def test_predicted_vs_measured(study):
     assert list(table["repeat"]) == [0, 1, 0, 1]
     assert list(table["predicted_steps"]) == [40, 40, None, None]
     for row in table.itertuples():
-        run = next(r for r in summary["runs"] if r["solver"] == "keras_sgd" and r["learning_rate"] == row.learning_rate
-                   and r["repeat"] == row.repeat)
+        run = next(
+            r
+            for r in summary["runs"]
+            if r["solver"] == "keras_sgd"
+            and r["learning_rate"] == row.learning_rate
+            and r["repeat"] == row.repeat
+        )
         tt = run["time_to_tolerance"]
         assert row.reached == tt["reached"]
         assert row.best == pytest.approx(tt["best"])
@@ -360,10 +469,12 @@ def test_predicted_vs_measured(study):
 def test_divergence_marks_come_from_the_artifact_not_the_curves():
     from reglab.plotting.convergence import _divergences
 
-    sub = pd.DataFrame({"repeat": [0, 0, 0], "epoch": [1, 2, 3], "loss": [1.0, 2.0, np.inf],
-                        "seconds": [0.1, 0.2, 0.3]})
+    sub = pd.DataFrame(
+        {"repeat": [0, 0, 0], "epoch": [1, 2, 3], "loss": [1.0, 2.0, np.inf], "seconds": [0.1, 0.2, 0.3]}
+    )
     # the summary (core.stats.divergence, where the runs were summarized) decides; a figure agrees with it
     assert _divergences([{"repeat": 0, "diverged": False, "epochs_run": 3}], sub, "epoch")[1] == 0
     where, n_div, n_rep, epochs = _divergences(
-        [{"repeat": 0, "diverged": True, "diverged_epoch": 2, "epochs_run": 3}], sub, "epoch")
+        [{"repeat": 0, "diverged": True, "diverged_epoch": 2, "epochs_run": 3}], sub, "epoch"
+    )
     assert (where, n_div, n_rep, epochs) == ([2.0], 1, 1, [2])

@@ -26,7 +26,9 @@ def test_collinear_toy_is_seed_001_table():
 
 
 def test_collinear_dependency_and_truth():
-    d = datasets.collinear(n=500, dependency_noise=1e-4, coef=[1, 2, 3], intercept_value=0.5, noise=0.0, seed=3)
+    d = datasets.collinear(
+        n=500, dependency_noise=1e-4, coef=[1, 2, 3], intercept_value=0.5, noise=0.0, seed=3
+    )
     X = d.X()
     resid = X[:, 2] - X[:, 0] - X[:, 1]
     assert 0 < np.std(resid) < 2e-4
@@ -154,10 +156,22 @@ def test_user_parquet(tmp_path):
     ("text", "kwargs", "message"),
     [
         ("x1,y\n1,2\n2,3\n", {"target": "z"}, r"target column 'z' not found; columns are \['x1', 'y'\]"),
-        ("x1,y\n1,2\n2,3\n", {"target": "y", "features": ["x1", "x9"]}, r"feature column\(s\) \['x9'\] not found"),
+        (
+            "x1,y\n1,2\n2,3\n",
+            {"target": "y", "features": ["x1", "x9"]},
+            r"feature column\(s\) \['x9'\] not found",
+        ),
         ("x1,y\n1,2\n2,oops\n", {"target": "y"}, r"column 'y', data row 2: non-numeric value 'oops'"),
-        ("x1,y\n1,2\n,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', data row 2: missing/NaN value"),
-        ("x1,y\n1,2\ninf,3\n", {"target": "y", "features": ["x1"]}, r"column 'x1', data row 2: infinite value"),
+        (
+            "x1,y\n1,2\n,3\n",
+            {"target": "y", "features": ["x1"]},
+            r"column 'x1', data row 2: missing/NaN value",
+        ),
+        (
+            "x1,y\n1,2\ninf,3\n",
+            {"target": "y", "features": ["x1"]},
+            r"column 'x1', data row 2: infinite value",
+        ),
         ("x1,y\n1,2\n", {"target": "y"}, r"needs at least 2 data rows, found 1"),
         ("x1,x1,y\n1,2,3\n2,3,4\n", {"target": "y"}, r"duplicate column name\(s\) \['x1'\]"),
     ],
@@ -195,7 +209,9 @@ def test_a_stray_text_cell_in_a_numeric_column_is_an_error_not_a_lost_column(tmp
 
 def test_a_decimal_comma_is_named_with_a_hint(tmp_path):
     f = _csv(tmp_path, 'x1,x2,y\n1,"0,3456",1\n2,0.5,2\n3,0.7,3\n')
-    with pytest.raises(DataError, match=r"column 'x2', data row 1: non-numeric value '0,3456' \(a decimal comma"):
+    with pytest.raises(
+        DataError, match=r"column 'x2', data row 1: non-numeric value '0,3456' \(a decimal comma"
+    ):
         datasets.from_file("m", f, target="y")
 
 
@@ -204,7 +220,11 @@ def test_a_text_column_is_left_out_and_listed_with_its_reason(tmp_path):
     ds = datasets.from_file("m", f, target="y")
     assert ds.features == ["x1"]
     left = ds.provenance["columns_left_out"]
-    assert set(left) == {"name", "empty"} and left["name"].startswith("not numeric") and left["empty"].startswith("empty")
+    assert (
+        set(left) == {"name", "empty"}
+        and left["name"].startswith("not numeric")
+        and left["empty"].startswith("empty")
+    )
     listed = datasets.from_file("m", f, target="y", features=["x1"]).provenance["columns_left_out"]
     assert set(listed) == {"name", "empty"} and "not listed" in listed["name"]
 

@@ -418,6 +418,11 @@ def test_a_copied_feature_and_a_feature_equal_to_the_target_are_said_in_the_verd
     x = np.column_stack([x, x[:, 0]])
     y = rng.normal(size=40)
     r = diagnose(x, y=y, feature_names=["x1", "x2", "x1_again"], intercept=True)
-    assert r["duplicate_columns"] == [["x1", "x1_again"]] and "x1_again is an exact copy of x1" in r["verdict"]
+    assert (
+        r["duplicate_columns"] == [["x1", "x1_again"]] and "x1_again is an exact copy of x1" in r["verdict"]
+    )
     leak = diagnose(np.column_stack([x[:, :2], y]), y=y, feature_names=["x1", "x2", "y_copy"], intercept=True)
-    assert leak["columns_equal_to_target"] == ["y_copy"] and "y_copy is identical to the target" in leak["verdict"]
+    assert (
+        leak["columns_equal_to_target"] == ["y_copy"]
+        and "y_copy is identical to the target" in leak["verdict"]
+    )

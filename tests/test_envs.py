@@ -66,7 +66,9 @@ def _env(path: Path) -> tuple[str, dict[str, Pin]]:
     """An env file's python spec and its pins by PyPI name."""
     python, pins = None, {}
     for dep in yaml.safe_load(path.read_text())["dependencies"]:
-        entries = [("pip", Requirement(line)) for line in dep["pip"]] if isinstance(dep, dict) else [("conda", dep)]
+        entries = (
+            [("pip", Requirement(line)) for line in dep["pip"]] if isinstance(dep, dict) else [("conda", dep)]
+        )
         for source, entry in entries:
             if source == "pip":
                 (spec,) = entry.specifier
@@ -88,14 +90,18 @@ def _env(path: Path) -> tuple[str, dict[str, Pin]]:
 
 ENVS = {p.stem: _env(p) for p in ENV_FILES}
 FAMILY_OF = {}  # script name -> family, from the table in envs/README.md
-for _row in re.finditer(r"^\| `scripts/(\w+)\.py` \|.*\| `envs/(\w+)\.yaml` \|$", (REPO / "envs" / "README.md").read_text(),
-                        re.M):
+for _row in re.finditer(
+    r"^\| `scripts/(\w+)\.py` \|.*\| `envs/(\w+)\.yaml` \|$", (REPO / "envs" / "README.md").read_text(), re.M
+):
     assert _row[1] not in FAMILY_OF, f"envs/README.md lists scripts/{_row[1]}.py twice"
     FAMILY_OF[_row[1]] = _row[2]
 
 
 def _pyproject_requirements() -> list[Requirement]:
-    return [Requirement(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]]
+    return [
+        Requirement(r)
+        for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
 
 
 def _imports(script: Path) -> set[str]:
@@ -144,17 +150,27 @@ def test_every_env_installs_reglab_by_its_post_deploy_script(family):
     would be relative to the copy, and a pip: entry cannot say --no-deps (envs/README.md)."""
     script = REPO / "envs" / f"{family}.post-deploy.sh"
     text = script.read_text()
-    assert text == (REPO / "envs" / f"{FAMILIES[0]}.post-deploy.sh").read_text(), "the post-deploy scripts differ"
+    assert text == (REPO / "envs" / f"{FAMILIES[0]}.post-deploy.sh").read_text(), (
+        "the post-deploy scripts differ"
+    )
     assert 'python -m pip install --no-deps --no-input -e "$root"' in text and script.stat().st_mode & 0o111
-    pip_lines = [line for dep in yaml.safe_load((REPO / "envs" / f"{family}.yaml").read_text())["dependencies"]
-                 if isinstance(dep, dict) for line in dep["pip"]]
-    assert not [line for line in pip_lines if line.startswith("-")], "a pip: option line (-e, -r, -c) in the env"
+    pip_lines = [
+        line
+        for dep in yaml.safe_load((REPO / "envs" / f"{family}.yaml").read_text())["dependencies"]
+        if isinstance(dep, dict)
+        for line in dep["pip"]
+    ]
+    assert not [line for line in pip_lines if line.startswith("-")], (
+        "a pip: option line (-e, -r, -c) in the env"
+    )
 
 
 def test_bigger_families_hold_the_numerical_set():
     numerical = ENVS["numerical"][1]
     for family in FAMILIES[1:]:
-        assert numerical.items() <= ENVS[family][1].items(), f"envs/{family}.yaml differs from the numerical set"
+        assert numerical.items() <= ENVS[family][1].items(), (
+            f"envs/{family}.yaml differs from the numerical set"
+        )
 
 
 def test_every_script_has_the_smallest_family_that_has_what_it_imports():
@@ -180,7 +196,11 @@ def test_rule_conda_directives_follow_the_table(path):
 
 
 def test_tensorflow_markers_pick_exactly_one_wheel_per_platform():
-    tf = {canonicalize_name(r.name): r for r in _pyproject_requirements() if canonicalize_name(r.name) in TENSORFLOW}
+    tf = {
+        canonicalize_name(r.name): r
+        for r in _pyproject_requirements()
+        if canonicalize_name(r.name) in TENSORFLOW
+    }
     assert set(tf) == set(TENSORFLOW) and tf["tensorflow"].specifier == tf["tensorflow-cpu"].specifier
     for (platform, machine), expected in EXPECTED_TENSORFLOW.items():
         env = {"sys_platform": platform, "platform_machine": machine}
@@ -190,4 +210,6 @@ def test_tensorflow_markers_pick_exactly_one_wheel_per_platform():
     assert constraints["tensorflow"] == constraints["tensorflow-cpu"]
     keras_env = ENVS["keras"][1]
     for name, req in tf.items():
-        assert str(keras_env[name].marker) == str(req.marker), f"envs/keras.yaml's {name} marker is not pyproject's"
+        assert str(keras_env[name].marker) == str(req.marker), (
+            f"envs/keras.yaml's {name} marker is not pyproject's"
+        )

@@ -28,7 +28,9 @@ def _run_spec(run: str) -> dict:
     return {
         "adam": dict(optimizer="adam", learning_rate=0.1, batch_size=5, dtype="float32", use_bias=True),
         "sgd": dict(optimizer="sgd", learning_rate=0.01, batch_size=None, dtype="float64", use_bias=True),
-        DIVERGED_RUN: dict(optimizer="adam", learning_rate=10.0, batch_size=5, dtype="float32", use_bias=True),
+        DIVERGED_RUN: dict(
+            optimizer="adam", learning_rate=10.0, batch_size=5, dtype="float32", use_bias=True
+        ),
     }[run]
 
 
@@ -48,26 +50,51 @@ def _synthetic(seed: int = 0) -> tuple[list[dict], pd.DataFrame]:
             if diverged:
                 loss[-1] = np.inf
                 dist[-1] = 1e30
-            frames.append(pd.DataFrame({
-                "run": run, "repeat": r, "epoch": epoch, "train_loss": loss * 1.1, "loss_end": loss,
-                "val_loss": np.nan, "seconds": epoch * 1e-3, "dist_closed_form": dist, "dist_min_norm": dist}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "run": run,
+                        "repeat": r,
+                        "epoch": epoch,
+                        "train_loss": loss * 1.1,
+                        "loss_end": loss,
+                        "val_loss": np.nan,
+                        "seconds": epoch * 1e-3,
+                        "dist_closed_form": dist,
+                        "dist_min_norm": dist,
+                    }
+                )
+            )
             s = float(rng.normal(0.0, 0.1))  # position along the exact-fit line (1+s, 1-s, s)
             coef = {"x1": 1 + s, "x2": 1 - s}
-            repeats.append({
-                "repeat": r, "coef": coef, "intercept": s,
-                "final_train_loss": None if diverged else float(loss[-1]),
-                "final_mse_float64": None if diverged else float(loss[-1]) * 1.01,
-                "epochs_run": n, "diverged": diverged, "diverged_epoch": n if diverged else None,
-                "seconds": 0.5 + 0.25 * r,
-                "distance": {"closed_form": float(dist[-1]), "min_norm": float(dist[-1])},
-            })
-        docs.append({
-            "run": run, "dataset": "collinear_toy", "target": "y", "standardize": False, "spec": spec,
-            "param_names": ["x1", "x2", "intercept"], "n_repeats": N_REPEATS,
-            "n_diverged": sum(x["diverged"] for x in repeats),
-            "references": {"closed_form": dict(MIN_NORM), "min_norm": dict(MIN_NORM)},
-            "repeats": repeats,
-        })
+            repeats.append(
+                {
+                    "repeat": r,
+                    "coef": coef,
+                    "intercept": s,
+                    "final_train_loss": None if diverged else float(loss[-1]),
+                    "final_mse_float64": None if diverged else float(loss[-1]) * 1.01,
+                    "epochs_run": n,
+                    "diverged": diverged,
+                    "diverged_epoch": n if diverged else None,
+                    "seconds": 0.5 + 0.25 * r,
+                    "distance": {"closed_form": float(dist[-1]), "min_norm": float(dist[-1])},
+                }
+            )
+        docs.append(
+            {
+                "run": run,
+                "dataset": "collinear_toy",
+                "target": "y",
+                "standardize": False,
+                "spec": spec,
+                "param_names": ["x1", "x2", "intercept"],
+                "n_repeats": N_REPEATS,
+                "n_diverged": sum(x["diverged"] for x in repeats),
+                "references": {"closed_form": dict(MIN_NORM), "min_norm": dict(MIN_NORM)},
+                "repeats": repeats,
+            }
+        )
     return docs, pd.concat(frames, ignore_index=True)
 
 
@@ -117,8 +144,15 @@ def test_loss_curves_thins_long_history():
     docs, _ = _synthetic()
     docs = docs[:1]
     n = 20_000
-    history = pd.DataFrame({"run": "adam", "repeat": 0, "epoch": np.arange(1, n + 1),
-                            "loss_end": np.geomspace(10, 1e-6, n), "val_loss": np.nan})
+    history = pd.DataFrame(
+        {
+            "run": "adam",
+            "repeat": 0,
+            "epoch": np.arange(1, n + 1),
+            "loss_end": np.geomspace(10, 1e-6, n),
+            "val_loss": np.nan,
+        }
+    )
     fig = loss_curves(docs, history, max_points=500)
     try:
         x = fig.axes[0].lines[0].get_xdata()
@@ -146,9 +180,13 @@ def test_distance_curves(artifacts):
 
 def test_landing_points(artifacts):
     docs, _ = artifacts
-    nobias = {**docs[0], "run": "adam_nobias", "spec": {**docs[0]["spec"], "use_bias": False},
-              "references": {"closed_form": {"x1": 1.0, "x2": 1.0}, "min_norm": {"x1": 1.0, "x2": 1.0}},
-              "repeats": [{**r, "coef": {"x1": 1.0, "x2": 1.0}, "intercept": None} for r in docs[0]["repeats"]]}
+    nobias = {
+        **docs[0],
+        "run": "adam_nobias",
+        "spec": {**docs[0]["spec"], "use_bias": False},
+        "references": {"closed_form": {"x1": 1.0, "x2": 1.0}, "min_norm": {"x1": 1.0, "x2": 1.0}},
+        "repeats": [{**r, "coef": {"x1": 1.0, "x2": 1.0}, "intercept": None} for r in docs[0]["repeats"]],
+    }
     fig = landing_points([*docs, nobias], article_point=(1.15, 0.85))
     try:
         assert len(fig.axes) == 2
@@ -221,6 +259,8 @@ def test_names_in_cjk_render_with_an_installed_cjk_font(tmp_path):
     ax.set_title("回帰係数 — 데이터")
     ax.legend()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" when it cannot draw one
+        warnings.simplefilter(
+            "error"
+        )  # matplotlib warns "Glyph ... missing from font(s)" when it cannot draw one
         style.save(fig, tmp_path / "cjk.png")
     assert (tmp_path / "cjk.png").stat().st_size > 0

@@ -34,11 +34,21 @@ def test_fit_spec_rejects_unknown_keys():
 def test_references_come_from_the_artifact():
     data = datasets.collinear_toy()
     closed = closed_form.summarize(data)
-    with_bias = references(closed, "y", fit_spec({"model": "linear", "epochs": 1, "learning_rate": 0.1}),
-                           data.features, Scaling.identity(2))
+    with_bias = references(
+        closed,
+        "y",
+        fit_spec({"model": "linear", "epochs": 1, "learning_rate": 0.1}),
+        data.features,
+        Scaling.identity(2),
+    )
     np.testing.assert_allclose(with_bias["min_norm"], [1.0, 1.0, 0.0], atol=1e-12)
-    no_bias = references(closed, "y", fit_spec({"model": "linear", "epochs": 1, "learning_rate": 0.1,
-                                                "use_bias": False}), data.features, Scaling.identity(2))
+    no_bias = references(
+        closed,
+        "y",
+        fit_spec({"model": "linear", "epochs": 1, "learning_rate": 0.1, "use_bias": False}),
+        data.features,
+        Scaling.identity(2),
+    )
     # without an intercept the design [x1, x1 + 1] has full rank and y = x1 + x2 exactly
     np.testing.assert_allclose(no_bias["closed_form"], [1.0, 1.0], atol=1e-12)
 
@@ -47,8 +57,16 @@ def test_references_come_from_the_artifact():
 def test_run_one_documents_and_divergence():
     data = datasets.collinear_toy()
     closed = closed_form.summarize(data)
-    run = {"dataset": "collinear_toy", "model": "linear", "optimizer": "adam", "learning_rate": 0.1,
-           "batch_size": 5, "epochs": 30, "initializer": "random_normal", "repeats": 3}
+    run = {
+        "dataset": "collinear_toy",
+        "model": "linear",
+        "optimizer": "adam",
+        "learning_rate": 0.1,
+        "batch_size": 5,
+        "epochs": 30,
+        "initializer": "random_normal",
+        "repeats": 3,
+    }
     doc, hist = run_one("adam", run, data, closed, seed=1, threads=1)
     assert doc["n_repeats"] == 3 and len(doc["repeats"]) == 3
     assert set(doc["summary"]) == {"x1", "x2", "intercept"}
@@ -72,8 +90,17 @@ def test_standardized_run_reports_raw_units():
     frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": X @ [2.0, -1.0] + 5.0})
     data = datasets.Dataset("d", frame, ["a", "b"], ["y"], True, {"generator": "test"})
     closed = closed_form.summarize(data)
-    run = {"dataset": "d", "model": "linear", "optimizer": "sgd", "learning_rate": 0.1, "batch_size": None,
-           "epochs": 400, "standardize": True, "initializer": "zeros", "dtype": "float64"}
+    run = {
+        "dataset": "d",
+        "model": "linear",
+        "optimizer": "sgd",
+        "learning_rate": 0.1,
+        "batch_size": None,
+        "epochs": 400,
+        "standardize": True,
+        "initializer": "zeros",
+        "dtype": "float64",
+    }
     doc, _ = run_one("std", run, data, closed, seed=0, threads=1)
     assert doc["coef"]["a"] == pytest.approx(2.0, rel=1e-6)
     assert doc["coef"]["b"] == pytest.approx(-1.0, rel=1e-6)
@@ -87,7 +114,9 @@ def test_merge_histories_keeps_run_order_and_every_column(tmp_path):
     from reglab.core.io import write_parquet
     from reglab.training.keras_runs import merge_histories
 
-    a = pd.DataFrame({"run": "a", "repeat": [0, 0], "epoch": [1, 2], "loss_end": [2.0, 1.0], "w_x1": [0.1, 0.2]})
+    a = pd.DataFrame(
+        {"run": "a", "repeat": [0, 0], "epoch": [1, 2], "loss_end": [2.0, 1.0], "w_x1": [0.1, 0.2]}
+    )
     b = pd.DataFrame({"run": "b", "repeat": [0], "epoch": [1], "loss_end": [3.0], "dist_mle": [0.5]})
     merged = merge_histories([a, b])
     assert merged["run"].tolist() == ["a", "a", "b"] and list(merged.index) == [0, 1, 2]
@@ -104,7 +133,13 @@ def test_merge_histories_keeps_run_order_and_every_column(tmp_path):
 def test_a_batch_larger_than_the_data_is_said_to_be_full_batch():
     from reglab.report.tables import final_vs_reference_table
 
-    doc = {"run": "r", "dataset": "d", "spec": {"model": "linear", "batch_size": 500}, "repeats": [],
-           "batch_size_effective": 60, "full_batch": True}
+    doc = {
+        "run": "r",
+        "dataset": "d",
+        "spec": {"model": "linear", "batch_size": 500},
+        "repeats": [],
+        "batch_size_effective": 60,
+        "full_batch": True,
+    }
     row = final_vs_reference_table([doc]).iloc[0]
     assert row["batch_size"] == "500 (= full batch: 60 rows)"

@@ -47,19 +47,32 @@ def _assert_same_weights(a, b):
     assert len(a.weights) == len(b.weights)
     for wa, wb in zip(a.weights, b.weights):
         assert wa.dtype == wb.dtype
-        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=0)   # the brief's tolerance
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=0)  # the brief's tolerance
         assert np.array_equal(wa, wb), f"not bit-identical: {wa} vs {wb}"
 
 
 # ------------------------------------------------------------------ equality with fit
 
-@pytest.mark.parametrize("spec", [
-    FitSpec("linear", 30, 0.01, "sgd", batch_size=None, shuffle=False),
-    FitSpec("linear", 50, 0.1, "adam", batch_size=5, shuffle=False),           # seed 001
-    FitSpec("linear", 20, 0.05, "adam", batch_size=2, shuffle=False),          # 2+2+1 rows
-    FitSpec("linear", 20, 0.01, "sgd", {"momentum": 0.9, "nesterov": True},
-            batch_size=2, shuffle=False, dtype="float64"),
-], ids=["sgd-full", "adam-full", "adam-batch2", "sgd-nesterov-batch2-f64"])
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        FitSpec("linear", 30, 0.01, "sgd", batch_size=None, shuffle=False),
+        FitSpec("linear", 50, 0.1, "adam", batch_size=5, shuffle=False),  # seed 001
+        FitSpec("linear", 20, 0.05, "adam", batch_size=2, shuffle=False),  # 2+2+1 rows
+        FitSpec(
+            "linear",
+            20,
+            0.01,
+            "sgd",
+            {"momentum": 0.9, "nesterov": True},
+            batch_size=2,
+            shuffle=False,
+            dtype="float64",
+        ),
+    ],
+    ids=["sgd-full", "adam-full", "adam-batch2", "sgd-nesterov-batch2-f64"],
+)
 def test_matches_model_fit_bitwise(spec):
     fast = _fast(spec)[0]
     ref = _fit(spec)
@@ -83,11 +96,10 @@ def test_validation_split_and_early_stopping_match_fit():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3))
     y = X @ [1.0, -2.0, 0.5] + rng.normal(size=20)
-    spec = FitSpec("linear", 60, 0.3, "adam", validation_split=0.25,
-                   early_stopping_patience=2, shuffle=False)
+    spec = FitSpec("linear", 60, 0.3, "adam", validation_split=0.25, early_stopping_patience=2, shuffle=False)
     fast = train(spec, X, y, seed=3, feature_names=list("abc"))[0]
     ref = train_with_model_fit(spec, X, y, seed=3, feature_names=list("abc"))
-    assert fast.epochs_run == ref.epochs_run < 60          # stopped early, same epoch
+    assert fast.epochs_run == ref.epochs_run < 60  # stopped early, same epoch
     _assert_same_weights(fast, ref)
     assert np.array_equal(fast.history["val_loss"].to_numpy(), ref.history["val_loss"].to_numpy())
     assert fast.final_val_loss == ref.final_val_loss
@@ -101,6 +113,7 @@ def test_jit_compile_close_to_fit():
 
 
 # ------------------------------------------------------------------- minibatch shuffle
+
 
 def test_shuffle_keeps_partial_batch_and_follows_permutations():
     """n=7, batch 3: 3 updates per epoch (3+3+1), batches in permutation order.
@@ -128,7 +141,7 @@ def test_shuffle_keeps_partial_batch_and_follows_permutations():
         perm = perm_rng.permutation(7)
         total = count = 0.0
         for start in range(0, 7, 3):
-            idx = perm[start:start + 3]
+            idx = perm[start : start + 3]
             with tf.GradientTape() as tape:
                 loss = loss_fn(tf.gather(yf, idx), model(tf.gather(Xf, idx), training=True))
             grads = tape.gradient(loss, model.trainable_variables)
@@ -137,18 +150,19 @@ def test_shuffle_keeps_partial_batch_and_follows_permutations():
         epoch_losses.append(total / count)
     assert int(opt.iterations) == 12
     for a, b in zip(fast.weights, model.trainable_variables):
-        assert np.array_equal(a, b.numpy())     # bit-identical to the eager loop
+        assert np.array_equal(a, b.numpy())  # bit-identical to the eager loop
     np.testing.assert_allclose(fast.history["train_loss"], epoch_losses, rtol=1e-5)
 
 
 # ------------------------------------------------------------------------- determinism
 
+
 def test_determinism_and_repeats():
     spec = FitSpec("linear", 40, 0.05, "adam", batch_size=2, shuffle=True, repeats=2)
     a = _fast(spec, seed=7)
-    kt.clear_cache()                        # second call: freshly built model + trace
+    kt.clear_cache()  # second call: freshly built model + trace
     b = _fast(spec, seed=7)
-    c = _fast(spec, seed=7)                 # third call: cached, reset model/optimizer
+    c = _fast(spec, seed=7)  # third call: cached, reset model/optimizer
     for ra, rb, rc in zip(a, b, c):
         assert ra.seed == rb.seed == kt.repeat_seed(7, ra.repeat)
         for wa, wb, wc in zip(ra.weights, rb.weights, rc.weights):
@@ -158,7 +172,7 @@ def test_determinism_and_repeats():
     init0 = kt._initial_weights(spec, 2, a[0].seed)
     init1 = kt._initial_weights(spec, 2, a[1].seed)
     assert not np.array_equal(init0[0], init1[0])
-    assert np.all(init0[1] == 0)            # Keras' default bias initializer
+    assert np.all(init0[1] == 0)  # Keras' default bias initializer
     assert not np.array_equal(a[0].weights[0], a[1].weights[0])
     other = _fast(spec, seed=8)
     assert not np.array_equal(other[0].weights[0], a[0].weights[0])
@@ -166,8 +180,9 @@ def test_determinism_and_repeats():
 
 # -------------------------------------------------------------------------- divergence
 
+
 def test_divergence_is_reported_not_raised():
-    X = X1 * 1000.0                          # unscaled design
+    X = X1 * 1000.0  # unscaled design
     spec = FitSpec("linear", 200, 1.0, "sgd", batch_size=None, shuffle=False)
     res = train(spec, X, Y1, seed=1, feature_names=NAMES)[0]
     assert res.diverged
@@ -179,6 +194,7 @@ def test_divergence_is_reported_not_raised():
 
 # ------------------------------------------------------------ other models and dtypes
 
+
 def test_logistic_and_mlps_reduce_the_loss_and_float64():
     rng = np.random.default_rng(2)
     X = rng.uniform(-0.5, 0.5, size=(64, 3))
@@ -188,10 +204,32 @@ def test_logistic_and_mlps_reduce_the_loss_and_float64():
     cases = [
         (FitSpec("logistic", 40, 0.1, "adam", batch_size=16), y_cls),
         (FitSpec("logistic", 40, 0.5, "adagrad", batch_size=16, dtype="float64"), y_cls),
-        (FitSpec("mlp_regression", 30, 0.01, "rmsprop", batch_size=16, hidden=(8,),
-                 initializer="glorot_uniform"), y_reg),
-        (FitSpec("mlp_classification", 30, 0.01, "adam", batch_size=16, hidden=(8, 4),
-                 initializer="glorot_uniform", dtype="float64", validation_split=0.25), y_cls),
+        (
+            FitSpec(
+                "mlp_regression",
+                30,
+                0.01,
+                "rmsprop",
+                batch_size=16,
+                hidden=(8,),
+                initializer="glorot_uniform",
+            ),
+            y_reg,
+        ),
+        (
+            FitSpec(
+                "mlp_classification",
+                30,
+                0.01,
+                "adam",
+                batch_size=16,
+                hidden=(8, 4),
+                initializer="glorot_uniform",
+                dtype="float64",
+                validation_split=0.25,
+            ),
+            y_cls,
+        ),
     ]
     for spec, y in cases:
         res = train(spec, X, y, seed=4, feature_names=names)[0]
@@ -216,14 +254,24 @@ def test_logistic_and_mlps_reduce_the_loss_and_float64():
 
 # ---------------------------------------------------------------- history + references
 
+
 def test_history_columns_and_references():
     spec = FitSpec("linear", 25, 0.1, "adam", batch_size=5, shuffle=False)
-    ref = {"ones": np.array([1.0, 1.0, 1.0]), "ols_min_norm": np.linalg.pinv(
-        np.c_[X1, np.ones(5)]) @ Y1}
+    ref = {"ones": np.array([1.0, 1.0, 1.0]), "ols_min_norm": np.linalg.pinv(np.c_[X1, np.ones(5)]) @ Y1}
     res = _fast(spec, references=ref)[0]
     h = res.history
-    assert list(h.columns) == ["epoch", "train_loss", "loss_end", "val_loss", "seconds",
-                               "w_x1", "w_x2", "w_intercept", "dist_ones", "dist_ols_min_norm"]
+    assert list(h.columns) == [
+        "epoch",
+        "train_loss",
+        "loss_end",
+        "val_loss",
+        "seconds",
+        "w_x1",
+        "w_x2",
+        "w_intercept",
+        "dist_ones",
+        "dist_ols_min_norm",
+    ]
     assert h["epoch"].tolist() == list(range(1, 26))
     assert h["val_loss"].isna().all() and res.final_val_loss is None
     assert (np.diff(h["seconds"]) >= 0).all()
@@ -238,20 +286,24 @@ def test_history_columns_and_references():
 
 # ------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("kwargs, X, y, match", [
-    (dict(optimizer="adamw"), X1, Y1, "unknown optimizer"),
-    (dict(model="poisson"), X1, Y1, "unknown model"),
-    (dict(initializer="he_normal"), X1, Y1, "unknown initializer"),
-    (dict(batch_size=0), X1, Y1, "batch_size"),
-    (dict(), X1, Y1[:4], "shape mismatch"),
-    (dict(), X1[:, 0], Y1, "2-D"),
-    (dict(model="logistic"), X1, Y1, "binary"),
-    (dict(dtype="float16"), X1, Y1, "dtype"),
-    (dict(epochs=0), X1, Y1, "epochs"),
-    (dict(optimizer_options={"momentum": 0.9}), X1, Y1, "optimizer_options"),
-    (dict(validation_split=0.9), X1, Y1, "validation_split"),   # 0 training rows
-    (dict(validation_split=1.0), X1, Y1, "validation_split"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, X, y, match",
+    [
+        (dict(optimizer="adamw"), X1, Y1, "unknown optimizer"),
+        (dict(model="poisson"), X1, Y1, "unknown model"),
+        (dict(initializer="he_normal"), X1, Y1, "unknown initializer"),
+        (dict(batch_size=0), X1, Y1, "batch_size"),
+        (dict(), X1, Y1[:4], "shape mismatch"),
+        (dict(), X1[:, 0], Y1, "2-D"),
+        (dict(model="logistic"), X1, Y1, "binary"),
+        (dict(dtype="float16"), X1, Y1, "dtype"),
+        (dict(epochs=0), X1, Y1, "epochs"),
+        (dict(optimizer_options={"momentum": 0.9}), X1, Y1, "optimizer_options"),
+        (dict(validation_split=0.9), X1, Y1, "validation_split"),  # 0 training rows
+        (dict(validation_split=1.0), X1, Y1, "validation_split"),
+    ],
+)
 def test_bad_input_raises_clear_value_error(kwargs, X, y, match):
     base = dict(model="linear", epochs=2, learning_rate=0.1)
     spec = FitSpec(**{**base, **kwargs})

@@ -65,7 +65,9 @@ def test_iterator_yields_bounded_chunks(tmp_path, n, chunk):
     assert sum(lens) == n
     assert max(lens) <= chunk
     # row groups of 5000 cut into chunks of at most `chunk` rows
-    assert len(lens) == sum(math.ceil(g / chunk) for g in [5000] * (n // 5000) + ([n % 5000] if n % 5000 else []))
+    assert len(lens) == sum(
+        math.ceil(g / chunk) for g in [5000] * (n // 5000) + ([n % 5000] if n % 5000 else [])
+    )
     # without chunk_rows: one chunk per row group
     assert len(list(large.iter_chunks(path, target="y"))) == math.ceil(n / 5000)
 
@@ -95,8 +97,14 @@ def test_shard_ranges_cover_all_row_groups_once(tmp_path):
 
 def _csv(path, n, seed=0):
     rng = np.random.default_rng(seed)
-    t = pa.table({"a": rng.standard_normal(n), "b": rng.standard_normal(n), "c": np.arange(n) % 7,
-                  "y": rng.standard_normal(n)})
+    t = pa.table(
+        {
+            "a": rng.standard_normal(n),
+            "b": rng.standard_normal(n),
+            "c": np.arange(n) % 7,
+            "y": rng.standard_normal(n),
+        }
+    )
     pacsv.write_csv(t, path)
     return t
 
@@ -180,7 +188,7 @@ def test_a_bad_cell_is_reported_as_written_when_the_pool_offsets(tmp_path):
     # finite cells whose squares overflow are not bad cells
     big = tmp_path / "big.parquet"
     pq.write_table(pa.table({"u": [1e200, 2e200, 3e200], "y": [1.0, 2.0, 3.0]}), big)
-    (xb, _, _), = large.iter_chunks(big, target="y")
+    ((xb, _, _),) = large.iter_chunks(big, target="y")
     assert xb[2, 0] == 3e200
 
 
@@ -201,7 +209,7 @@ def test_row_groups_read_by_index_match_the_stream_from_any_thread(tmp_path):
 def test_non_numeric_parquet_column_is_skipped_or_refused(tmp_path):
     path = tmp_path / "s.parquet"
     pq.write_table(pa.table({"a": [1.0, 2.0], "name": ["p", "q"], "y": [0.0, 1.0]}), path)
-    (x, _y, _), = large.iter_chunks(path, target="y")
+    ((x, _y, _),) = large.iter_chunks(path, target="y")
     assert x.shape == (2, 1)
     with pytest.raises(ValueError, match="'name' is string, not numeric"):
         list(large.iter_chunks(path, target="y", features=["a", "name"]))

@@ -17,11 +17,11 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import nist_strd
 import numpy as np
 import pandas as pd
 import pytest
 
-import nist_strd
 from reglab.linalg import batched, solvers, streaming
 from reglab.linalg.lsq.digits import lre
 from reglab.studies import scale
@@ -56,9 +56,13 @@ def _synthetic() -> list[Case]:
     v, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     ill = (q * [1.0, 1e-5, 1e-10]) @ v.T  # condition 1e10
     y_ill = ill @ [1.0, 1.0, 1.0] + rng.normal(scale=1e-3, size=n)
-    return [Case("well_conditioned", X, y, True), Case("rank_deficient", deficient, y_def, True),
-            Case("means_1e4", means, y_means, True), Case("constant_column", const, y_const, True),
-            Case("condition_1e10", ill, y_ill, True)]
+    return [
+        Case("well_conditioned", X, y, True),
+        Case("rank_deficient", deficient, y_def, True),
+        Case("means_1e4", means, y_means, True),
+        Case("constant_column", const, y_const, True),
+        Case("condition_1e10", ill, y_ill, True),
+    ]
 
 
 CASES: dict[str, Case] = {c.name: c for c in _synthetic()}
@@ -74,7 +78,9 @@ def reference() -> Callable[[Case], dict]:
 
     def get(case: Case) -> dict:
         if case.name not in cache:
-            res = solvers.least_squares_all(case.X, case.y, intercept=case.intercept, feature_names=case.features)
+            res = solvers.least_squares_all(
+                case.X, case.y, intercept=case.intercept, feature_names=case.features
+            )
             exact, exact_rank = solvers.exact_least_squares(case.X, case.y, intercept=case.intercept)
             cache[case.name] = {"res": res, "exact": exact, "exact_rank": exact_rank}
         return cache[case.name]
@@ -92,6 +98,7 @@ def _constant(case: Case) -> list[int]:
 
 
 # --------------------------------------------------------------------------- the in-memory answer
+
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_recommended_answer_keeps_the_digits_it_claims(name, reference):
@@ -154,12 +161,14 @@ def _streamed(case: Case, path: str, tmp: Path) -> dict:
     if path == "shards":
         (tmp / "s").mkdir()
         for i, a in enumerate(range(0, len(frame), 25)):
-            frame.iloc[a:a + 25].to_parquet(tmp / "s" / f"part-{i:03d}.parquet", row_group_size=10)
+            frame.iloc[a : a + 25].to_parquet(tmp / "s" / f"part-{i:03d}.parquet", row_group_size=10)
         parts, feats = streaming.source_parts(tmp / "s", target="y", features=case.features)
         return streaming.solve_stream(parts, intercept=case.intercept, features=feats)
     if path == "csv":
         frame.to_csv(tmp / "d.csv", index=False, float_format="%.17g")
-        parts, feats = streaming.source_parts(tmp / "d.csv", target="y", features=case.features, chunk_rows=13)
+        parts, feats = streaming.source_parts(
+            tmp / "d.csv", target="y", features=case.features, chunk_rows=13
+        )
         return streaming.solve_stream(parts, intercept=case.intercept, features=feats)
     frame.to_parquet(tmp / "d.parquet", row_group_size=16)
     spec["shards"] = min(3, -(-len(frame) // 16))  # shards are row-group ranges
@@ -173,8 +182,9 @@ def _streamed(case: Case, path: str, tmp: Path) -> dict:
 
 
 # the scale stage fits an intercept always; the no-intercept NIST sets go through the streamed solve only
-STREAM_CASES = [(n, p) for n in CASES for p in STREAM_PATHS
-                if CASES[n].intercept or p in ("one_file", "shards", "csv")]
+STREAM_CASES = [
+    (n, p) for n in CASES for p in STREAM_PATHS if CASES[n].intercept or p in ("one_file", "shards", "csv")
+]
 
 
 @pytest.mark.parametrize("name, path", STREAM_CASES)
@@ -184,7 +194,11 @@ def test_every_streamed_path_agrees_on_rank_and_keeps_its_claim(name, path, refe
     in_memory = ref["res"]
     # rank of the same design [X, 1]: the streamed solve counts the non-constant slopes (constant columns
     # are absorbed by the intercept, as the in-memory rank counts them once with it)
-    assert res["rank"] + int(case.intercept) == in_memory["rank"], (res["rank"], in_memory["rank"], res["method"])
+    assert res["rank"] + int(case.intercept) == in_memory["rank"], (
+        res["rank"],
+        in_memory["rank"],
+        res["method"],
+    )
     if res["rank_deficient"]:
         return  # the minimum norm is taken in other coordinates (centred design): no common answer to compare
     claimed = res["correct_digits_estimate"]
@@ -200,10 +214,14 @@ def test_every_streamed_path_agrees_on_rank_and_keeps_its_claim(name, path, refe
     names = case.features + (["intercept"] if case.intercept else [])
     se = list(res["se"]) + ([res["se_intercept"]] if case.intercept else [])
     se_ref = [refined["bse"][k] for k in names]
-    assert lre(se, se_ref) >= min(res["se_digits"], refined["bse_digits"]) - 1, (lre(se, se_ref), res["se_digits"])
+    assert lre(se, se_ref) >= min(res["se_digits"], refined["bse_digits"]) - 1, (
+        lre(se, se_ref),
+        res["se_digits"],
+    )
 
 
 # --------------------------------------------------------------------------- the batched per-dataset solve
+
 
 @pytest.mark.parametrize("name", [n for n in CASES if CASES[n].intercept])
 def test_the_batched_solve_agrees_on_rank_and_keeps_its_claim(name, reference):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reglab.data import datasets
 from reglab import questions
+from reglab.data import datasets
 from reglab.questions import COLUMNS, Artifacts
 from reglab.questions.base import resolve, within_decade
 from reglab.questions.seed001 import seed_001
@@ -18,7 +18,9 @@ from reglab.questions.seed003 import balloons_population_mse
 
 
 def build_table(keras, closed, studies=None):
-    return questions.build_table(Artifacts({"keras": keras, "closed_form": closed, "convergence": studies or {}}))
+    return questions.build_table(
+        Artifacts({"keras": keras, "closed_form": closed, "convergence": studies or {}})
+    )
 
 
 def test_population_mse_matches_monte_carlo():
@@ -44,24 +46,42 @@ def test_within_decade():
 
 def _adam_doc(lo, med, hi):
     s = {"median": med, "q05": lo, "q95": hi}
-    return {"summary": {"x1": s, "x2": {"median": 2 - med, "q05": 2 - hi, "q95": 2 - lo}},
-            "n_repeats": 50, "final_mse_float64": 1e-13}
+    return {
+        "summary": {"x1": s, "x2": {"median": 2 - med, "q05": 2 - hi, "q95": 2 - lo}},
+        "n_repeats": 50,
+        "final_mse_float64": 1e-13,
+    }
 
 
-CLOSED_TOY = {"collinear_toy": {"solvers": {"lstsq": {"coef": {"x1": 1.0, "x2": 1.0}, "intercept": 0.0,
-                                                      "train_mse": 0.0}}}}
+CLOSED_TOY = {
+    "collinear_toy": {
+        "solvers": {"lstsq": {"coef": {"x1": 1.0, "x2": 1.0}, "intercept": 0.0, "train_mse": 0.0}}
+    }
+}
 
 
 def test_table_has_every_required_row_and_column_even_when_nothing_ran():
     table = build_table({}, {})
     assert list(table.columns) == COLUMNS
-    required = {("001", "adam_w1"), ("001", "adam_w2"), ("002", "fullbatch_sgd_mse_10k"),
-                ("002", "minibatch32_sgd_mse_10k"), ("002", "minibatch32_sgd_mse_20k"), ("002", "numpy_mse"),
-                ("002", "small_fullbatch_sgd_mse_10k"), ("003", "linear_w_relationship"),
-                ("003", "linear_w_children"), ("003", "linear_w_age"), ("003", "linear_val_loss"),
-                ("003", "mlp_regression_val_loss"), ("003", "logistic_w_relationship"),
-                ("003", "logistic_w_children"), ("003", "logistic_w_age"), ("003", "logistic_val_loss"),
-                ("003", "mlp_classification_val_loss")}
+    required = {
+        ("001", "adam_w1"),
+        ("001", "adam_w2"),
+        ("002", "fullbatch_sgd_mse_10k"),
+        ("002", "minibatch32_sgd_mse_10k"),
+        ("002", "minibatch32_sgd_mse_20k"),
+        ("002", "numpy_mse"),
+        ("002", "small_fullbatch_sgd_mse_10k"),
+        ("003", "linear_w_relationship"),
+        ("003", "linear_w_children"),
+        ("003", "linear_w_age"),
+        ("003", "linear_val_loss"),
+        ("003", "mlp_regression_val_loss"),
+        ("003", "logistic_w_relationship"),
+        ("003", "logistic_w_children"),
+        ("003", "logistic_w_age"),
+        ("003", "logistic_val_loss"),
+        ("003", "mlp_classification_val_loss"),
+    }
     assert required <= set(zip(table["document"], table["quantity"]))
     assert table["verdict"].str.startswith("not run").all()
 
@@ -75,9 +95,13 @@ def test_001_verdict_follows_the_range():
 
 
 def test_002_order_of_magnitude():
-    keras = {"s002_fullbatch_f32_10k": {"final_mse_float64": 3e-4},
-             "s002_minibatch32_f32_10k": {"final_mse_float64": 5e-8}}
-    t = build_table(keras, {"underdetermined": {"solvers": {"lstsq": {"train_mse": 1e-30}}}}).set_index("quantity")
+    keras = {
+        "s002_fullbatch_f32_10k": {"final_mse_float64": 3e-4},
+        "s002_minibatch32_f32_10k": {"final_mse_float64": 5e-8},
+    }
+    t = build_table(keras, {"underdetermined": {"solvers": {"lstsq": {"train_mse": 1e-30}}}}).set_index(
+        "quantity"
+    )
     assert t.loc["fullbatch_sgd_mse_10k", "verdict"].startswith("reproduced")
     assert t.loc["minibatch32_sgd_mse_10k", "verdict"].startswith("differs")
     assert t.loc["numpy_mse", "verdict"].startswith("reproduced")
@@ -88,12 +112,22 @@ def _summary(mn=1.0):
 
 
 KERAS_001 = {
-    "s001_adam": {"dataset": "collinear_toy", "summary": {"x1": _summary(1.117), "x2": _summary(0.883),
-                                                          "intercept": _summary(0.117)},
-                  "spec": {"learning_rate": 0.1, "epochs": 1000}, "n_repeats": 100, "final_mse_float64": 1.1e-13},
+    "s001_adam": {
+        "dataset": "collinear_toy",
+        "summary": {"x1": _summary(1.117), "x2": _summary(0.883), "intercept": _summary(0.117)},
+        "spec": {"learning_rate": 0.1, "epochs": 1000},
+        "n_repeats": 100,
+        "final_mse_float64": 1.1e-13,
+    },
 }
-DIAG_001 = {"collinear_toy": {"verdict_class": "not identifiable", "rank": 2, "n_params": 3,
-                              "min_norm_solution": {"x1": 1.0, "x2": 1.0, "intercept": 0.0}}}
+DIAG_001 = {
+    "collinear_toy": {
+        "verdict_class": "not identifiable",
+        "rank": 2,
+        "n_params": 3,
+        "min_norm_solution": {"x1": 1.0, "x2": 1.0, "intercept": 0.0},
+    }
+}
 
 
 def test_seed_001_quotes_the_artifacts():
@@ -107,14 +141,37 @@ def test_missing_runs_give_no_paragraph():
 
 
 def test_seed002_study_answer_uses_theory_and_measurement():
-    run = {"solver": "keras_sgd", "family": "keras", "optimizer": "sgd", "batch_size": None, "dtype": "float64",
-           "repeat": 0, "learning_rate": 0.01, "epochs_run": 100000, "diverged": False,
-           "time_to_tolerance": {"reached": True, "epochs": 76866, "seconds": 20.0, "best": 7e-13},
-           "predicted_steps": 76866, "loss_at": {"10000": 2.7e-4}, "predicted_loss_at": {"10000": 2.7e-4},
-           "implicit_bias_distance": 1e-5}
-    summary = {"tolerance": {"metric": "mse", "value": 1e-10}, "runs": [run],
-               "theory": {"raw": {"spectrum": {"lambda_max": 149.0, "lambda_min_nonzero": 0.0103, "rank": 200,
-                                               "condition_number": 1.45e4, "stability_limit": 0.0134}}}}
+    run = {
+        "solver": "keras_sgd",
+        "family": "keras",
+        "optimizer": "sgd",
+        "batch_size": None,
+        "dtype": "float64",
+        "repeat": 0,
+        "learning_rate": 0.01,
+        "epochs_run": 100000,
+        "diverged": False,
+        "time_to_tolerance": {"reached": True, "epochs": 76866, "seconds": 20.0, "best": 7e-13},
+        "predicted_steps": 76866,
+        "loss_at": {"10000": 2.7e-4},
+        "predicted_loss_at": {"10000": 2.7e-4},
+        "implicit_bias_distance": 1e-5,
+    }
+    summary = {
+        "tolerance": {"metric": "mse", "value": 1e-10},
+        "runs": [run],
+        "theory": {
+            "raw": {
+                "spectrum": {
+                    "lambda_max": 149.0,
+                    "lambda_min_nonzero": 0.0103,
+                    "rank": 200,
+                    "condition_number": 1.45e4,
+                    "stability_limit": 0.0134,
+                }
+            }
+        },
+    }
     text = " ".join(study_seed002(summary))
     assert "2/λmax = 0.0134" in text and "predicts 76866 steps" in text and "after 76866 epochs" in text
     assert "about 8x too few" in text
@@ -144,12 +201,15 @@ def test_every_reported_value_has_a_source_that_resolves_to_it():
 
 def test_pointer_escapes_per_rfc6901():
     from reglab.questions.base import pointer
+
     assert pointer("a/b", "m~n", 0) == "/a~1b/m~0n/0"
     assert resolve({"a/b": {"m~n": [7]}}, pointer("a/b", "m~n", 0)) == 7
 
 
 def test_findings_one_per_question_and_two_for_seed_001():
-    found = questions.findings(Artifacts({"keras": KERAS_001, "closed_form": CLOSED_TOY, "diagnostics": DIAG_001}))
+    found = questions.findings(
+        Artifacts({"keras": KERAS_001, "closed_form": CLOSED_TOY, "diagnostics": DIAG_001})
+    )
     sections = [f.section for f in found]
     assert sections.count("seed-001") == 2
     assert {f"seed-{q.doc_id}" for q in questions.QUESTIONS} == set(sections)
@@ -160,8 +220,11 @@ def test_findings_one_per_question_and_two_for_seed_001():
 
 
 def test_missing_run_warning_names_the_run_and_the_question():
-    config = {"datasets": {"collinear_toy": {}}, "keras": {"runs": {"s001_adam": {"dataset": "collinear_toy"}}},
-              "convergence": {"studies": {}}}
+    config = {
+        "datasets": {"collinear_toy": {}},
+        "keras": {"runs": {"s001_adam": {"dataset": "collinear_toy"}}},
+        "convergence": {"studies": {}},
+    }
     warnings = questions.missing_inputs(config)
     sgd = [w for w in warnings if "'s001_sgd'" in w]
     assert len(sgd) == 1 and sgd[0].startswith("seed 001 (") and "Keras run" in sgd[0]
@@ -170,7 +233,15 @@ def test_missing_run_warning_names_the_run_and_the_question():
 
 
 def test_reads_are_the_declared_inputs_that_the_config_has():
-    config = {"datasets": {"fuel": {}, "mine": {}}, "keras": {"runs": {"s004_sgd_raw": {}, "other": {}}},
-              "convergence": {"studies": {"seed004": {}, "x": {}}}}
-    assert questions.reads(config) == {"datasets": ["fuel"], "runs": ["s004_sgd_raw"], "studies": ["seed004"],
-                                       "encoders": [], "scale": []}
+    config = {
+        "datasets": {"fuel": {}, "mine": {}},
+        "keras": {"runs": {"s004_sgd_raw": {}, "other": {}}},
+        "convergence": {"studies": {"seed004": {}, "x": {}}},
+    }
+    assert questions.reads(config) == {
+        "datasets": ["fuel"],
+        "runs": ["s004_sgd_raw"],
+        "studies": ["seed004"],
+        "encoders": [],
+        "scale": [],
+    }

@@ -213,8 +213,18 @@ def test_sklearn_sgd_first_epoch_is_sklearn_fit_and_order(problem) -> None:
 
     X, y, A = problem
     tr = sklearn_sgd(X, y, intercept=True, eta0=0.01, epochs=1, rng_seed=7, average=False)
-    est = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=0.01, average=False,
-                       max_iter=1, tol=None, shuffle=True, random_state=7, fit_intercept=True)
+    est = SGDRegressor(
+        loss="squared_error",
+        penalty=None,
+        learning_rate="constant",
+        eta0=0.01,
+        average=False,
+        max_iter=1,
+        tol=None,
+        shuffle=True,
+        random_state=7,
+        fit_intercept=True,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1 may warn
         est.fit(X, y)
@@ -249,8 +259,15 @@ def test_sklearn_eta0_conversion_is_keras_batch_one_step() -> None:
     X = rng.standard_normal((12, 2))
     y = rng.standard_normal(12)
     lr = 0.03
-    est = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant",
-                       eta0=keras_lr_to_sklearn_eta0(lr), max_iter=1, tol=None, shuffle=False)
+    est = SGDRegressor(
+        loss="squared_error",
+        penalty=None,
+        learning_rate="constant",
+        eta0=keras_lr_to_sklearn_eta0(lr),
+        max_iter=1,
+        tol=None,
+        shuffle=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1 may warn
         est.fit(X, y)
@@ -290,7 +307,8 @@ def test_article_sgd_full_batch_is_article_gd(problem) -> None:
 
 
 @pytest.mark.parametrize(
-    "n,k,sampler", [(20, 2, "floyd"), (15, 3, "fisher-yates"), (20, 18, "fisher-yates"), (10, 4, "argpartition")]
+    "n,k,sampler",
+    [(20, 2, "floyd"), (15, 3, "fisher-yates"), (20, 18, "fisher-yates"), (10, 4, "argpartition")],
 )
 def test_article_sgd_batches_without_replacement_uniform(n: int, k: int, sampler: str) -> None:
     rng0 = np.random.default_rng(30)

@@ -22,10 +22,19 @@ def test_benchmarks_are_read_by_family_rule_and_job(tmp_path):
     bench(tmp_path, "light/report.tsv", 0.2, "NA", "NA")  # too short to sample
     table = jobs.read_benchmarks(tmp_path)
     assert sorted(zip(table["family"], table["rule"], table["job"])) == [
-        ("data", "dataset", "collinear"), ("data", "dataset", "fuel"), ("light", "report", "")]
+        ("data", "dataset", "collinear"),
+        ("data", "dataset", "fuel"),
+        ("light", "report", ""),
+    ]
     fams = {f["family"]: f for f in jobs.families(table, {"data": (2000, 10), "light": (1000, 5)})}
-    assert fams["data"]["jobs"] == 2 and fams["data"]["max_rss_mb"] == 220.0 and fams["data"]["max_seconds"] == 2.5
-    assert math.isclose(fams["data"]["mem_headroom"], 2000 / 220.0) and math.isclose(fams["data"]["time_headroom"], 600 / 2.5)
+    assert (
+        fams["data"]["jobs"] == 2
+        and fams["data"]["max_rss_mb"] == 220.0
+        and fams["data"]["max_seconds"] == 2.5
+    )
+    assert math.isclose(fams["data"]["mem_headroom"], 2000 / 220.0) and math.isclose(
+        fams["data"]["time_headroom"], 600 / 2.5
+    )
     assert math.isnan(fams["light"]["max_rss_mb"]) and fams["light"]["mem_mb"] == 1000
 
 
@@ -33,7 +42,11 @@ def test_the_section_is_absent_without_benchmarks_and_sorted_by_time_with_them(t
     assert jobs.build(Inputs(groups={}, params={"benchmarks": str(tmp_path / "none")})) is None
     bench(tmp_path, "keras/keras_fuel.tsv", 30.0, 900.0, 55.0)
     bench(tmp_path, "light/report.tsv", 0.5, 80.0, 0.4)
-    ctx = jobs.build(Inputs(groups={}, params={"benchmarks": str(tmp_path), "job_sizes": {"keras": (3000, 60)}}))
+    ctx = jobs.build(
+        Inputs(groups={}, params={"benchmarks": str(tmp_path), "job_sizes": {"keras": (3000, 60)}})
+    )
     assert [j["rule"] for j in ctx["jobs"]] == ["keras_fuel", "report"] and ctx["total_seconds"] == 30.5
-    assert {f["family"]: f["mem_mb"] for f in ctx["families"]} == {"keras": 3000, "light": math.nan} or \
-        math.isnan({f["family"]: f["mem_mb"] for f in ctx["families"]}["light"])
+    assert {f["family"]: f["mem_mb"] for f in ctx["families"]} == {
+        "keras": 3000,
+        "light": math.nan,
+    } or math.isnan({f["family"]: f["mem_mb"] for f in ctx["families"]}["light"])

@@ -28,9 +28,16 @@ def test_a_live_run_holds_the_folder_and_a_killed_one_releases_it(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         _wait_for_line(proc, "held")
-        probe = [sys.executable, "-c", "import sys; from reglab.core import runlock; runlock.hold(sys.argv[1])", str(lock)]
+        probe = [
+            sys.executable,
+            "-c",
+            "import sys; from reglab.core import runlock; runlock.hold(sys.argv[1])",
+            str(lock),
+        ]
         busy = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-        assert busy.returncode != 0 and f"pid {proc.pid}" in busy.stderr and "another reglab run" in busy.stderr
+        assert (
+            busy.returncode != 0 and f"pid {proc.pid}" in busy.stderr and "another reglab run" in busy.stderr
+        )
     finally:
         proc.kill()  # kill -9: no clean-up code runs
         proc.wait(timeout=60)
@@ -55,6 +62,15 @@ def test_leftovers_of_a_dead_run_are_removed(tmp_path):
 def test_hold_is_idempotent_in_one_process(tmp_path):
     lock = tmp_path / "l"
     assert runlock.hold(lock) == runlock.hold(lock)
-    other = subprocess.run([sys.executable, "-c", "import sys; from reglab.core import runlock; runlock.hold(sys.argv[1])",
-                            str(lock)], capture_output=True, text=True, timeout=60)
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from reglab.core import runlock; runlock.hold(sys.argv[1])",
+            str(lock),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert other.returncode != 0 and "RunLockError" in other.stderr  # another process cannot take it

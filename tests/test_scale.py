@@ -51,7 +51,11 @@ def test_ill_conditioned_shards_get_the_second_scatter_and_match_lstsq(tmp_path)
     doc = scale.solve_merged(str(path), spec, merged, docs, refines)
     assert doc["second_scatter"] and doc["passes"] == 2 and doc["single_process_passes"] == 2
     assert doc["merged_vs_single_rel_diff"] <= 1e-12
-    assert set(doc["peak_rss_mb_by_job"]) == {"merge", "solve", *(f"{k}_{i}" for k in ("shard", "refine") for i in range(3))}
+    assert set(doc["peak_rss_mb_by_job"]) == {
+        "merge",
+        "solve",
+        *(f"{k}_{i}" for k in ("shard", "refine") for i in range(3)),
+    }
     frame = pd.concat([pd.read_parquet(f) for f in large.shard_paths(path, 3)])
     X = frame[[f"x{j}" for j in range(1, 5)]].to_numpy()
     Xc = np.column_stack([X - X.mean(0), np.ones(len(X))])
@@ -65,7 +69,9 @@ def test_correct_digits_are_the_componentwise_nist_lre():
     assert lre(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 16.0
     assert lre(np.array([1.001, 2.0]), np.array([1.0, 2.0])) == pytest.approx(3.0)  # the worst component
     assert lre(np.array([1.0, 2.000002]), np.array([1.0, 2.0])) == pytest.approx(6.0)
-    assert lre(np.array([1e-7, 2.0]), np.array([0.0, 2.0])) == pytest.approx(7.0)  # a zero reference: absolute
+    assert lre(np.array([1e-7, 2.0]), np.array([0.0, 2.0])) == pytest.approx(
+        7.0
+    )  # a zero reference: absolute
     assert lre(np.array([np.nan, 2.0]), np.array([1.0, 2.0])) == 0.0
 
 

@@ -63,7 +63,9 @@ def assert_plain_json(obj: object) -> None:
     json.dumps(obj, allow_nan=False)
 
     def walk(o: object) -> None:
-        assert type(o) in (dict, list, str, float, int, bool, type(None)), f"non-plain type {type(o)!r}: {o!r}"
+        assert type(o) in (dict, list, str, float, int, bool, type(None)), (
+            f"non-plain type {type(o)!r}: {o!r}"
+        )
         if isinstance(o, dict):
             for k, v in o.items():
                 assert type(k) is str
@@ -228,7 +230,13 @@ def test_rank_deficient_duplicate_column_with_residual() -> None:
     w_true = float(Fraction(11, 28))
     assert res["rank"] == 1 and res["exact_rank"] == 1
     assert res["exact_train_mse"] == pytest.approx(5 / 42, rel=1e-15)
-    for name in ("lstsq", "pinv", "statsmodels", "refined", "sklearn"):  # no intercept: sklearn is min-norm too
+    for name in (
+        "lstsq",
+        "pinv",
+        "statsmodels",
+        "refined",
+        "sklearn",
+    ):  # no intercept: sklearn is min-norm too
         entry = res["solvers"][name]
         assert entry["status"] == "ok"
         np.testing.assert_allclose(params_of(entry, ["a1", "a2"], False), [w_true, w_true], rtol=1e-14)
@@ -245,7 +253,9 @@ def test_zero_column_fails_qr_and_cholesky_cleanly() -> None:
     assert "all zeros" in res["solvers"]["cholesky"]["message"]
     assert res["solvers"]["qr"]["status"] == "failed"
     for name in ("lstsq", "pinv", "refined"):
-        np.testing.assert_allclose(params_of(res["solvers"][name], ["x", "zero"], False), [2.0, 0.0], atol=1e-15)
+        np.testing.assert_allclose(
+            params_of(res["solvers"][name], ["x", "zero"], False), [2.0, 0.0], atol=1e-15
+        )
 
 
 def test_collinear_only_up_to_rounding_does_not_use_exact_reference() -> None:
@@ -289,7 +299,10 @@ def shifted_vandermonde(n: int, degree: int, offset: int) -> np.ndarray:
     ("X", "beta"),
     [
         (collinear_design(30, seed=7, spread=1), [0.5, -1.25, 3.0, 2.0]),  # cond ~ 6e9
-        (shifted_vandermonde(20, 5, 50), [0.5, -0.25, 0.125, 1.0, -2.0, 7.0]),  # cond ~ 9e6, tiny intercept share
+        (
+            shifted_vandermonde(20, 5, 50),
+            [0.5, -0.25, 0.125, 1.0, -2.0, 7.0],
+        ),  # cond ~ 9e6, tiny intercept share
     ],
     ids=["collinear-cond1e10", "vandermonde"],
 )
@@ -313,7 +326,9 @@ def test_ill_conditioned_exact_recovery(X: np.ndarray, beta: list[float]) -> Non
         entry = res["solvers"][name]
         assert entry["status"] == "ok"
         assert entry["correct_digits"] < 12.0
-        assert entry["correct_digits"] == pytest.approx(digits(params_of(entry, names(p), True), truth), abs=0.01)
+        assert entry["correct_digits"] == pytest.approx(
+            digits(params_of(entry, names(p), True), truth), abs=0.01
+        )
 
 
 def test_ill_conditioned_cholesky_succeeds_but_loses_digits() -> None:
@@ -568,13 +583,12 @@ def _exact_inference(D, y):
     return [math.sqrt(float(s2 * M[i][m + 1 + i])) for i in range(m)], float(1 - rss / tss)
 
 
-
 def test_refined_inference_keeps_its_digits_where_statsmodels_loses_them():
     from reglab.linalg.solvers import design_matrix
 
     rng = np.random.default_rng(0)
     x = np.arange(1, 83, dtype=float)
-    X = np.column_stack([x ** k for k in range(1, 11)])  # a degree-10 polynomial in one variable, 82 rows
+    X = np.column_stack([x**k for k in range(1, 11)])  # a degree-10 polynomial in one variable, 82 rows
     y = np.sin(x / 10) + 0.01 * rng.normal(size=82)
     names = [f"x{k}" for k in range(1, 11)]
     res = least_squares_all(X, y, intercept=True, feature_names=names)
@@ -590,7 +604,9 @@ def test_refined_inference_keeps_its_digits_where_statsmodels_loses_them():
     assert digits([ref["r2"]], [r2]) >= min(ref["r2_digits"], 12) and ref["r2_kind"] == "centred"
     assert ref["residual_sd"] > 0 and ref["residual_sd_digits"] > 10
     assert digits([sm["bse"][k] for k in allnames], bse) < 2  # statsmodels' have no correct digit here ...
-    assert sm["agreement_with_refined"]["bse_digits"] < 3 and "cannot be trusted" in sm["message"]  # ... and it says so
+    assert (
+        sm["agreement_with_refined"]["bse_digits"] < 3 and "cannot be trusted" in sm["message"]
+    )  # ... and it says so
 
 
 def test_inference_without_intercept_is_uncentred():

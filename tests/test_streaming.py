@@ -24,7 +24,9 @@ def _parts(x, y, rows, splits=1):
             for i in range(lo, hi, rows):
                 j = min(i + rows, hi)
                 yield np.array(x[i:j], order="F"), y[i:j].copy(), i
+
         return gen
+
     return [part(bounds[s], bounds[s + 1]) for s in range(splits)]
 
 
@@ -34,8 +36,10 @@ def _exact(x, y):
     a = [[Fraction(1)] + [Fraction(float(v)) for v in row] for row in x]
     b = [Fraction(float(v)) for v in y]
     q = p + 1
-    m = [[sum(a[i][r] * a[i][c] for i in range(n)) for c in range(q)] + [sum(a[i][r] * b[i] for i in range(n))]
-         for r in range(q)]
+    m = [
+        [sum(a[i][r] * a[i][c] for i in range(n)) for c in range(q)] + [sum(a[i][r] * b[i] for i in range(n))]
+        for r in range(q)
+    ]
     for c in range(q):
         piv = next(r for r in range(c, q) if m[r][c] != 0)
         m[c], m[piv] = m[piv], m[c]
@@ -76,8 +80,10 @@ def test_well_conditioned_matches_statsmodels_in_one_pass():
     np.testing.assert_allclose(res["r2"], ols.rsquared, rtol=1e-11)
     np.testing.assert_allclose(res["sigma2"], ols.scale, rtol=1e-10)
     assert res["dof"] == ols.df_resid
-    vif = 1.0 / (1.0 - np.array([sm.OLS(x[:, j], sm.add_constant(np.delete(x, j, 1))).fit().rsquared
-                                 for j in range(6)]))
+    vif = 1.0 / (
+        1.0
+        - np.array([sm.OLS(x[:, j], sm.add_constant(np.delete(x, j, 1))).fit().rsquared for j in range(6)])
+    )
     np.testing.assert_allclose(res["vif"], vif, rtol=1e-9)
     assert res["correct_digits_estimate"] > 14 and res["message"] == "ok"
 
@@ -115,6 +121,7 @@ def test_ill_conditioned_reaches_the_lstsq_floor(condition, mean, noise):
 
     def gm(v):
         return math.exp(np.mean(np.log(np.maximum(v, 1e-17))))
+
     assert gm(ours) <= 10 * min(gm(raw), gm(cen)), (gm(ours), gm(raw), gm(cen))
 
 
@@ -183,7 +190,9 @@ def test_shard_merge_equals_single_pass():
         assert len({tuple(s.shift) for s in stats}) == splits  # each shard has its own shift
         merged = st.merge_in_order(stats)
         common = merged.reshift(single.shift)
-        np.testing.assert_allclose(common.gram, single.gram, rtol=1e-12, atol=1e-12 * np.abs(single.gram).max())
+        np.testing.assert_allclose(
+            common.gram, single.gram, rtol=1e-12, atol=1e-12 * np.abs(single.gram).max()
+        )
         a, b = st.solve(single), st.solve(merged)
         np.testing.assert_allclose(_beta(b), _beta(a), rtol=1e-12)
         assert b["n"] == 6000
@@ -226,8 +235,9 @@ def test_second_pass_parts_are_bit_identical_too():
     assert driver["passes"] == 2
     stat = st.merge_in_order([st.GramStat.from_dict(st.accumulate(p()).to_dict()) for p in parts])
     plan = st.solve(stat)["plan"]
-    r = st.merge_in_order([st.RStat.from_dict(json.loads(json.dumps(st.accumulate_r(p(), plan).to_dict())))
-                           for p in parts])
+    r = st.merge_in_order(
+        [st.RStat.from_dict(json.loads(json.dumps(st.accumulate_r(p(), plan).to_dict()))) for p in parts]
+    )
     res = st.solve(stat, rstat=r)
     assert res["coef"] == driver["coef"]
 
@@ -268,7 +278,7 @@ def test_threads_and_buffers_do_not_change_the_bits(tmp_path, monkeypatch):
     # and the blocks are not a no-op: one product per chunk sums in another order
     whole = st.GramStat()
     for i in range(0, 9000, 2000):
-        xc, yc = x[i:i + 2000], y[i:i + 2000]
+        xc, yc = x[i : i + 2000], y[i : i + 2000]
         if whole.gram is None:
             whole._init(xc, yc)
         z = np.column_stack([xc - whole.shift[:4], np.ones(len(yc)), yc - whole.shift[4]])
@@ -300,8 +310,9 @@ def test_two_buffers_serve_a_whole_threaded_stream(tmp_path):
     large.write_large(f, n=12_000, d=3, seed=13, chunk_rows=1000)
     for threads, buffers in ((1, 1), (2, 2), (4, 2)):
         pool = large.BufferPool()
-        stat = st.accumulate(large.iter_chunks(f, target="y", pool=pool), overwrite=True, threads=threads,
-                             pool=pool)
+        stat = st.accumulate(
+            large.iter_chunks(f, target="y", pool=pool), overwrite=True, threads=threads, pool=pool
+        )
         assert stat.chunks == 12 and pool.allocated == buffers, threads
         # from the second chunk on the reader subtracted the shift while copying
         assert pool.offset is stat.shift
@@ -316,10 +327,12 @@ def test_threaded_pass_passes_errors_on(tmp_path):
     def bad():
         yield from st.source_parts(f, target="y")[0][0]()
         raise ValueError("broken chunk")
+
     with pytest.raises(ValueError, match="broken chunk"):
         st.solve_stream(bad, threads=2)
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     t = pq.read_table(f)
     col = t.column("x2").to_numpy().copy()
     col[3456] = np.inf
@@ -334,9 +347,11 @@ def test_the_first_bad_chunk_in_order_is_reported_whatever_the_threads(tmp_path)
 
     f = tmp_path / "two_bad.parquet"
     x = np.random.default_rng(3).standard_normal((8000, 3))
-    x[2100, 0] = np.nan   # row group 2
-    x[5300, 2] = np.inf   # row group 5
-    pq.write_table(pa.table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": x.sum(1)}), f, row_group_size=1000)
+    x[2100, 0] = np.nan  # row group 2
+    x[5300, 2] = np.inf  # row group 5
+    pq.write_table(
+        pa.table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": x.sum(1)}), f, row_group_size=1000
+    )
     for threads in (1, 2, 3):
         for _ in range(5):
             with pytest.raises(ValueError, match=r"column 'a', data row 2101: value nan"):
@@ -351,8 +366,9 @@ def test_empty_chunks_are_skipped_and_the_shift_comes_from_the_first_rows(tmp_pa
         empty = (np.empty((0, 2), order="F"), np.empty(0), 0)
         yield empty
         for i in range(0, 3000, 1000):
-            yield np.array(x[i:i + 1000], order="F"), y[i:i + 1000].copy(), i
+            yield np.array(x[i : i + 1000], order="F"), y[i : i + 1000].copy(), i
             yield empty
+
     reference = st.accumulate(_parts(x, y, 1000)[0](), threads=1)
     first = min(1000, st.SHIFT_ROWS)  # rows of the first chunk the shift is the mean of
     np.testing.assert_allclose(reference.shift, np.r_[x[:first].mean(0), y[:first].mean()], rtol=1e-14)
@@ -373,13 +389,21 @@ def test_chunks_from_the_reader_are_shifted_in_their_own_buffer(tmp_path):
     assert st._own_z(copy, y) is None
 
 
-@pytest.mark.parametrize("condition, mean, intercept, passes, rtol", [
-    (None, 0.0, True, 1, 1e-12), (1e3, 1e4, True, 1, 1e-9), (1e7, 1e4, True, 2, 1e-5),
-    (1e3, 5.0, False, 1, 1e-9), (1e6, 0.0, False, 2, 1e-9)])
+@pytest.mark.parametrize(
+    "condition, mean, intercept, passes, rtol",
+    [
+        (None, 0.0, True, 1, 1e-12),
+        (1e3, 1e4, True, 1, 1e-9),
+        (1e7, 1e4, True, 2, 1e-5),
+        (1e3, 5.0, False, 1, 1e-9),
+        (1e6, 0.0, False, 2, 1e-9),
+    ],
+)
 def test_raw_condition_comes_from_the_factor_not_the_gram(condition, mean, intercept, passes, rtol):
     # means of 1e4 put cond([1, X]) near 1e11 and 1e15: past what the Gram's eigenvalues can see
-    x, y, _ = large.make_design(n=20_000, d=6, seed=3, chunk_rows=5000, condition=condition, mean=mean,
-                                scale_spread=2)
+    x, y, _ = large.make_design(
+        n=20_000, d=6, seed=3, chunk_rows=5000, condition=condition, mean=mean, scale_spread=2
+    )
     res = st.solve_stream(_parts(x, y, 5000)[0], intercept=intercept)
     design = np.column_stack([np.ones(len(y)), x]) if intercept else x
     assert res["passes"] == passes
@@ -392,18 +416,49 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "bench" / "bench_scale.py"
-    p = subprocess.run([sys.executable, str(script), "--n", "20000", "--d", "5", "--row-group", "5000",
-                        "--json", "--inline", "--tmp", str(tmp_path), "--competitors", "numpy_lstsq,sgd_1_pass,keras_adam_10epochs_b1024"],
-                       capture_output=True, text=True, timeout=120, check=False)
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--n",
+            "20000",
+            "--d",
+            "5",
+            "--row-group",
+            "5000",
+            "--json",
+            "--inline",
+            "--tmp",
+            str(tmp_path),
+            "--competitors",
+            "numpy_lstsq,sgd_1_pass,keras_adam_10epochs_b1024",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     doc = json.loads(p.stdout.strip().splitlines()[-1])
-    for key in ("n", "d", "gram_in_memory_s", "warm_s", "cold_s", "read_only_s", "warm_over_gram",
-                "cold_over_read", "peak_rss_mb", "competitors"):
+    for key in (
+        "n",
+        "d",
+        "gram_in_memory_s",
+        "warm_s",
+        "cold_s",
+        "read_only_s",
+        "warm_over_gram",
+        "cold_over_read",
+        "peak_rss_mb",
+        "competitors",
+    ):
         assert key in doc
     assert doc["n"] == 20000 and doc["reglab_coef_digits"] > 12
     assert doc["competitors"]["numpy_lstsq"]["coef_digits"] > 12
     adam = doc["competitors"]["keras_adam_10epochs_b1024"]
-    assert adam["seconds"] > 0 and adam["coef_digits"] < doc["reglab_coef_digits"] - 3  # 200 Adam steps: far off
+    assert (
+        adam["seconds"] > 0 and adam["coef_digits"] < doc["reglab_coef_digits"] - 3
+    )  # 200 Adam steps: far off
 
 
 def test_a_one_row_row_group_read_shifted_neither_fails_nor_hangs(tmp_path):

@@ -137,9 +137,13 @@ def test_spectrum_validation() -> None:
 # ------------------------------------------------------------------------------------------------ loss curve
 
 
-@pytest.mark.parametrize("factor", [1.0, 1.9, 0.3])  # eta = factor / lambda_max; 1.9 makes the top mode oscillate
+@pytest.mark.parametrize(
+    "factor", [1.0, 1.9, 0.3]
+)  # eta = factor / lambda_max; 1.9 makes the top mode oscillate
 @pytest.mark.parametrize("problem", ["full_rank_problem", "underdetermined_problem"])
-def test_gd_loss_curve_matches_simulation(problem: str, factor: float, request: pytest.FixtureRequest) -> None:
+def test_gd_loss_curve_matches_simulation(
+    problem: str, factor: float, request: pytest.FixtureRequest
+) -> None:
     A, b, w0 = request.getfixturevalue(problem)
     eta = factor / (2 * np.linalg.norm(A, 2) ** 2 / A.shape[0])
     sim, _ = simulate_gd(A, b, w0, eta, 400)
@@ -323,10 +327,13 @@ def test_float_floor_dtype_evaluation_exact_case() -> None:
     A = np.array([[1.0, 2.0], [3.0, -1.0], [0.0, 4.0], [-2.0, 1.0]])
     b = np.array([1.0, 0.0, 2.0, 3.0])
     w = np.array([0.5, 0.25])
-    exact = sum(
-        (Fraction(a0) * Fraction(w[0]) + Fraction(a1) * Fraction(w[1]) - Fraction(bb)) ** 2
-        for (a0, a1), bb in zip(A, b)
-    ) / 4
+    exact = (
+        sum(
+            (Fraction(a0) * Fraction(w[0]) + Fraction(a1) * Fraction(w[1]) - Fraction(bb)) ** 2
+            for (a0, a1), bb in zip(A, b)
+        )
+        / 4
+    )
     out = float_floor(A, b, w, "float32")
     assert out["loss_evaluated_in_dtype"] == float(exact)
     assert out["loss_exact"] == float(exact) == out["loss_exact_rounded"]
@@ -374,7 +381,9 @@ def test_relative_coef_error() -> None:
 def test_polyak_average() -> None:
     it = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [5.0, 50.0]])
     np.testing.assert_array_equal(polyak_average(it), [3.0, 30.0])
-    np.testing.assert_array_equal(polyak_average(it, tail=True), [4.0, 40.0])  # rows 3, 4, 5 (T // 2 = 2 onward)
+    np.testing.assert_array_equal(
+        polyak_average(it, tail=True), [4.0, 40.0]
+    )  # rows 3, 4, 5 (T // 2 = 2 onward)
     np.testing.assert_array_equal(polyak_average(it[:1], tail=True), [1.0, 10.0])
     with pytest.raises(ValueError, match="T, p"):
         polyak_average(np.ones(3))

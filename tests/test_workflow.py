@@ -22,11 +22,28 @@ TINY = REPO / "config" / "tiny.yaml"
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(workdir: Path, *args: str, study: str = "tiny", configfiles: list[Path] | None = None,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str,
+    study: str = "tiny",
+    configfiles: list[Path] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """The workflow on a study (``--config study=…``, as README says), with extra config files over it."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *args, "--config", f"study={study}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+        "--config",
+        f"study={study}",
+    ]
     if configfiles:
         cmd += ["--configfile", *(str(c) for c in configfiles)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
@@ -35,7 +52,7 @@ def snakemake(workdir: Path, *args: str, study: str = "tiny", configfiles: list[
 def planned_job_wildcards(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     """(rule, its wildcards as printed (``study=seed002, group=lr0.05_full``) or '') for every job a dry run plans."""
     jobs, rule = set(), None
-    for line in (result.stdout.splitlines() + result.stderr.splitlines()):
+    for line in result.stdout.splitlines() + result.stderr.splitlines():
         line = line.strip()
         if m := re.match(r"^(?:local)?rule (\w+):", line):
             if rule is not None:
@@ -54,8 +71,12 @@ def planned_job_wildcards(result: subprocess.CompletedProcess) -> list[tuple[str
 
 def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     """(rule, dataset wildcard or '') for every job a dry run plans."""
-    return sorted({(rule, m.group(1) if (m := re.search(r"\bdataset=(\w+)", wildcards)) else "")
-                   for rule, wildcards in planned_job_wildcards(result)})
+    return sorted(
+        {
+            (rule, m.group(1) if (m := re.search(r"\bdataset=(\w+)", wildcards)) else "")
+            for rule, wildcards in planned_job_wildcards(result)
+        }
+    )
 
 
 RUN_LOG: dict[str, str] = {}
@@ -88,18 +109,35 @@ def test_report_and_artifacts(run_dir):
         for fit in closed["solvers"].values():
             assert {"coef", "intercept", "train_mse", "seconds"} <= set(fit)
         diag = json.loads((run_dir / "results" / "diagnostics" / f"{name}.json").read_text())
-        for key in ("rank", "n_params", "condition_number", "condition_number_scaled", "vif", "identifiable",
-                    "min_norm_solution", "null_space", "verdict"):
+        for key in (
+            "rank",
+            "n_params",
+            "condition_number",
+            "condition_number_scaled",
+            "vif",
+            "identifiable",
+            "min_norm_solution",
+            "null_space",
+            "verdict",
+        ):
             assert key in diag
     assert "data:image/png;base64," in report  # figures embedded, the file stands alone
     for name, run in config["keras"]["runs"].items():
         doc = json.loads((run_dir / "results" / "keras" / run["dataset"] / f"{name}.json").read_text())
-        for key in ("coef", "intercept", "final_train_loss", "final_val_loss", "epochs_run", "diverged", "seconds",
-                    "repeats"):
+        for key in (
+            "coef",
+            "intercept",
+            "final_train_loss",
+            "final_val_loss",
+            "epochs_run",
+            "diverged",
+            "seconds",
+            "repeats",
+        ):
             assert key in doc
         assert len(doc["repeats"]) == run.get("repeats", 1)
         assert {"nonfinite_epoch", "batch_size_effective", "full_batch"} <= set(doc)
-        assert f"<td class=\"l\">{name}</td>" in report  # every run, the user's own (not s00x_) included
+        assert f'<td class="l">{name}</td>' in report  # every run, the user's own (not s00x_) included
     mine = json.loads((run_dir / "results" / "keras" / "collinear" / "my_adam_on_collinear.json").read_text())
     assert mine["full_batch"] and mine["batch_size_effective"] == config["datasets"]["collinear"]["n"]
     assert 'id="keras-collinear"' in report and "1000 (= full batch: 60 rows)" in report
@@ -123,8 +161,13 @@ def test_convergence_studies_put_theory_beside_measurement(run_dir):
         curves = pd.read_parquet(run_dir / "results" / "convergence" / name / "curves.parquet")
         assert {"keras", "reference"} <= set(curves["family"])
         assert f'id="study-{name}"' in report
-    full = [r for r in json.loads((run_dir / "results" / "convergence" / "seed002" / "summary.json").read_text())["runs"]
-            if r["solver"] == "keras_sgd" and r["batch_size"] is None and r["dtype"] == "float64"]
+    full = [
+        r
+        for r in json.loads((run_dir / "results" / "convergence" / "seed002" / "summary.json").read_text())[
+            "runs"
+        ]
+        if r["solver"] == "keras_sgd" and r["batch_size"] is None and r["dtype"] == "float64"
+    ]
     for run in full:  # float64 full-batch Keras SGD follows the gradient-descent prediction
         for epoch, predicted in run["predicted_loss_at"].items():
             assert run["loss_at"][epoch] == pytest.approx(predicted, rel=1e-6)
@@ -147,9 +190,19 @@ def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):
     changed.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(snakemake(run_dir, "-n", configfiles=[changed]))
     # the dataset's own jobs, the Keras run trained on it and what reads them; nothing of other datasets
-    assert jobs == sorted([("all", ""), ("closed_form", "collinear"), ("dataset", "collinear"),
-                           ("diagnostics", "collinear"), ("figures_dataset", "collinear"), ("report", ""),
-                           ("keras_run", "collinear"), ("keras_history", "collinear"), ("figures_keras", "collinear")])
+    assert jobs == sorted(
+        [
+            ("all", ""),
+            ("closed_form", "collinear"),
+            ("dataset", "collinear"),
+            ("diagnostics", "collinear"),
+            ("figures_dataset", "collinear"),
+            ("report", ""),
+            ("keras_run", "collinear"),
+            ("keras_history", "collinear"),
+            ("figures_keras", "collinear"),
+        ]
+    )
 
 
 def _edited_tiny(tmp_path: Path, edit) -> Path:
@@ -169,8 +222,13 @@ def _change_optimizer(config):  # seed004's one group keeps its name, its config
 
 
 def _add_run(config):
-    config["keras"]["runs"]["extra_adam"] = {"dataset": "fuel", "model": "linear", "optimizer": "adam",
-                                             "learning_rate": 0.01, "epochs": 3}
+    config["keras"]["runs"]["extra_adam"] = {
+        "dataset": "fuel",
+        "model": "linear",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "epochs": 3,
+    }
 
 
 def _change_run(config):
@@ -179,17 +237,41 @@ def _change_run(config):
 
 DOWNSTREAM = [("all", ""), ("report", "")]
 RERUN_SCOPES = {
-    "new_grid_point": (_add_batch_size, [("convergence_group", "study=seed002, group=lr0.05_bs8"),
-                                         ("convergence_merge", "study=seed002"),
-                                         ("figures_convergence", "study=seed002"), ("reproduction", "")]),
-    "changed_grid_point": (_change_optimizer, [("convergence_group", "study=seed004, group=lr0.01_full"),
-                                               ("convergence_merge", "study=seed004"),
-                                               ("figures_convergence", "study=seed004"), ("reproduction", "")]),
-    "new_keras_run": (_add_run, [("keras_run", "dataset=fuel, run=extra_adam"), ("keras_history", "dataset=fuel"),
-                                 ("figures_keras", "dataset=fuel")]),  # no seed question reads it
-    "changed_keras_run": (_change_run, [("keras_run", "dataset=fuel, run=s004_sgd_standardized"),
-                                        ("keras_history", "dataset=fuel"), ("figures_keras", "dataset=fuel"),
-                                        ("reproduction", "")]),
+    "new_grid_point": (
+        _add_batch_size,
+        [
+            ("convergence_group", "study=seed002, group=lr0.05_bs8"),
+            ("convergence_merge", "study=seed002"),
+            ("figures_convergence", "study=seed002"),
+            ("reproduction", ""),
+        ],
+    ),
+    "changed_grid_point": (
+        _change_optimizer,
+        [
+            ("convergence_group", "study=seed004, group=lr0.01_full"),
+            ("convergence_merge", "study=seed004"),
+            ("figures_convergence", "study=seed004"),
+            ("reproduction", ""),
+        ],
+    ),
+    "new_keras_run": (
+        _add_run,
+        [
+            ("keras_run", "dataset=fuel, run=extra_adam"),
+            ("keras_history", "dataset=fuel"),
+            ("figures_keras", "dataset=fuel"),
+        ],
+    ),  # no seed question reads it
+    "changed_keras_run": (
+        _change_run,
+        [
+            ("keras_run", "dataset=fuel, run=s004_sgd_standardized"),
+            ("keras_history", "dataset=fuel"),
+            ("figures_keras", "dataset=fuel"),
+            ("reproduction", ""),
+        ],
+    ),
 }
 
 
@@ -247,7 +329,7 @@ def test_report_opens_with_findings_whose_numbers_name_their_source(run_dir):
     report = (run_dir / "results" / "report.html").read_text()
     first_section = re.search(r'<section id="(\w+)"', report).group(1)
     assert first_section == "findings" and 'id="findings"' in report
-    table = report[report.index('id="findings"'):report.index("</table>", report.index('id="findings"'))]
+    table = report[report.index('id="findings"') : report.index("</table>", report.index('id="findings"'))]
     assert table.count("<tr>") == 1 + 6  # header, 000, seed 001 twice, 002, 003, 004
     sources = re.findall(r'data-source="([^"]+)" title="[^"]*source: ([^"]+)">([^<]*)<', report)
     assert sources, "no number in the report names its source"
@@ -256,13 +338,21 @@ def test_report_opens_with_findings_whose_numbers_name_their_source(run_dir):
         path, pointer = src.split("#")
         value = _resolve(json.loads((run_dir / path).read_text()), pointer)
         assert shown.strip() not in ("", "—")
-        assert isinstance(value, (int, float)) or value == shown.strip()  # a name (best encoder) is shown as is
-    csv = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str}, keep_default_na=False)
+        assert (
+            isinstance(value, (int, float)) or value == shown.strip()
+        )  # a name (best encoder) is shown as is
+    csv = pd.read_csv(
+        run_dir / "results" / "reproduction.csv", dtype={"document": str}, keep_default_na=False
+    )
     for _, row in csv[csv["source"] != ""].iterrows():
         path, pointer = row["source"].split("#")
         value = _resolve(json.loads((run_dir / path).read_text()), pointer)
-        assert value == row["reglab"] if isinstance(value, str) else value == pytest.approx(float(row["reglab"]))
-    assert {"Provenance", "Keras runs", "Convergence studies", "Datasets"} <= set(re.findall(r"<h2>([^<]+)</h2>", report))
+        assert (
+            value == row["reglab"] if isinstance(value, str) else value == pytest.approx(float(row["reglab"]))
+        )
+    assert {"Provenance", "Keras runs", "Convergence studies", "Datasets"} <= set(
+        re.findall(r"<h2>([^<]+)</h2>", report)
+    )
 
 
 def test_every_json_artifact_says_what_produced_it(run_dir):
@@ -278,7 +368,9 @@ def test_every_json_artifact_says_what_produced_it(run_dir):
 def test_missing_seed_runs_are_warned_about_when_the_config_is_checked(run_dir):
     console = RUN_LOG["console"]
     # the tiny config has no s001_sgd run: seed 001's answer cannot use it, and the user is told so
-    assert re.search(r"seed 001 \(.*\) reads Keras run 's001_sgd', which this config does not define", console)
+    assert re.search(
+        r"seed 001 \(.*\) reads Keras run 's001_sgd', which this config does not define", console
+    )
 
 
 def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_path):
@@ -304,12 +396,24 @@ def test_a_keras_edit_reruns_no_exact_least_squares_job(run_dir, tmp_path):
     shutil.copytree(REPO / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     streamed = src / "reglab" / "training" / "streamed.py"
     streamed.write_text(streamed.read_text() + "\n# changed for a test\n")
-    rules = {rule for rule, _ in planned_jobs(snakemake(run_dir, "-n", env={**os.environ, "PYTHONPATH": str(src)}))}
+    rules = {
+        rule for rule, _ in planned_jobs(snakemake(run_dir, "-n", env={**os.environ, "PYTHONPATH": str(src)}))
+    }
     assert any(r.startswith("scale_adam_") for r in rules), sorted(rules)
-    exact = ("scale_shard_", "scale_merge_", "scale_refine_", "scale_solve_", "amortized_references",
-             "amortized_evaluation", "closed_form", "diagnostics")
+    exact = (
+        "scale_shard_",
+        "scale_merge_",
+        "scale_refine_",
+        "scale_solve_",
+        "amortized_references",
+        "amortized_evaluation",
+        "closed_form",
+        "diagnostics",
+    )
     assert not [r for r in rules if r.startswith(exact)], sorted(rules)
-    assert rules <= {r for r in rules if r.startswith("scale_adam_")} | {"reproduction", "report", "all"}, sorted(rules)
+    assert rules <= {r for r in rules if r.startswith("scale_adam_")} | {"reproduction", "report", "all"}, (
+        sorted(rules)
+    )
 
 
 def test_paper_config_plans_the_seed_size_encoders(tmp_path):
@@ -317,7 +421,9 @@ def test_paper_config_plans_the_seed_size_encoders(tmp_path):
     result = snakemake(tmp_path, "-n", study="paper")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
-    assert {f"amortized_encoder_{name}" for name in ("lstm_seed", "lstm_budget", "moments")} <= {r for r, _ in jobs}
+    assert {f"amortized_encoder_{name}" for name in ("lstm_seed", "lstm_budget", "moments")} <= {
+        r for r, _ in jobs
+    }
     paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
     assert paper["amortized"]["encoders"]["lstm_seed"]["width"] == 512
 
@@ -351,14 +457,18 @@ def test_scale_stage_solves_the_large_design_from_its_shards(run_dir):
     assert doc["merged_vs_single_rel_diff"] == 0.0  # shard jobs merged in order = one streaming pass
     assert len(list((run_dir / "results" / "large" / "large").glob("part-*.parquet"))) == spec["shards"]
     # the streamed answer is least squares: compare with numpy on the same rows
-    frame = pd.concat([pd.read_parquet(p) for p in sorted((run_dir / "results" / "large" / "large").glob("*.parquet"))])
+    frame = pd.concat(
+        [pd.read_parquet(p) for p in sorted((run_dir / "results" / "large" / "large").glob("*.parquet"))]
+    )
     X = frame[doc["features"]].to_numpy()
     Xc = np.column_stack([X - X.mean(axis=0), np.ones(len(X))])
     ref, *_ = np.linalg.lstsq(Xc, frame["y"].to_numpy(), rcond=None)
     np.testing.assert_allclose(doc["coef"], ref[:-1], rtol=1e-7)  # in feature order
     adam = json.loads((run_dir / "results" / "scale" / "large_adam.json").read_text())
     assert set(adam["runs"]) == {r["name"] for r in config["scale"]["adam"]}
-    table = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str}).set_index("quantity")
+    table = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str}).set_index(
+        "quantity"
+    )
     assert float(table.loc["ols_1e6x100_seconds", "reglab"]) == pytest.approx(doc["seconds"])
     assert 'id="scale-large"' in (run_dir / "results" / "report.html").read_text()
     assert not (run_dir / "results" / "closed_form" / "large.json").exists()  # no in-memory stage reads it
@@ -373,9 +483,13 @@ def test_an_ill_conditioned_streamed_design_gets_the_second_scatter(run_dir):
     assert len(refines) == spec["shards"]  # one refinement job per shard, only because the merge asked
     doc = json.loads((run_dir / "results" / "scale" / "large_ill.json").read_text())
     assert doc["second_scatter"] and doc["passes"] == 2 and doc["merged_vs_single_rel_diff"] <= 1e-12
-    frame = pd.concat([pd.read_parquet(p) for p in sorted((run_dir / "results" / "large" / "large_ill").glob("*.parquet"))])
+    frame = pd.concat(
+        [pd.read_parquet(p) for p in sorted((run_dir / "results" / "large" / "large_ill").glob("*.parquet"))]
+    )
     X = frame[doc["features"]].to_numpy()
-    ref, *_ = np.linalg.lstsq(np.column_stack([X - X.mean(axis=0), np.ones(len(X))]), frame["y"].to_numpy(), rcond=None)
+    ref, *_ = np.linalg.lstsq(
+        np.column_stack([X - X.mean(axis=0), np.ones(len(X))]), frame["y"].to_numpy(), rcond=None
+    )
     np.testing.assert_allclose(doc["coef"], ref[:-1], rtol=1e-5)  # condition 1e7: lstsq keeps ~9 digits
 
 
@@ -384,23 +498,36 @@ def test_the_tiny_study_under_slurm_gives_the_local_numbers(run_dir, tmp_path):
     work = tmp_path / "slurm"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGLAB_SLURM_")}  # the cluster's defaults
-    result = snakemake(work, "--workflow-profile", str(REPO / "profiles" / "slurm"),
-                       "--slurm-init-seconds-before-status-checks", "3", env=env)
+    result = snakemake(
+        work,
+        "--workflow-profile",
+        str(REPO / "profiles" / "slurm"),
+        "--slurm-init-seconds-before-status-checks",
+        "3",
+        env=env,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     log = result.stdout + result.stderr
     submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", log)
     assert len(submitted) >= 20, log[-3000:]  # the stage jobs went to the scheduler ...
-    states = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "State", "-j", ",".join(submitted)],
-                            capture_output=True, text=True, timeout=60).stdout.split()
+    states = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-o", "State", "-j", ",".join(submitted)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
     assert states and set(states) == {"COMPLETED"}, states  # ... and accounting saw them finish
     local = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str})
     remote = pd.read_csv(work / "results" / "reproduction.csv", dtype={"document": str})
     timing = local["quantity"].str.contains("seconds|peak_mb")  # wall time and memory differ; numbers may not
     cols = ["document", "quantity", "article", "reglab", "reference"]  # verdicts quote wall times
-    pd.testing.assert_frame_equal(local.loc[~timing, cols].reset_index(drop=True),
-                                  remote.loc[~timing, cols].reset_index(drop=True))
-    for doc, coef in (("closed_form/collinear.json", lambda d: d["solvers"]["refined"]["coef"]),
-                      ("scale/large.json", lambda d: d["coef"])):
+    pd.testing.assert_frame_equal(
+        local.loc[~timing, cols].reset_index(drop=True), remote.loc[~timing, cols].reset_index(drop=True)
+    )
+    for doc, coef in (
+        ("closed_form/collinear.json", lambda d: d["solvers"]["refined"]["coef"]),
+        ("scale/large.json", lambda d: d["coef"]),
+    ):
         a, b = (json.loads((d / "results" / doc).read_text()) for d in (run_dir, work))
         assert coef(a) == coef(b), doc
     assert (work / "results" / "report.html").exists()
@@ -417,8 +544,14 @@ def test_snakemakes_own_report_builds_with_categories_and_labels(run_dir):
     pngs = sorted(p.name for p in (run_dir / "results" / "figures").rglob("*.png"))
     assert sorted(Path(n).name for n in names if n.endswith(".png")) == pngs  # every figure, none left out
     assert any(n.endswith("/report.html") and "/data/raw/" in n for n in names)  # reglab's own report inside
-    for text in ("Closed form", "Diagnostics", "Seed 000: amortized regression", "reglab report",
-                 "row-order invariance", "reglab answers, with measured numbers"):
+    for text in (
+        "Closed form",
+        "Diagnostics",
+        "Seed 000: amortized regression",
+        "reglab report",
+        "row-order invariance",
+        "reglab answers, with measured numbers",
+    ):
         assert text in html, text
 
 
@@ -426,13 +559,26 @@ def test_the_same_command_finishes_the_run_after_kill_9(tmp_path):
     """kill -9 of a running snakemake leaves Snakemake's locks and an incomplete job; the plain command
     resumes (no --unlock, no --rerun-incomplete typed by the user)."""
     target = "results/diagnostics/collinear.json"
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-           "--cores", "1", target, "--config", "study=tiny"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+        target,
+        "--config",
+        "study=tiny",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     locks = tmp_path / ".snakemake" / "locks"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (locks.is_dir() and any(locks.iterdir())
-                                                and (tmp_path / "results" / "logs").is_dir()):
+    while time.monotonic() < deadline and not (
+        locks.is_dir() and any(locks.iterdir()) and (tmp_path / "results" / "logs").is_dir()
+    ):
         if proc.poll() is not None:
             break
         time.sleep(0.05)  # polling for the event (the run's locks and first job), bounded by the deadline
@@ -452,7 +598,9 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 def browser():
     """Headless Chromium (Debian's chromium and chromium-driver) in a 1280 x 800 window; never downloads."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing (Debian: apt-get install chromium chromium-driver)")
+        pytest.skip(
+            f"{CHROMIUM} or {CHROMEDRIVER} missing (Debian: apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -470,11 +618,13 @@ def browser():
 def _check_page(driver, page: Path) -> None:
     driver.get(page.as_uri())
     broken = driver.execute_script(
-        "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src.slice(0, 60));")
+        "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src.slice(0, 60));"
+    )
     assert broken == [], broken  # every image decodes
     dangling = driver.execute_script(
         "return [...document.querySelectorAll('a[href^=\"#\"]')].map(a => decodeURIComponent(a.getAttribute('href').slice(1)))"
-        ".filter(id => id && !document.getElementById(id));")
+        ".filter(id => id && !document.getElementById(id));"
+    )
     assert dangling == [], dangling  # every in-page link has its target
     wide = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
     assert wide[0] <= wide[1], f"horizontal scrollbar: page {wide[0]} px wide in a {wide[1]} px window"
@@ -492,10 +642,14 @@ def test_long_and_cjk_names_keep_the_report_and_its_figures_in_shape(run_dir, br
     from PIL import Image
 
     long = "a_feature_with_a_very_long_name_" + "x" * 268
-    frame = pd.DataFrame({long: np.arange(12.0), "燃費_km_L": np.arange(12.0) ** 1.5, "y": np.arange(12.0) * 2 + 1})
+    frame = pd.DataFrame(
+        {long: np.arange(12.0), "燃費_km_L": np.arange(12.0) ** 1.5, "y": np.arange(12.0) * 2 + 1}
+    )
     frame.to_csv(run_dir / "names.csv", index=False)
     extra = tmp_path / "extra.yaml"
-    extra.write_text(yaml.safe_dump({"datasets": {"names": {"path": "names.csv", "target": "y"}}}, allow_unicode=True))
+    extra.write_text(
+        yaml.safe_dump({"datasets": {"names": {"path": "names.csv", "target": "y"}}}, allow_unicode=True)
+    )
     result = snakemake(run_dir, "results/report.html", configfiles=[extra])
     assert result.returncode == 0, result.stderr[-3000:]
     for png in (run_dir / "results" / "figures" / "names").glob("*.png"):

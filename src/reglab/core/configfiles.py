@@ -45,8 +45,10 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
         if key in seen:
-            raise ConfigFileError(f"{loader.name}, line {line}: key '{key}' is given twice in one mapping "
-                                  f"(first at line {seen[key]}); remove one")
+            raise ConfigFileError(
+                f"{loader.name}, line {line}: key '{key}' is given twice in one mapping "
+                f"(first at line {seen[key]}); remove one"
+            )
         seen[key] = line
     return loader.construct_mapping(node, deep=deep)
 
@@ -76,8 +78,10 @@ def load(path: str | Path) -> dict[str, Any]:
     if data is None:
         raise ConfigFileError(f"{path}: the config file is empty (expected a mapping of config keys)")
     if not isinstance(data, dict):
-        raise ConfigFileError(f"{path}, line 1: the config file holds a {type(data).__name__}, "
-                              "expected a mapping of config keys")
+        raise ConfigFileError(
+            f"{path}, line 1: the config file holds a {type(data).__name__}, "
+            "expected a mapping of config keys"
+        )
     return data
 
 
@@ -103,8 +107,15 @@ def study_path(studies_dir: str | Path, study: str) -> Path:
     return path
 
 
-def compose(*, base: str | Path, studies_dir: str | Path, study: str | None, overrides: Mapping[str, Any],
-            override_files: Sequence[str | Path] = (), replace: bool = False) -> dict[str, Any]:
+def compose(
+    *,
+    base: str | Path,
+    studies_dir: str | Path,
+    study: str | None,
+    overrides: Mapping[str, Any],
+    override_files: Sequence[str | Path] = (),
+    replace: bool = False,
+) -> dict[str, Any]:
     """The workflow's config (see the module docstring). ``overrides`` is what Snakemake merged from the
     command line (``--configfile`` files and ``--config``); ``override_files`` are those files, re-read
     here only to refuse duplicate keys; ``replace`` is ``--replace-workflow-config`` (no base at all)."""
@@ -112,8 +123,10 @@ def compose(*, base: str | Path, studies_dir: str | Path, study: str | None, ove
     for f in override_files:
         data = load(f)  # strict parse: duplicate keys and syntax errors name the file and line
         if not replace and Path(f).resolve().parent == studies and "extends" not in data:
-            raise ConfigFileError(f"{f}: this study stands alone; run it with --config study={Path(f).stem} "
-                                  "(given as --configfile it would be merged over config.yaml)")
+            raise ConfigFileError(
+                f"{f}: this study stands alone; run it with --config study={Path(f).stem} "
+                "(given as --configfile it would be merged over config.yaml)"
+            )
     overrides = {k: v for k, v in overrides.items() if k != "extends"}  # a study file given as --configfile
     if replace:
         composed: dict[str, Any] = {}
@@ -126,8 +139,10 @@ def compose(*, base: str | Path, studies_dir: str | Path, study: str | None, ove
         elif parent == Path(base).name:
             composed = merge(load(base), data)
         else:
-            raise ConfigFileError(f"{path}: 'extends: {parent}' is not supported; a study extends "
-                                  f"{Path(base).name} or stands alone")
+            raise ConfigFileError(
+                f"{path}: 'extends: {parent}' is not supported; a study extends "
+                f"{Path(base).name} or stands alone"
+            )
     else:
         composed = load(base)
     composed = merge(composed, overrides)

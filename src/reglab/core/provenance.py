@@ -23,11 +23,25 @@ from pathlib import Path
 from typing import Any
 
 #: distributions whose versions every produced_by block records
-VERSIONED = ("numpy", "scipy", "pandas", "pyarrow", "tensorflow", "keras", "scikit-learn", "statsmodels",
-             "matplotlib", "seaborn", "snakemake")
+VERSIONED = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "tensorflow",
+    "keras",
+    "scikit-learn",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "snakemake",
+)
 #: import name -> distribution names to try (TensorFlow is installed as tensorflow-cpu here)
-_DISTRIBUTIONS = {"sklearn": ("scikit-learn",), "tensorflow": ("tensorflow", "tensorflow-cpu"),
-                  "yaml": ("pyyaml",)}
+_DISTRIBUTIONS = {
+    "sklearn": ("scikit-learn",),
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "yaml": ("pyyaml",),
+}
 
 
 def peak_rss_mb() -> float:
@@ -153,12 +167,24 @@ def git_commit(where: str | os.PathLike[str]) -> str | None:
     return commit + ("+dirty" if dirty else "") if commit else None
 
 
-def produced_by(*, rule: str, code: str, params: Mapping[str, Any], threads: int,
-                workflow_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def produced_by(
+    *,
+    rule: str,
+    code: str,
+    params: Mapping[str, Any],
+    threads: int,
+    workflow_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """The block every JSON artifact carries: rule, code and config digests, versions, machine, commit."""
     config = {k: v for k, v in params.items() if k != "code"}
-    block = {"rule": rule, "code_digest": code, "config_digest": digest(config), "versions": versions(),
-             "cpu": cpu_model(), "threads": int(threads)}
+    block = {
+        "rule": rule,
+        "code_digest": code,
+        "config_digest": digest(config),
+        "versions": versions(),
+        "cpu": cpu_model(),
+        "threads": int(threads),
+    }
     commit = git_commit(workflow_dir) if workflow_dir else None
     if commit:
         block["commit"] = commit
@@ -174,5 +200,10 @@ def job_block(job: Any) -> dict[str, Any]:
     """:func:`produced_by` for a running Snakemake job (duck-typed: ``rule``, ``params``, ``threads``,
     ``scriptdir``), so the adapters stay one line."""
     params = dict(job.params.items())
-    return produced_by(rule=job.rule, code=params.get("code", ""), params=params, threads=job.threads,
-                       workflow_dir=Path(job.scriptdir).parent)
+    return produced_by(
+        rule=job.rule,
+        code=params.get("code", ""),
+        params=params,
+        threads=job.threads,
+        workflow_dir=Path(job.scriptdir).parent,
+    )

@@ -41,8 +41,10 @@ def hold(path: str | Path) -> Path:
     except OSError:
         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
         os.close(fd)
-        raise RunLockError(f"another reglab run is active in this folder ({holder}; lock {path}); wait for it "
-                           "to finish or stop it, then run the same command again") from None
+        raise RunLockError(
+            f"another reglab run is active in this folder ({holder}; lock {path}); wait for it "
+            "to finish or stop it, then run the same command again"
+        ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
     _HELD[key] = fd

@@ -44,8 +44,9 @@ def thin_positions(n: int, cap: int) -> np.ndarray:
     if n <= cap:
         return np.arange(n)
     half = cap // 2
-    return np.unique(np.concatenate([np.geomspace(1, n, half).astype(int) - 1,
-                                     np.linspace(0, n - 1, half).astype(int)]))
+    return np.unique(
+        np.concatenate([np.geomspace(1, n, half).astype(int) - 1, np.linspace(0, n - 1, half).astype(int)])
+    )
 
 
 #: A loss this many times the zero model's (mean y² for MSE) has diverged, whatever happens next.
@@ -54,9 +55,14 @@ DIVERGENCE_FACTOR = 1e4
 DIVERGENCE_GROWTH_EPOCHS = 5
 
 
-def divergence(losses: Sequence[float], baseline: float, *, stopped_at: int | None = None,
-               factor: float = DIVERGENCE_FACTOR,
-               growth_epochs: int = DIVERGENCE_GROWTH_EPOCHS) -> tuple[int | None, int | None]:
+def divergence(
+    losses: Sequence[float],
+    baseline: float,
+    *,
+    stopped_at: int | None = None,
+    factor: float = DIVERGENCE_FACTOR,
+    growth_epochs: int = DIVERGENCE_GROWTH_EPOCHS,
+) -> tuple[int | None, int | None]:
     """``(diverged_epoch, nonfinite_epoch)`` of a per-epoch loss curve (epochs 1-based; None when not).
 
     One definition for every stage, from the loss itself: a run has diverged at the first epoch whose

@@ -70,8 +70,13 @@ def sample(cond: Condition, m: int, rng: np.random.Generator) -> Batch:
     return Batch(X, y, beta, sd)
 
 
-def from_frame_arrays(x: np.ndarray, y: np.ndarray, groups: np.ndarray, beta: np.ndarray | None = None,
-                      sd: np.ndarray | None = None) -> Batch:
+def from_frame_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    beta: np.ndarray | None = None,
+    sd: np.ndarray | None = None,
+) -> Batch:
     """Regroup a long table (one row per observation, a group id per row) into a batch.
 
     Every group must have the same number of rows (the dataset artifact of kind ``amortized`` does).
@@ -79,10 +84,16 @@ def from_frame_arrays(x: np.ndarray, y: np.ndarray, groups: np.ndarray, beta: np
     order = np.argsort(groups, kind="stable")
     ids, counts = np.unique(groups, return_counts=True)
     if len(set(counts.tolist())) != 1:
-        raise ValueError(f"groups have different sizes ({sorted(set(counts.tolist()))}); a batch needs equal n")
+        raise ValueError(
+            f"groups have different sizes ({sorted(set(counts.tolist()))}); a batch needs equal n"
+        )
     m, n = len(ids), int(counts[0])
     xs = np.asarray(x, dtype=np.float64)[order].reshape(m, n, -1)
     X = np.concatenate([xs, np.ones((m, n, 1))], axis=2)
     ys = np.asarray(y, dtype=np.float64)[order].reshape(m, n)
-    return Batch(X, ys, np.full((m, X.shape[2]), np.nan) if beta is None else np.asarray(beta),
-                 np.full(m, np.nan) if sd is None else np.asarray(sd))
+    return Batch(
+        X,
+        ys,
+        np.full((m, X.shape[2]), np.nan) if beta is None else np.asarray(beta),
+        np.full(m, np.nan) if sd is None else np.asarray(sd),
+    )

@@ -159,12 +159,24 @@ def collinear(
     X = np.column_stack([x1, x2, x3])
     y = X @ np.asarray(coef, dtype=float) + intercept_value + noise * rng.standard_normal(n)
     frame = pd.DataFrame({"x1": x1, "x2": x2, "x3": x3, "y": y})
-    params = {"n": n, "dependency_noise": dependency_noise, "coef": list(coef),
-              "intercept_value": intercept_value, "noise": noise}
+    params = {
+        "n": n,
+        "dependency_noise": dependency_noise,
+        "coef": list(coef),
+        "intercept_value": intercept_value,
+        "noise": noise,
+    }
     truth = {"y": {"x1": coef[0], "x2": coef[1], "x3": coef[2], "intercept": intercept_value}}
-    return Dataset(name, frame, ["x1", "x2", "x3"], ["y"], True,
-                   _provenance("collinear", params, seed), truth,
-                   notes="x3 = x1 + x2 + small noise: a controllable near-linear dependency.")
+    return Dataset(
+        name,
+        frame,
+        ["x1", "x2", "x3"],
+        ["y"],
+        True,
+        _provenance("collinear", params, seed),
+        truth,
+        notes="x3 = x1 + x2 + small noise: a controllable near-linear dependency.",
+    )
 
 
 def underdetermined(*, n: int, d: int, seed: int, name: str = "underdetermined") -> Dataset:
@@ -177,8 +189,9 @@ def underdetermined(*, n: int, d: int, seed: int, name: str = "underdetermined")
     features = [f"a{j + 1}" for j in range(d)]
     frame = pd.DataFrame(A, columns=features)
     frame["b"] = b
-    return Dataset(name, frame, features, ["b"], False,
-                   _provenance("underdetermined", {"n": n, "d": d}, seed))
+    return Dataset(
+        name, frame, features, ["b"], False, _provenance("underdetermined", {"n": n, "d": d}, seed)
+    )
 
 
 def balloons(*, n: int, validation_fraction: float, seed: int, name: str = "balloons") -> Dataset:
@@ -202,19 +215,41 @@ def balloons(*, n: int, validation_fraction: float, seed: int, name: str = "ball
     if n - n_val < 2 or n_val < 1:
         raise DataError(f"dataset '{name}': n={n} leaves too few rows for a train/validation split")
     split = np.where(np.arange(n) < n - n_val, "train", "validation")
-    frame = pd.DataFrame({"relationship": relationship, "children": children, "age": age,
-                          "num_balloons": num_balloons, "color": colour.astype(float), "split": split})
+    frame = pd.DataFrame(
+        {
+            "relationship": relationship,
+            "children": children,
+            "age": age,
+            "num_balloons": num_balloons,
+            "color": colour.astype(float),
+            "split": split,
+        }
+    )
     # The least-squares projection of the printed DGP onto (relationship, children, age, 1):
     # the groups are balanced and independent of children/age, so the best linear fit averages them.
-    truth = {"num_balloons": {"relationship": 0.0, "children": (1.0 + 0.8) / 2,
-                              "age": (-0.2 + 0.5) / 2, "intercept": 0.0}}
-    return Dataset(name, frame, ["relationship", "children", "age"], ["num_balloons", "color"], True,
-                   _provenance("balloons", {"n": n, "validation_fraction": validation_fraction}, seed),
-                   truth, notes="truth for num_balloons is the population least-squares projection, not a DGP coefficient.")
+    truth = {
+        "num_balloons": {
+            "relationship": 0.0,
+            "children": (1.0 + 0.8) / 2,
+            "age": (-0.2 + 0.5) / 2,
+            "intercept": 0.0,
+        }
+    }
+    return Dataset(
+        name,
+        frame,
+        ["relationship", "children", "age"],
+        ["num_balloons", "color"],
+        True,
+        _provenance("balloons", {"n": n, "validation_fraction": validation_fraction}, seed),
+        truth,
+        notes="truth for num_balloons is the population least-squares projection, not a DGP coefficient.",
+    )
 
 
-def amortized(*, m: int, n: int, d: int, coef_scale: float, noise_max: float, seed: int,
-              name: str = "amortized") -> Dataset:
+def amortized(
+    *, m: int, n: int, d: int, coef_scale: float, noise_max: float, seed: int, name: str = "amortized"
+) -> Dataset:
     """Seed 000's dataset of datasets: m datasets of n rows, d coefficients including the bias.
 
     For each dataset: beta ~ N(0, coef_scale^2) of length d, x ~ U[0, 1)^(n x (d-1)), a ones
@@ -322,16 +357,23 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     if bad_text.size:
         row = int(bad_text[0])
         value = series.iloc[row]
-        hint = (" (a decimal comma? write 0.5, not 0,5)" if isinstance(value, str) and _DECIMAL_COMMA.match(value)
-                else "")
-        raise DataError(f"{path}: column '{column}', data row {row + 1}: non-numeric value {value!r}{hint} "
-                        f"({bad_text.size} non-numeric cell(s) in this otherwise numeric column)")
+        hint = (
+            " (a decimal comma? write 0.5, not 0,5)"
+            if isinstance(value, str) and _DECIMAL_COMMA.match(value)
+            else ""
+        )
+        raise DataError(
+            f"{path}: column '{column}', data row {row + 1}: non-numeric value {value!r}{hint} "
+            f"({bad_text.size} non-numeric cell(s) in this otherwise numeric column)"
+        )
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
         kind = "missing/NaN" if np.isnan(values[row]) else "infinite"
-        raise DataError(f"{path}: column '{column}', data row {row + 1}: {kind} value "
-                        f"({bad.size} non-finite value(s) in this column)")
+        raise DataError(
+            f"{path}: column '{column}', data row {row + 1}: {kind} value "
+            f"({bad.size} non-finite value(s) in this column)"
+        )
     return values
 
 
@@ -358,8 +400,10 @@ def _infer_features(frame: pd.DataFrame, target: str, path: Path) -> tuple[list[
 def _refuse_reserved(path: Path, names: Sequence[str]) -> None:
     clash = [c for c in names if c in RESERVED_COLUMNS]
     if clash:
-        raise DataError(f"{path}: column(s) {clash} have a name reglab uses for its own bookkeeping "
-                        f"({', '.join(RESERVED_COLUMNS)}); rename them in the file")
+        raise DataError(
+            f"{path}: column(s) {clash} have a name reglab uses for its own bookkeeping "
+            f"({', '.join(RESERVED_COLUMNS)}); rename them in the file"
+        )
 
 
 def from_file(
@@ -385,8 +429,9 @@ def from_file(
     if features is None:
         features, left_out = _infer_features(frame, target, path)
         if not features:
-            raise DataError(f"{path}: no numeric feature columns besides target '{target}' "
-                            f"(left out: {left_out})")
+            raise DataError(
+                f"{path}: no numeric feature columns besides target '{target}' (left out: {left_out})"
+            )
     missing = [c for c in features if c not in columns]
     if missing:
         raise DataError(f"{path}: feature column(s) {missing} not found; columns are {columns}")
@@ -397,17 +442,32 @@ def from_file(
         if c not in features and c != target and c not in left_out:
             left_out[c] = "not listed in features:"
     data = {c: _numeric_column(frame, c, path) for c in [*features, target]}
-    provenance = {"file": str(path), "sha256": sha256_of(path), "rows": len(frame),
-                  "delimiter": frame.attrs.get("delimiter", ","), "columns_left_out": left_out}
+    provenance = {
+        "file": str(path),
+        "sha256": sha256_of(path),
+        "rows": len(frame),
+        "delimiter": frame.attrs.get("delimiter", ","),
+        "columns_left_out": left_out,
+    }
     return Dataset(name, pd.DataFrame(data), list(features), [target], intercept, provenance)
 
 
 FUEL_FEATURES = ["ENGINESIZE", "CYLINDERS", "FUELCONSUMPTION_COMB"]
 FUEL_TARGET = "CO2EMISSIONS"
 FUEL_HEADER = [
-    "MODELYEAR", "MAKE", "MODEL", "VEHICLECLASS", "ENGINESIZE", "CYLINDERS", "TRANSMISSION",
-    "FUELTYPE", "FUELCONSUMPTION_CITY", "FUELCONSUMPTION_HWY", "FUELCONSUMPTION_COMB",
-    "FUELCONSUMPTION_COMB_MPG", "CO2EMISSIONS",
+    "MODELYEAR",
+    "MAKE",
+    "MODEL",
+    "VEHICLECLASS",
+    "ENGINESIZE",
+    "CYLINDERS",
+    "TRANSMISSION",
+    "FUELTYPE",
+    "FUELCONSUMPTION_CITY",
+    "FUELCONSUMPTION_HWY",
+    "FUELCONSUMPTION_COMB",
+    "FUELCONSUMPTION_COMB_MPG",
+    "CO2EMISSIONS",
 ]
 FUEL_ROWS = 1067
 #: sha256 of the copy shipped in the repository (data/FuelConsumption.csv; see data/FuelConsumption.SOURCE.md)
@@ -422,8 +482,14 @@ def verify_fuel(path: str | Path) -> str:
         raise DataError(f"{path}: header is {list(frame.columns)}, expected {FUEL_HEADER}")
     if len(frame) != FUEL_ROWS:
         raise DataError(f"{path}: {len(frame)} data rows, expected {FUEL_ROWS}")
-    for column in [*FUEL_FEATURES, FUEL_TARGET, "MODELYEAR", "FUELCONSUMPTION_CITY",
-                   "FUELCONSUMPTION_HWY", "FUELCONSUMPTION_COMB_MPG"]:
+    for column in [
+        *FUEL_FEATURES,
+        FUEL_TARGET,
+        "MODELYEAR",
+        "FUELCONSUMPTION_CITY",
+        "FUELCONSUMPTION_HWY",
+        "FUELCONSUMPTION_COMB_MPG",
+    ]:
         _numeric_column(frame, column, path)
     return sha256_of(path)
 
@@ -453,8 +519,10 @@ def fuel(path: str | Path, *, name: str = "fuel", sha256: str | None = None) -> 
     ``sha256``: the digest the file must have (the shipped copy's); a mismatch names both digests."""
     digest = verify_fuel(path)
     if sha256 is not None and digest != sha256:
-        raise DataError(f"{path}: sha256 {digest} is not the shipped file's {sha256}; the file was changed "
-                        "(restore it with `git checkout -- data/FuelConsumption.csv`)")
+        raise DataError(
+            f"{path}: sha256 {digest} is not the shipped file's {sha256}; the file was changed "
+            "(restore it with `git checkout -- data/FuelConsumption.csv`)"
+        )
     return from_file(name, path, target=FUEL_TARGET, features=FUEL_FEATURES, intercept=True)
 
 
@@ -485,6 +553,13 @@ def build(name: str, spec: Mapping[str, Any], *, seed: int, path: str | Path | N
     if kind == "fuel":
         return fuel(path or spec["path"], name=name, sha256=spec.get("sha256"))
     if kind == "file":
-        return from_file(name, path or spec["path"], target=spec["target"],
-                         features=spec.get("features"), intercept=spec.get("intercept", True))
-    raise DataError(f"dataset '{name}': unknown kind '{kind}' (expected one of {sorted(GENERATORS | {'file'})})")
+        return from_file(
+            name,
+            path or spec["path"],
+            target=spec["target"],
+            features=spec.get("features"),
+            intercept=spec.get("intercept", True),
+        )
+    raise DataError(
+        f"dataset '{name}': unknown kind '{kind}' (expected one of {sorted(GENERATORS | {'file'})})"
+    )

@@ -40,8 +40,20 @@ import pyarrow.parquet as pq
 from reglab.core.rng import generator
 
 __all__ = [
-    "META_KEY", "BufferPool", "RowGroups", "check_fits_in_memory", "design_matrix", "feature_columns", "is_csv",
-    "iter_chunks", "make_design", "parquet_files", "read_meta", "shard_paths", "shard_ranges", "write_large",
+    "META_KEY",
+    "BufferPool",
+    "RowGroups",
+    "check_fits_in_memory",
+    "design_matrix",
+    "feature_columns",
+    "is_csv",
+    "iter_chunks",
+    "make_design",
+    "parquet_files",
+    "read_meta",
+    "shard_paths",
+    "shard_ranges",
+    "write_large",
     "write_large_shard",
 ]
 
@@ -50,6 +62,7 @@ _SHARD_NAME = "part-{:03d}.parquet"
 
 
 # --------------------------------------------------------------------------------------------- writing
+
 
 def design_matrix(seed: int, d: int, condition: float | None) -> np.ndarray:
     """The fixed ``d × d`` mixing matrix ``M`` (singular values log-spaced 1 .. 1/condition), or identity."""
@@ -62,8 +75,9 @@ def design_matrix(seed: int, d: int, condition: float | None) -> np.ndarray:
     return (u * s) @ v.T
 
 
-def _params(n: int, d: int, seed: int, condition, scale_spread, mean, constant_column, noise, coef,
-            intercept) -> dict[str, Any]:
+def _params(
+    n: int, d: int, seed: int, condition, scale_spread, mean, constant_column, noise, coef, intercept
+) -> dict[str, Any]:
     if coef is None:
         coef = generator(seed, "large", "coef").standard_normal(d)
         coef = np.round(coef, 6)
@@ -75,14 +89,25 @@ def _params(n: int, d: int, seed: int, condition, scale_spread, mean, constant_c
         coef[-1] = 0.0  # not identifiable apart from the intercept: the generating value is 0
     scales = np.logspace(0.0, float(scale_spread), d) if scale_spread else np.ones(d)
     return {
-        "n": int(n), "d": int(d), "seed": int(seed), "condition": condition, "scale_spread": scale_spread,
-        "mean": float(mean), "constant_column": bool(constant_column), "noise": float(noise),
-        "coef": [float(c) for c in coef], "intercept": float(intercept),
-        "scales": [float(s) for s in scales], "features": [f"x{j + 1}" for j in range(d)], "target": "y",
+        "n": int(n),
+        "d": int(d),
+        "seed": int(seed),
+        "condition": condition,
+        "scale_spread": scale_spread,
+        "mean": float(mean),
+        "constant_column": bool(constant_column),
+        "noise": float(noise),
+        "coef": [float(c) for c in coef],
+        "intercept": float(intercept),
+        "scales": [float(s) for s in scales],
+        "features": [f"x{j + 1}" for j in range(d)],
+        "target": "y",
     }
 
 
-def _chunk(rng: np.random.Generator, m: int, params: dict[str, Any], mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunk(
+    rng: np.random.Generator, m: int, params: dict[str, Any], mix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     d = params["d"]
     z = rng.standard_normal((m, d))
     x = np.asfortranarray(z @ mix)
@@ -101,15 +126,26 @@ def _split(n: int, shards: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(shards)]
 
 
-def _write_one(path: Path, rng: np.random.Generator, rows: int, params: dict[str, Any], mix: np.ndarray,
-               chunk_rows: int, compression: str, meta: dict[str, Any]) -> Path:
+def _write_one(
+    path: Path,
+    rng: np.random.Generator,
+    rows: int,
+    params: dict[str, Any],
+    mix: np.ndarray,
+    chunk_rows: int,
+    compression: str,
+    meta: dict[str, Any],
+) -> Path:
     names = params["features"] + [params["target"]]
-    schema = pa.schema([pa.field(c, pa.float64(), nullable=False) for c in names],
-                       metadata={META_KEY: json.dumps(meta).encode()})
+    schema = pa.schema(
+        [pa.field(c, pa.float64(), nullable=False) for c in names],
+        metadata={META_KEY: json.dumps(meta).encode()},
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with pq.ParquetWriter(tmp, schema, use_dictionary=False, compression=compression,
-                          write_statistics=False) as writer:
+    with pq.ParquetWriter(
+        tmp, schema, use_dictionary=False, compression=compression, write_statistics=False
+    ) as writer:
         done = 0
         while done < rows:
             m = min(chunk_rows, rows - done)
@@ -126,27 +162,66 @@ def shard_paths(path: str | os.PathLike, shards: int) -> list[Path]:
     return [Path(path) / _SHARD_NAME.format(i) for i in range(shards)]
 
 
-def write_large_shard(path: str | os.PathLike, shard_index: int, *, n: int, d: int, seed: int, shards: int,
-                      chunk_rows: int = 100_000, condition: float | None = None, scale_spread: float = 0,
-                      mean: float = 0.0, constant_column: bool = False, noise: float = 0.1,
-                      coef: Sequence[float] | None = None, intercept: float = 0.5,
-                      compression: str = "none") -> Path:
+def write_large_shard(
+    path: str | os.PathLike,
+    shard_index: int,
+    *,
+    n: int,
+    d: int,
+    seed: int,
+    shards: int,
+    chunk_rows: int = 100_000,
+    condition: float | None = None,
+    scale_spread: float = 0,
+    mean: float = 0.0,
+    constant_column: bool = False,
+    noise: float = 0.1,
+    coef: Sequence[float] | None = None,
+    intercept: float = 0.5,
+    compression: str = "none",
+) -> Path:
     """Write shard ``shard_index`` of ``shards`` of the dataset directory ``path`` (one job per shard)."""
     if not 0 <= shard_index < shards:
         raise ValueError(f"shard_index {shard_index} outside 0..{shards - 1}")
     params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
     rows = _split(n, shards)
-    meta = dict(params, shards=shards, shard_index=shard_index, shard_rows=rows[shard_index],
-                first_row=sum(rows[:shard_index]))
+    meta = dict(
+        params,
+        shards=shards,
+        shard_index=shard_index,
+        shard_rows=rows[shard_index],
+        first_row=sum(rows[:shard_index]),
+    )
     mix = design_matrix(seed, d, condition)
-    return _write_one(shard_paths(path, shards)[shard_index], generator(seed, "large", shard_index),
-                      rows[shard_index], params, mix, chunk_rows, compression, meta)
+    return _write_one(
+        shard_paths(path, shards)[shard_index],
+        generator(seed, "large", shard_index),
+        rows[shard_index],
+        params,
+        mix,
+        chunk_rows,
+        compression,
+        meta,
+    )
 
 
-def write_large(path: str | os.PathLike, *, n: int, d: int, seed: int, chunk_rows: int = 100_000,
-                condition: float | None = None, scale_spread: float = 0, mean: float = 0.0,
-                constant_column: bool = False, noise: float = 0.1, coef: Sequence[float] | None = None,
-                intercept: float = 0.5, shards: int | None = None, compression: str = "none") -> dict[str, Any]:
+def write_large(
+    path: str | os.PathLike,
+    *,
+    n: int,
+    d: int,
+    seed: int,
+    chunk_rows: int = 100_000,
+    condition: float | None = None,
+    scale_spread: float = 0,
+    mean: float = 0.0,
+    constant_column: bool = False,
+    noise: float = 0.1,
+    coef: Sequence[float] | None = None,
+    intercept: float = 0.5,
+    shards: int | None = None,
+    compression: str = "none",
+) -> dict[str, Any]:
     """Write an ``n × d`` design chunk by chunk; returns the stored metadata.
 
     ``shards=None`` writes the single file ``path`` (rows from ``generator(seed, "large", 0)``);
@@ -159,21 +234,52 @@ def write_large(path: str | os.PathLike, *, n: int, d: int, seed: int, chunk_row
         raise ValueError("n, d and chunk_rows must be positive")
     if shards is None:
         params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
-        _write_one(Path(path), generator(seed, "large", 0), n, params, design_matrix(seed, d, condition),
-                   chunk_rows, compression, params)
+        _write_one(
+            Path(path),
+            generator(seed, "large", 0),
+            n,
+            params,
+            design_matrix(seed, d, condition),
+            chunk_rows,
+            compression,
+            params,
+        )
         return params
     for i in range(shards):
-        write_large_shard(path, i, n=n, d=d, seed=seed, shards=shards, chunk_rows=chunk_rows,
-                          condition=condition, scale_spread=scale_spread, mean=mean,
-                          constant_column=constant_column, noise=noise, coef=coef, intercept=intercept,
-                          compression=compression)
+        write_large_shard(
+            path,
+            i,
+            n=n,
+            d=d,
+            seed=seed,
+            shards=shards,
+            chunk_rows=chunk_rows,
+            condition=condition,
+            scale_spread=scale_spread,
+            mean=mean,
+            constant_column=constant_column,
+            noise=noise,
+            coef=coef,
+            intercept=intercept,
+            compression=compression,
+        )
     return read_meta(shard_paths(path, shards)[0])
 
 
-def make_design(*, n: int, d: int, seed: int, condition: float | None = None, scale_spread: float = 0,
-                mean: float = 0.0, constant_column: bool = False, noise: float = 0.1,
-                coef: Sequence[float] | None = None, intercept: float = 0.5,
-                chunk_rows: int = 100_000) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def make_design(
+    *,
+    n: int,
+    d: int,
+    seed: int,
+    condition: float | None = None,
+    scale_spread: float = 0,
+    mean: float = 0.0,
+    constant_column: bool = False,
+    noise: float = 0.1,
+    coef: Sequence[float] | None = None,
+    intercept: float = 0.5,
+    chunk_rows: int = 100_000,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """In memory, the same rows :func:`write_large` (single file, same ``chunk_rows``) writes: ``(X, y, meta)``."""
     params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
     rng, mix = generator(seed, "large", 0), design_matrix(seed, d, condition)
@@ -197,6 +303,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------- reading
+
 
 def is_csv(path: Path) -> bool:
     """Whether a file is read as CSV (``.csv``, ``.txt``, ``.csv.gz``); anything else is Parquet."""
@@ -225,8 +332,13 @@ def shard_ranges(path: str | os.PathLike, shards: int) -> list[list[int]]:
     return out
 
 
-def _bad_cell_error(file: Path, names: list[str], block: np.ndarray, first_row: int,
-                    nulls: dict[int, np.ndarray] | None = None) -> ValueError:
+def _bad_cell_error(
+    file: Path,
+    names: list[str],
+    block: np.ndarray,
+    first_row: int,
+    nulls: dict[int, np.ndarray] | None = None,
+) -> ValueError:
     """The first non-finite cell of ``block`` (rows × columns, column order ``names``), as an error."""
     bad = ~np.isfinite(block)
     rows = np.flatnonzero(bad.any(axis=1))
@@ -234,8 +346,9 @@ def _bad_cell_error(file: Path, names: list[str], block: np.ndarray, first_row: 
     j = int(np.flatnonzero(bad[i])[0])
     value = block[i, j]
     shown = "missing (null)" if nulls and j in nulls and nulls[j][i] else repr(float(value))
-    return ValueError(f"{file}: column {names[j]!r}, data row {first_row + i + 1}: value {shown} "
-                      f"is not a finite number")
+    return ValueError(
+        f"{file}: column {names[j]!r}, data row {first_row + i + 1}: value {shown} is not a finite number"
+    )
 
 
 def _column_to_numpy(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
@@ -294,14 +407,26 @@ class BufferPool:
 
     def give(self, array: np.ndarray) -> None:
         flat = self._owner(array)
-        if isinstance(flat, np.ndarray) and flat.ndim == 1 and flat.dtype == np.float64 and flat.flags.writeable:
+        if (
+            isinstance(flat, np.ndarray)
+            and flat.ndim == 1
+            and flat.dtype == np.float64
+            and flat.flags.writeable
+        ):
             with self._lock:
                 if all(f is not flat for f in self._free):
                     self._free.append(flat)
 
 
-def _to_block(file: Path, batch: Any, features: list[str], target: str, first_row: int,
-              rows: int | None = None, pool: BufferPool | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _to_block(
+    file: Path,
+    batch: Any,
+    features: list[str],
+    target: str,
+    first_row: int,
+    rows: int | None = None,
+    pool: BufferPool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """``X`` and ``y`` from a batch, or from a callable ``name -> column`` (then ``rows`` gives the length),
     column by column (only one decoded column alive beside the output), each column checked while it is
     still in cache. Both are views of one Fortran-ordered ``(m, p + 2)`` buffer ``[X, spare, y]`` (fresh,
@@ -359,8 +484,9 @@ def _pick_features(file: Path, schema: pa.Schema, target: str, features: Sequenc
     return feats
 
 
-def feature_columns(source: str | os.PathLike, *, target: str,
-                    features: Sequence[str] | None = None) -> list[str]:
+def feature_columns(
+    source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None
+) -> list[str]:
     """The feature columns :func:`iter_chunks` will yield for ``source`` (checked against its schema)."""
     src = Path(source)
     if src.is_dir():
@@ -384,8 +510,14 @@ class RowGroups:
     220 MB at 1e5 × 100); files are not memory-mapped (mapped pages count as resident memory) and not
     pre-buffered (464 vs 336 MB measured)."""
 
-    def __init__(self, source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None,
-                 row_groups: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        source: str | os.PathLike,
+        *,
+        target: str,
+        features: Sequence[str] | None = None,
+        row_groups: Sequence[int] | None = None,
+    ) -> None:
         src = Path(source)
         if src.is_dir() and row_groups is not None:
             raise ValueError("row_groups= applies to one Parquet file, not a directory")
@@ -404,8 +536,12 @@ class RowGroups:
         for i, f in enumerate(files):
             md = pq.read_metadata(f)
             # the first file fixes the feature columns; every later one must hold them
-            self.features = _pick_features(f, md.schema.to_arrow_schema(), target, self.features if i else features)
-            starts = np.concatenate([[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])])
+            self.features = _pick_features(
+                f, md.schema.to_arrow_schema(), target, self.features if i else features
+            )
+            starts = np.concatenate(
+                [[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])]
+            )
             for g in range(md.num_row_groups) if row_groups is None else row_groups:
                 self.index.append((f, int(g), first + int(starts[g]), md.row_group(g).num_rows))
             first += md.num_rows
@@ -442,18 +578,21 @@ class RowGroups:
 
         def column(name: str) -> pa.ChunkedArray:
             return pf.read_row_group(g, columns=[name], use_threads=False).column(0)
+
         x, y = _to_block(path, column, self.features, self.target, row, rows=m, pool=pool)
         return x, y, row
 
-    def chunks(self, chunk_rows: int | None = None, pool: BufferPool | None = None
-               ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    def chunks(
+        self, chunk_rows: int | None = None, pool: BufferPool | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
         """Every chunk in order: a row group each, or batches of at most ``chunk_rows`` rows of it."""
         for k, (path, g, row, m) in enumerate(self.index):
             if chunk_rows is None or chunk_rows >= m:
                 yield self.read(k, pool)
                 continue
-            batches = self._file(path).iter_batches(batch_size=chunk_rows, row_groups=[g],
-                                                    columns=self.features + [self.target], use_threads=True)
+            batches = self._file(path).iter_batches(
+                batch_size=chunk_rows, row_groups=[g], columns=self.features + [self.target], use_threads=True
+            )
             for batch in batches:
                 x, y = _to_block(path, batch, self.features, self.target, row, pool=pool)
                 rows = batch.num_rows
@@ -462,8 +601,14 @@ class RowGroups:
                 row += rows
 
 
-def _iter_csv(file: Path, target: str, features: Sequence[str] | None, chunk_rows: int | None,
-              block_size: int, pool: BufferPool | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+def _iter_csv(
+    file: Path,
+    target: str,
+    features: Sequence[str] | None,
+    chunk_rows: int | None,
+    block_size: int,
+    pool: BufferPool | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     read_opts = pacsv.ReadOptions(block_size=block_size)
     probe = pacsv.open_csv(file, read_options=read_opts)
     schema = probe.schema
@@ -472,8 +617,12 @@ def _iter_csv(file: Path, target: str, features: Sequence[str] | None, chunk_row
     feats = _pick_features(file, schema, target, features)
     cols = feats + [target]
     # only an empty cell is missing: "nan"/"NA" are reported as written, not silently nulled
-    conv = pacsv.ConvertOptions(include_columns=cols, column_types={c: pa.float64() for c in cols},
-                                null_values=[""], strings_can_be_null=False)
+    conv = pacsv.ConvertOptions(
+        include_columns=cols,
+        column_types={c: pa.float64() for c in cols},
+        null_values=[""],
+        strings_can_be_null=False,
+    )
     reader = pacsv.open_csv(file, read_options=read_opts, convert_options=conv)
     row = 0
     while True:
@@ -494,37 +643,53 @@ def _iter_csv(file: Path, target: str, features: Sequence[str] | None, chunk_row
         row += m
 
 
-def _locate_csv_error(file: Path, cols: list[str], rows_done: int, block_size: int,
-                      exc: Exception) -> ValueError:
+def _locate_csv_error(
+    file: Path, cols: list[str], rows_done: int, block_size: int, exc: Exception
+) -> ValueError:
     """Re-read from the failing block as text and find the first unparsable cell (vectorised per block)."""
     import pandas as pd
 
-    conv = pacsv.ConvertOptions(include_columns=cols, column_types={c: pa.string() for c in cols},
-                                strings_can_be_null=True)
-    reader = pacsv.open_csv(file, read_options=pacsv.ReadOptions(block_size=block_size,
-                                                                 skip_rows_after_names=rows_done),
-                            convert_options=conv)
+    conv = pacsv.ConvertOptions(
+        include_columns=cols, column_types={c: pa.string() for c in cols}, strings_can_be_null=True
+    )
+    reader = pacsv.open_csv(
+        file,
+        read_options=pacsv.ReadOptions(block_size=block_size, skip_rows_after_names=rows_done),
+        convert_options=conv,
+    )
     row = rows_done
     for batch in reader:
-        block = np.column_stack([
-            pd.to_numeric(pd.Series(batch.column(c).to_numpy(zero_copy_only=False)), errors="coerce")
-            .to_numpy(dtype=float, na_value=np.nan) for c in cols])
+        block = np.column_stack(
+            [
+                pd.to_numeric(
+                    pd.Series(batch.column(c).to_numpy(zero_copy_only=False)), errors="coerce"
+                ).to_numpy(dtype=float, na_value=np.nan)
+                for c in cols
+            ]
+        )
         bad = ~np.isfinite(block)
         if bad.any():
             i = int(np.flatnonzero(bad.any(axis=1))[0])
             j = int(np.flatnonzero(bad[i])[0])
             raw = batch.column(cols[j])[i].as_py()
             shown = "missing (empty)" if raw in (None, "") else repr(raw)
-            return ValueError(f"{file}: column {cols[j]!r}, data row {row + i + 1}: value {shown} "
-                              f"is not a finite number")
+            return ValueError(
+                f"{file}: column {cols[j]!r}, data row {row + i + 1}: value {shown} is not a finite number"
+            )
         row += batch.num_rows
     return ValueError(f"{file}: could not read CSV after data row {rows_done}: {exc}")
 
 
-def iter_chunks(source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None,
-                chunk_rows: int | None = None, row_groups: Sequence[int] | None = None,
-                block_size: int = 1 << 24,
-                pool: BufferPool | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+def iter_chunks(
+    source: str | os.PathLike,
+    *,
+    target: str,
+    features: Sequence[str] | None = None,
+    chunk_rows: int | None = None,
+    row_groups: Sequence[int] | None = None,
+    block_size: int = 1 << 24,
+    pool: BufferPool | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     """Stream float64 ``(X_chunk, y_chunk, first_row_index)`` (0-based row of the chunk's first row in the
     whole source) from a Parquet file, a directory of ``*.parquet`` shards (sorted by name; rows numbered
     across shards) or a ``.csv`` file.
@@ -544,10 +709,13 @@ def iter_chunks(source: str | os.PathLike, *, target: str, features: Sequence[st
             raise ValueError("row_groups= applies to Parquet files only")
         yield from _iter_csv(src, target, features, chunk_rows, block_size, pool)
         return
-    yield from RowGroups(src, target=target, features=features, row_groups=row_groups).chunks(chunk_rows, pool)
+    yield from RowGroups(src, target=target, features=features, row_groups=row_groups).chunks(
+        chunk_rows, pool
+    )
 
 
 # --------------------------------------------------------------------------------------------- size guard
+
 
 def _total_ram() -> int:
     try:
@@ -578,5 +746,6 @@ def check_fits_in_memory(path: str | os.PathLike, fraction: float = 0.25) -> int
     if need > fraction * ram:
         raise MemoryError(
             f"{p}: about {need / 2**30:.2f} GiB uncompressed, more than {fraction:.0%} of this machine's "
-            f"{ram / 2**30:.1f} GiB RAM; set `streaming: true` for this dataset to fit it chunk by chunk")
+            f"{ram / 2**30:.1f} GiB RAM; set `streaming: true` for this dataset to fit it chunk by chunk"
+        )
     return need

@@ -6,5 +6,14 @@ Imports only :mod:`reglab.core` and :mod:`reglab.data`; never TensorFlow or Kera
 imported here (statsmodels and scikit-learn load only with the solvers that need them).
 """
 
-__all__ = ["batched", "closed_form", "diagnostics", "lapack", "reference_solvers", "solvers", "streaming", "theory",
-           "validate"]
+__all__ = [
+    "batched",
+    "closed_form",
+    "diagnostics",
+    "lapack",
+    "reference_solvers",
+    "solvers",
+    "streaming",
+    "theory",
+    "validate",
+]

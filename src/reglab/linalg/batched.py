@@ -106,7 +106,9 @@ def gradient_steps(X: np.ndarray, y: np.ndarray, steps: int, beta0: np.ndarray |
     return beta
 
 
-def normalize(X: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def normalize(
+    X: np.ndarray, y: np.ndarray, eps: float = 1e-12
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Per-dataset standardization of the features (without the ones column) and of y.
 
     Returns the standardized features (m, n, d-1), the standardized y (m, n) and the statistics
@@ -115,7 +117,11 @@ def normalize(X: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> tuple[np.ndar
     mx, sx = x.mean(axis=1), x.std(axis=1)
     my, sy = y.mean(axis=1), y.std(axis=1)
     sx, sy = np.maximum(sx, eps), np.maximum(sy, eps)
-    return (x - mx[:, None, :]) / sx[:, None, :], (y - my[:, None]) / sy[:, None], {"mx": mx, "sx": sx, "my": my, "sy": sy}
+    return (
+        (x - mx[:, None, :]) / sx[:, None, :],
+        (y - my[:, None]) / sy[:, None],
+        {"mx": mx, "sx": sx, "my": my, "sy": sy},
+    )
 
 
 def unnormalize(beta_std: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:

@@ -24,8 +24,9 @@ def _predict(fit: dict[str, Any], X: np.ndarray, features: list[str]) -> np.ndar
     return X @ coef + (fit["intercept"] or 0.0)
 
 
-def _validation_scores(solvers: dict[str, dict], X: np.ndarray, y: np.ndarray, features: list[str],
-                       *, logistic: bool) -> dict[str, float | None]:
+def _validation_scores(
+    solvers: dict[str, dict], X: np.ndarray, y: np.ndarray, features: list[str], *, logistic: bool
+) -> dict[str, float | None]:
     """Validation MSE (least squares) or mean binary cross-entropy (logistic) per solver."""
     scores: dict[str, float | None] = {}
     for name, fit in solvers.items():
@@ -64,7 +65,9 @@ def fit_target(data: Dataset, target: str) -> dict[str, Any]:
     }
     if data.intercept:
         # Keras runs with use_bias=False on this dataset compare against these.
-        result["least_squares_no_intercept"] = least_squares_all(X, y, intercept=False, feature_names=data.features)
+        result["least_squares_no_intercept"] = least_squares_all(
+            X, y, intercept=False, feature_names=data.features
+        )
     if binary:
         result["logistic"] = logistic_all(X, y, intercept=data.intercept, feature_names=data.features)
     if data.has_split:
@@ -75,7 +78,8 @@ def fit_target(data: Dataset, target: str) -> dict[str, Any]:
         }
         if binary:
             result["validation"]["logistic_bce"] = _validation_scores(
-                result["logistic"]["solvers"], Xv, yv, data.features, logistic=True)
+                result["logistic"]["solvers"], Xv, yv, data.features, logistic=True
+            )
     return result
 
 
@@ -118,8 +122,14 @@ def summarize(data: Dataset) -> dict[str, Any]:
     }
     if "group" in data.frame.columns:
         grouped = grouped_least_squares(data)
-        return {**base, "grouped": True, "n": int(len(data.frame)), "solvers": {}, "recommended": None,
-                **grouped}
+        return {
+            **base,
+            "grouped": True,
+            "n": int(len(data.frame)),
+            "solvers": {},
+            "recommended": None,
+            **grouped,
+        }
     targets = {t: fit_target(data, t) for t in data.targets}
     primary = targets[data.target]["least_squares"]
     return {

@@ -137,7 +137,9 @@ def _sign_normalise(v: np.ndarray) -> np.ndarray:
     return v if v[j] > 0 else -v
 
 
-def null_space_description(vec: Sequence[float] | np.ndarray, names: Sequence[str], *, rtol: float = 1e-6) -> str:
+def null_space_description(
+    vec: Sequence[float] | np.ndarray, names: Sequence[str], *, rtol: float = 1e-6
+) -> str:
     """The linear dependency ``sum_j vec[j] * names[j] = 0`` as a readable string.
 
     ``vec`` has shape ``(k,)`` and ``names`` length ``k``.  Coefficients with
@@ -441,7 +443,13 @@ def _factorise(x: np.ndarray, y: np.ndarray | None, intercept: bool) -> _Factors
 
 
 def _min_norm_solution(
-    x: np.ndarray, y: np.ndarray, intercept: bool, fac: _Factors, rank: int, param_names: list[str], n_null: int
+    x: np.ndarray,
+    y: np.ndarray,
+    intercept: bool,
+    fac: _Factors,
+    rank: int,
+    param_names: list[str],
+    n_null: int,
 ) -> tuple[dict[str, float], float, str]:
     """The minimum-norm least-squares solution ``V_r diag(1/s_r) U_r^T y``, its residual MSE and the
     sentence describing the solution set."""
@@ -455,7 +463,11 @@ def _min_norm_solution(
     resid_mse = float(resid @ resid / n)
     min_norm = {nm: float(c) for nm, c in zip(param_names, b)}
     if n_null == 0:
-        return min_norm, resid_mse, "unique: the least-squares solution is min_norm_solution (null space is {0})"
+        return (
+            min_norm,
+            resid_mse,
+            "unique: the least-squares solution is min_norm_solution (null space is {0})",
+        )
     ts = " + ".join(f"t{i + 1}*null_space[{i}]" for i in range(n_null))
     solution_set = (
         f"min_norm + span(null_space): every least-squares solution is "
@@ -572,12 +584,16 @@ def _verdict(f: _Findings) -> tuple[str, str]:
     for group in f.copies:
         verdict += f"; {', '.join(group[1:])} {'is an exact copy' if len(group) == 2 else 'are exact copies'} of {group[0]}"
     if f.equal_to_target:
-        verdict += (f"; {', '.join(f.equal_to_target)} {'is' if len(f.equal_to_target) == 1 else 'are'} identical to "
-                    "the target: the fit is trivial (residual 0), the target leaks into the features")
+        verdict += (
+            f"; {', '.join(f.equal_to_target)} {'is' if len(f.equal_to_target) == 1 else 'are'} identical to "
+            "the target: the fit is trivial (residual 0), the target leaks into the features"
+        )
     return verdict_class, verdict
 
 
-def exact_copies(x: np.ndarray, names: Sequence[str], y: np.ndarray | None = None) -> tuple[list[list[str]], list[str]]:
+def exact_copies(
+    x: np.ndarray, names: Sequence[str], y: np.ndarray | None = None
+) -> tuple[list[list[str]], list[str]]:
     """Groups of features whose values are identical (bit for bit), and features identical to ``y``."""
     groups: dict[bytes, list[str]] = {}
     for j, nm in enumerate(names):
@@ -671,7 +687,9 @@ def diagnose(
     # the rank is the one rule's (reglab.linalg.lsq.rank: power-of-two column scales, so rescaling a
     # column cannot change it; the raw singular values would let a column of 1e200 hide the others)
     s_sc_k = _pad(fac.s_sc, k)
-    decided = (rank_rule.of_triangular(fac.factor, n, rtol) if fac.tall else rank_rule.of_design(fac.factor, rtol))
+    decided = (
+        rank_rule.of_triangular(fac.factor, n, rtol) if fac.tall else rank_rule.of_design(fac.factor, rtol)
+    )
     tol, rank = decided.tol, decided.rank
     identifiable = rank == k
     s_min = float(s_sc_k[-1]) if k else 0.0
@@ -681,11 +699,14 @@ def diagnose(
     if raw_rank == rank:
         null_vecs = [_sign_normalise(fac.v_raw[:, i]) for i in range(rank, k)]
     else:  # map the scaled design's null vectors back to the features' units
-        null_vecs = [_sign_normalise(fac.scale * fac.v_sc[:, i] / np.linalg.norm(fac.scale * fac.v_sc[:, i]))
-                     for i in range(rank, k)]
+        null_vecs = [
+            _sign_normalise(fac.scale * fac.v_sc[:, i] / np.linalg.norm(fac.scale * fac.v_sc[:, i]))
+            for i in range(rank, k)
+        ]
     null_desc = [null_space_description(v, param_names) for v in null_vecs]
     min_norm, resid_mse, solution_set = (
-        _min_norm_solution(x, y, intercept, fac, rank, param_names, len(null_vecs)) if y is not None
+        _min_norm_solution(x, y, intercept, fac, rank, param_names, len(null_vecs))
+        if y is not None
         else (None, None, None)
     )
 
@@ -709,14 +730,29 @@ def diagnose(
 
     # ---- verdict -----------------------------------------------------------------------
     copies, equal_to_target = exact_copies(x, names, y)
-    verdict_class, verdict = _verdict(_Findings(
-        n=n, k=k, rank=rank, tol=tol, s_min=s_min, intercept=bool(intercept), null_desc=null_desc,
-        constant_columns=constant_columns, cond_scaled=cond_scaled, eta=eta, flagged=flagged,
-        high_vif=[(nm, float(vif_arr[j])) for j, nm in enumerate(names)
-                  if not constant[j] and vif_arr[j] > VIF_THRESHOLD],
-        finite_vifs=[float(vif_arr[j]) for j in range(p) if not constant[j]],
-        copies=copies, equal_to_target=equal_to_target,
-    ))
+    verdict_class, verdict = _verdict(
+        _Findings(
+            n=n,
+            k=k,
+            rank=rank,
+            tol=tol,
+            s_min=s_min,
+            intercept=bool(intercept),
+            null_desc=null_desc,
+            constant_columns=constant_columns,
+            cond_scaled=cond_scaled,
+            eta=eta,
+            flagged=flagged,
+            high_vif=[
+                (nm, float(vif_arr[j]))
+                for j, nm in enumerate(names)
+                if not constant[j] and vif_arr[j] > VIF_THRESHOLD
+            ],
+            finite_vifs=[float(vif_arr[j]) for j in range(p) if not constant[j]],
+            copies=copies,
+            equal_to_target=equal_to_target,
+        )
+    )
 
     return {
         "n": n,

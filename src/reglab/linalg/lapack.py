@@ -8,8 +8,9 @@ import scipy.linalg as sla
 __all__ = ["svd"]
 
 
-def svd(a: np.ndarray, *, full_matrices: bool = False,
-        check_finite: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def svd(
+    a: np.ndarray, *, full_matrices: bool = False, check_finite: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SVD ``a = U diag(s) Vt`` of an ``(m, k)`` array, as :func:`scipy.linalg.svd` returns it: ``(U, s, Vt)``
     with ``s`` descending of length ``min(m, k)``; thin unless ``full_matrices``.
 

@@ -497,14 +497,20 @@ def sgd_numpy(
     return rec.finish("sgd_numpy", w, extra)
 
 
-def _averages(A: np.ndarray, b: np.ndarray, s_all: np.ndarray, s_tail: np.ndarray, t: int,
-              tail_from: int) -> dict[str, Any]:
+def _averages(
+    A: np.ndarray, b: np.ndarray, s_all: np.ndarray, s_tail: np.ndarray, t: int, tail_from: int
+) -> dict[str, Any]:
     """Polyak (all ``t`` iterates) and tail (iterates after ``tail_from``) averages from running sums."""
     w_pol = s_all / t
     n_tail = t - tail_from
     w_tail = s_tail / n_tail if n_tail > 0 else np.full_like(s_all, np.nan)
-    return {"w_polyak": w_pol, "w_tail": w_tail, "loss_polyak": mse(A, b, w_pol),
-            "loss_tail": mse(A, b, w_tail), "tail_from_step": tail_from + 1}
+    return {
+        "w_polyak": w_pol,
+        "w_tail": w_tail,
+        "loss_polyak": mse(A, b, w_pol),
+        "loss_tail": mse(A, b, w_tail),
+        "tail_from_step": tail_from + 1,
+    }
 
 
 def keras_lr_to_sklearn_eta0(lr: float) -> float:
@@ -721,7 +727,9 @@ def article_sgd(
     n, p = Aa.shape
     k = _check_pos_int(batch_size, "batch_size")
     if k > n:
-        raise ValueError(f"batch_size = {k} exceeds the number of rows n = {n} (rows are drawn without replacement)")
+        raise ValueError(
+            f"batch_size = {k} exceeds the number of rows n = {n} (rows are drawn without replacement)"
+        )
     T = _check_pos_int(steps, "steps", 0)
     g = _check_rng(rng)
     sampler = _batch_sampler(n, k)
@@ -735,7 +743,11 @@ def article_sgd(
     }
     rec = _Recorder(Aa, ba, log_steps(T, max_logged))
     chunk = max(1, min(T, _CHUNK_ELEMS // (k if sampler == "floyd" else n), _CHUNK_ELEMS // max(1, k * p)))
-    draw = {"floyd": _floyd_batches, "fisher-yates": _fisher_yates_batches, "argpartition": _partition_batches}
+    draw = {
+        "floyd": _floyd_batches,
+        "fisher-yates": _fisher_yates_batches,
+        "argpartition": _partition_batches,
+    }
     batches: list[np.ndarray] = []
     s_all = np.zeros(p)
     s_tail = np.zeros(p)
@@ -775,5 +787,7 @@ def article_sgd(
     if t:
         extra.update(_averages(Aa, ba, s_all, s_tail, t, tail_from))
     if record_batches:
-        extra["batches"] = np.concatenate(batches, axis=0)[:t] if batches else np.empty((0, k), dtype=np.int64)
+        extra["batches"] = (
+            np.concatenate(batches, axis=0)[:t] if batches else np.empty((0, k), dtype=np.int64)
+        )
     return rec.finish("article_sgd", w, extra)

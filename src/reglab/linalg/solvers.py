@@ -164,7 +164,9 @@ def _validate(
     if dup:
         raise ValueError(f"feature_names must be unique; duplicated: {dup}")
     if intercept and "intercept" in names:
-        raise ValueError("a feature may not be named 'intercept' when intercept=True (it names the intercept)")
+        raise ValueError(
+            "a feature may not be named 'intercept' when intercept=True (it names the intercept)"
+        )
     if p + int(bool(intercept)) == 0:
         raise ValueError("the model has no parameters: X has p = 0 columns and intercept=False")
     Xf = np.asarray(Xa, dtype=np.float64)
@@ -554,7 +556,9 @@ def _converged(d: np.ndarray, x: np.ndarray, prev: float) -> tuple[bool, float]:
     return (size <= 2.0**-60 or size > 0.5 * prev), size
 
 
-def _refine_full_rank(D: np.ndarray, y: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None]:
+def _refine_full_rank(
+    D: np.ndarray, y: np.ndarray, scales: np.ndarray
+) -> tuple[np.ndarray, int, np.ndarray | None]:
     """Householder QR of the exactly column-scaled design, then Bjorck's iterative refinement of the augmented
     system ``[I Ds; Ds' 0][r; z] = [y; 0]`` (both residuals in double-double, iterates as float64 pairs).
 
@@ -587,7 +591,9 @@ def _refine_full_rank(D: np.ndarray, y: np.ndarray, scales: np.ndarray) -> tuple
     return w, steps, (None if last is None else last / scales * ys)
 
 
-def _refine_min_norm(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> tuple[np.ndarray, int, np.ndarray | None]:
+def _refine_min_norm(
+    D: np.ndarray, y: np.ndarray, info: _RankInfo
+) -> tuple[np.ndarray, int, np.ndarray | None]:
     """Minimum-norm (over the ORIGINAL parameters) solution of the rank-``r`` truncation of ``D``.
 
     With the scaled SVD ``D S^-1 ~ U_r Sig_r V_r'`` the truncated design is ``D_r = U_r Sig_r V_r' S``; its row
@@ -662,7 +668,9 @@ def _solve_qr(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
     Q, R = sla.qr(D, mode="economic")  # Householder (LAPACK geqrf), no pivoting
     diag = np.abs(np.diag(R))
     colnorm = rank_rule.column_norms(D)
-    rel = np.divide(diag, colnorm, out=np.zeros_like(diag), where=colnorm > 0)  # = R diag of the scaled design
+    rel = np.divide(
+        diag, colnorm, out=np.zeros_like(diag), where=colnorm > 0
+    )  # = R diag of the scaled design
     tol = max(n, m) * EPS * float(np.max(rel, initial=0.0))
     bad = np.flatnonzero(rel <= tol)
     if bad.size:
@@ -737,7 +745,9 @@ def _pinv_cutoff_note(D: np.ndarray, info: _RankInfo, who: str) -> str:
 
 def _solve_pinv(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
     m = D.shape[1]
-    w = np.linalg.pinv(D) @ y  # deliberate explicit pseudo-inverse with numpy's defaults: this IS the compared method
+    w = (
+        np.linalg.pinv(D) @ y
+    )  # deliberate explicit pseudo-inverse with numpy's defaults: this IS the compared method
     cutoff = _pinv_cutoff_note(D, info, "numpy.linalg.pinv")
     msg = _deficient_note(info.rank, m, "SVD", not cutoff) if info.rank < m else _ill_cond_note(info)
     return w, {}, _join(msg, cutoff)
@@ -837,8 +847,14 @@ def _entry(
 ) -> dict[str, Any]:
     p = len(features)
     if not ok or w is None:
-        return {"status": "failed", "message": msg, "coef": None, "intercept": None, "train_mse": None,
-                "seconds": float(seconds)}
+        return {
+            "status": "failed",
+            "message": msg,
+            "coef": None,
+            "intercept": None,
+            "train_mse": None,
+            "seconds": float(seconds),
+        }
     resid = y - D @ w
     return {
         "status": "ok",
@@ -879,12 +895,16 @@ def _refine_numerically(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> tuple[
     floor = 0.0
     if 0 < info.rank < m:  # row-space error of the truncated SVD, invisible to refinement: ~m eps kappa_r |w|
         floor = m * EPS * float(info.sv[0] / info.sv[info.rank - 1]) * float(np.max(np.abs(w_num)))
-    return w_num, {"refinement_steps": int(steps), "estimated_digits": _estimate_digits(w_num, last, floor),
-                   "method": how}
+    return w_num, {
+        "refinement_steps": int(steps),
+        "estimated_digits": _estimate_digits(w_num, last, floor),
+        "method": how,
+    }
 
 
-def _exact_reference(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int,
-                     ref: _ExactReference) -> np.ndarray | None:
+def _exact_reference(
+    D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int, ref: _ExactReference
+) -> np.ndarray | None:
     """Step 2 of ``refined``: fill ``ref`` with the exact rational solution (when the design is small enough);
     returns it rounded to float64 when it is used as the reference."""
     skip = _exact_skip_reason(D, y, exact_limit)
@@ -912,8 +932,9 @@ def _exact_reference(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit:
     return w_exact
 
 
-def _solve_refined(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int,
-                   ref: _ExactReference) -> _SolverOut:
+def _solve_refined(
+    D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int, ref: _ExactReference
+) -> _SolverOut:
     """The recommended solver (see :func:`least_squares_all`); records the exact reference in ``ref``."""
     m = D.shape[1]
     msgs: list[str] = []
@@ -939,8 +960,14 @@ def _solve_refined(D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: i
     return w_num, extra, _join(*msgs)
 
 
-def _lsq_entries(raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bool, float]], D: np.ndarray,
-                 y: np.ndarray, features: list[str], intercept: bool, exact: _Exact | None) -> dict[str, dict]:
+def _lsq_entries(
+    raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bool, float]],
+    D: np.ndarray,
+    y: np.ndarray,
+    features: list[str],
+    intercept: bool,
+    exact: _Exact | None,
+) -> dict[str, dict]:
     """The report entry of every least-squares solver, in :data:`LSQ_SOLVERS` order."""
     names = param_names(features, intercept)
     solvers: dict[str, dict[str, Any]] = {}
@@ -949,7 +976,9 @@ def _lsq_entries(raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bo
         entry = _entry(w, D, y, features, intercept, msg, ok, seconds)
         if name == "statsmodels":
             bse = extra.pop("_bse", None)
-            entry["bse"] = None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
+            entry["bse"] = (
+                None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
+            )
             entry.setdefault("r2", extra.pop("r2", None))
             entry.setdefault("r2_kind", extra.pop("r2_kind", None))
         for key, val in extra.items():
@@ -968,8 +997,15 @@ def _agreement_digits(a: Sequence[float], b: Sequence[float]) -> float:
     return _digits_vs_exact(np.asarray(a, dtype=float), [Fraction(float(v)) for v in b])
 
 
-def _inference(D: np.ndarray, y: np.ndarray, w: np.ndarray, info: _RankInfo, intercept: bool, names: list[str],
-               coef_digits: float | None) -> dict[str, Any]:
+def _inference(
+    D: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    info: _RankInfo,
+    intercept: bool,
+    names: list[str],
+    coef_digits: float | None,
+) -> dict[str, Any]:
     """Standard errors, R² and residual sd of the recommended answer at the accuracy of its coefficients:
     the residual in double-double, ``diag((DᵀD)⁻¹)`` from the SVD of the column-scaled design (no normal
     equations, so the condition number enters once, not squared), with the digits each keeps."""
@@ -989,23 +1025,30 @@ def _inference(D: np.ndarray, y: np.ndarray, w: np.ndarray, info: _RankInfo, int
     # of that many digits, seen through the design)
     d_w = 15.9 if coef_digits is None else min(15.9, float(coef_digits))
     signs = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
-    dev = float(np.linalg.norm(D @ (w * signs * 10.0 ** -d_w))) ** 2
+    dev = float(np.linalg.norm(D @ (w * signs * 10.0**-d_w))) ** 2
     rel_rss = max(EPS, dev / rss) if rss > 0 else math.inf
     rss_digits = float(np.clip(-math.log10(rel_rss), 0.0, 15.9)) if np.isfinite(rel_rss) else 0.0
     out: dict[str, Any] = {
-        "r2": json_float(r2), "r2_kind": kind, "residual_sd": json_float(math.sqrt(sigma2)) if dof > 0 else None,
+        "r2": json_float(r2),
+        "r2_kind": kind,
+        "residual_sd": json_float(math.sqrt(sigma2)) if dof > 0 else None,
         "residual_sd_digits": rss_digits if dof > 0 else None,
-        "r2_digits": (float(np.clip(rss_digits + math.log10(max(r2, EPS) / max(1.0 - r2, EPS)), 0.0, 15.9))
-                      if np.isfinite(r2) and r2 < 1.0 else (15.9 if r2 == 1.0 else None)),
+        "r2_digits": (
+            float(np.clip(rss_digits + math.log10(max(r2, EPS) / max(1.0 - r2, EPS)), 0.0, 15.9))
+            if np.isfinite(r2) and r2 < 1.0
+            else (15.9 if r2 == 1.0 else None)
+        ),
         "dof": int(dof),
     }
     if info.rank == m and dof > 0:
         v = info.Vt.T  # (m, m) right singular vectors of D / scales
-        diag = np.sum((v / info.sv) ** 2, axis=1) / info.scales ** 2
+        diag = np.sum((v / info.sv) ** 2, axis=1) / info.scales**2
         out["bse"] = {nm: json_float(math.sqrt(sigma2 * d)) for nm, d in zip(names, diag, strict=True)}
         kappa = float(info.sv[0] / info.sv[-1])
         # diag((DᵀD)⁻¹) from the SVD: relative error ~ 2 κ eps (the smallest singular values' relative error)
-        out["bse_digits"] = float(np.clip(min(15.9 - math.log10(2.0 * max(kappa, 1.0)), rss_digits), 0.0, 15.9))
+        out["bse_digits"] = float(
+            np.clip(min(15.9 - math.log10(2.0 * max(kappa, 1.0)), rss_digits), 0.0, 15.9)
+        )
     else:
         out["bse"], out["bse_digits"] = None, None  # not identifiable: no finite standard error
     return out
@@ -1025,9 +1068,12 @@ def _check_statsmodels(solvers: dict[str, dict[str, Any]], names: list[str]) -> 
     sm["agreement_with_refined"] = agree
     weak = [k.replace("_digits", "") for k, v in agree.items() if v is not None and v < 3]
     if weak:
-        sm["message"] = _join(sm["message"], f"statsmodels' {' and '.join(weak)} cannot be trusted here: they share "
-                              + ", ".join(f"{agree[k + '_digits']:.1f} digits ({k})" for k in weak)
-                              + " with the accurate values of the refined entry")
+        sm["message"] = _join(
+            sm["message"],
+            f"statsmodels' {' and '.join(weak)} cannot be trusted here: they share "
+            + ", ".join(f"{agree[k + '_digits']:.1f} digits ({k})" for k in weak)
+            + " with the accurate values of the refined entry",
+        )
 
 
 def _flag_excess_mse(solvers: dict[str, dict[str, Any]], ref_mse: float | None, y: np.ndarray) -> None:
@@ -1048,14 +1094,20 @@ def _flag_excess_mse(solvers: dict[str, dict[str, Any]], ref_mse: float | None, 
             )
 
 
-def _recommendation(solvers: dict[str, dict[str, Any]], ref: _ExactReference) -> tuple[str, float | None, str]:
+def _recommendation(
+    solvers: dict[str, dict[str, Any]], ref: _ExactReference
+) -> tuple[str, float | None, str]:
     """The recommended solver, its correct digits and how they were obtained."""
     recommended = "refined"
     if solvers["refined"]["status"] != "ok":  # should not happen; fall back honestly
         recommended = next((s for s in ("lstsq", "pinv", "qr") if solvers[s]["status"] == "ok"), "refined")
     rec = solvers[recommended]
     if ref.exact is not None and rec["status"] == "ok":
-        return recommended, rec["correct_digits"], "measured against the exact rational least-squares solution"
+        return (
+            recommended,
+            rec["correct_digits"],
+            "measured against the exact rational least-squares solution",
+        )
     if recommended == "refined" and rec["status"] == "ok" and "estimated_digits" in rec:
         method = "estimated from the size of the last iterative-refinement correction (" + ref.note + ")"
         return recommended, rec["estimated_digits"], method
@@ -1141,12 +1193,15 @@ def least_squares_all(
     w_ref = raw["refined"][0]
     if solvers["refined"]["status"] == "ok" and w_ref is not None:
         digits_w = solvers["refined"]["correct_digits"] or solvers["refined"].get("estimated_digits")
-        solvers["refined"].update(_inference(D, yf, w_ref, info, intercept, param_names(features, intercept),
-                                             digits_w))
+        solvers["refined"].update(
+            _inference(D, yf, w_ref, info, intercept, param_names(features, intercept), digits_w)
+        )
         _check_statsmodels(solvers, param_names(features, intercept))
     # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact one
     # when the exact reference is used, else the recommended solver's.
-    _flag_excess_mse(solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf)
+    _flag_excess_mse(
+        solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf
+    )
     recommended, digits, method = _recommendation(solvers, ref)
     computed = exact if exact is not None else ref.mismatch
     return {
@@ -1297,7 +1352,9 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
         entry["train_bce"] = bce(D @ w, yf) if ok and w is not None else None
         if name == "statsmodels_logit":
             bse = extra.pop("_bse", None)
-            entry["bse"] = None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
+            entry["bse"] = (
+                None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
+            )
             entry["log_likelihood"] = extra.pop("log_likelihood", None)
         elif ok and w is not None:
             entry["log_likelihood"] = float(-n * entry["train_bce"])

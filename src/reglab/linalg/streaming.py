@@ -46,10 +46,10 @@ from __future__ import annotations
 
 import math
 import os
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,9 +64,20 @@ from reglab.linalg.lsq import rank as rank_rule
 from reglab.linalg.lsq.digits import apriori as _digits
 
 __all__ = [
-    "R_BLOCK", "ROW_BLOCK", "GramStat", "RStat", "accumulate", "accumulate_part", "accumulate_r", "accumulate_r_part",
-    "merge_in_order", "one_blas_thread", "solve",
-    "solve_stream", "source_parts", "usable_cores",
+    "R_BLOCK",
+    "ROW_BLOCK",
+    "GramStat",
+    "RStat",
+    "accumulate",
+    "accumulate_part",
+    "accumulate_r",
+    "accumulate_r_part",
+    "merge_in_order",
+    "one_blas_thread",
+    "solve",
+    "solve_stream",
+    "source_parts",
+    "usable_cores",
 ]
 
 EPS = float(np.finfo(float).eps)
@@ -92,6 +103,7 @@ def _as_chunk(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- pass 1
 
+
 def _addr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
@@ -101,14 +113,23 @@ def _own_z(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     out so (as :func:`reglab.data.large.iter_chunks` yields them), else ``None``."""
     m, p = X.shape
     col = 8 * m
-    if (m > 1 and X.dtype == np.float64 and y.dtype == np.float64 and X.base is not None and y.base is X.base
-            and X.strides == (8, col) and y.strides == (8,) and _addr(y) == _addr(X) + (p + 1) * col):
+    if (
+        m > 1
+        and X.dtype == np.float64
+        and y.dtype == np.float64
+        and X.base is not None
+        and y.base is X.base
+        and X.strides == (8, col)
+        and y.strides == (8,)
+        and _addr(y) == _addr(X) + (p + 1) * col
+    ):
         return np.lib.stride_tricks.as_strided(X, shape=(m, p + 2), strides=(8, col), writeable=True)
     return None
 
 
-def _block_gram(X: np.ndarray, y: np.ndarray, a: int, b: int, shift: np.ndarray | None,
-                z: np.ndarray | None) -> np.ndarray:
+def _block_gram(
+    X: np.ndarray, y: np.ndarray, a: int, b: int, shift: np.ndarray | None, z: np.ndarray | None
+) -> np.ndarray:
     """``ZᵀZ`` of rows ``a:b``, ``Z = [X − shift_x, 1, y − shift_y]`` formed in ``z[a:b]`` (the chunk's own
     buffer, overwritten; ``shift=None``: its values are shifted already, by the reader) or, with
     ``z=None``, in a fresh block; the same values and product on every path."""
@@ -174,8 +195,9 @@ class GramStat:
         self.shift = np.concatenate([X[:SHIFT_ROWS].mean(axis=0), [y[:SHIFT_ROWS].mean()]])
         self.gram = np.zeros((p + 2, p + 2))
 
-    def blocks(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False,
-               shifted: bool = False) -> list[Callable[[], np.ndarray]]:
+    def blocks(
+        self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False, shifted: bool = False
+    ) -> list[Callable[[], np.ndarray]]:
         """The chunk's Gram as tasks, one per :data:`ROW_BLOCK` rows, whose results :meth:`fold` sums in
         order: every path forms the same ``Z`` and the same products, so equal chunks give equal bits
         (``overwrite``: the chunk is the caller's to spend; when it comes from
@@ -193,7 +215,9 @@ class GramStat:
         m, shift = X.shape[0], None if shifted else self.shift
         if shifted and z is None:  # e.g. a one-row chunk, whose buffer has no usable layout: copy it,
             shift = np.zeros_like(self.shift)  # subtracting zero (exact: the same values and bits)
-        return [lambda a=a: _block_gram(X, y, a, min(a + ROW_BLOCK, m), shift, z) for a in range(0, m, ROW_BLOCK)]
+        return [
+            lambda a=a: _block_gram(X, y, a, min(a + ROW_BLOCK, m), shift, z) for a in range(0, m, ROW_BLOCK)
+        ]
 
     @property
     def fixed(self) -> bool:
@@ -227,8 +251,13 @@ class GramStat:
         """The same statistic at another shift, exactly: ``[Z − a, 1] = [Z − b, 1] T`` so ``G_a = Tᵀ G_b T``."""
         shift = np.asarray(shift, dtype=float)
         if self.gram is None or np.array_equal(shift, self.shift):
-            return GramStat(self.n, None if self.shift is None else self.shift.copy(),
-                            None if self.gram is None else self.gram.copy(), self.chunks, self.features)
+            return GramStat(
+                self.n,
+                None if self.shift is None else self.shift.copy(),
+                None if self.gram is None else self.gram.copy(),
+                self.chunks,
+                self.features,
+            )
         p = self.p
         delta = np.zeros(p + 2)
         delta[:p] = self.shift[:p] - shift[:p]
@@ -248,20 +277,32 @@ class GramStat:
         if other.p != self.p:
             raise ValueError(f"cannot merge statistics of {self.p} and {other.p} features")
         o = other if np.array_equal(other.shift, self.shift) else other.reshift(self.shift)
-        return GramStat(self.n + other.n, self.shift.copy(), self.gram + o.gram, self.chunks + other.chunks,
-                        self.features or other.features)
+        return GramStat(
+            self.n + other.n,
+            self.shift.copy(),
+            self.gram + o.gram,
+            self.chunks + other.chunks,
+            self.features or other.features,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly (floats round-trip exactly through ``json``); ``np.savez(**d)`` works too."""
-        return {"kind": "reglab.GramStat", "n": int(self.n), "chunks": int(self.chunks),
-                "features": self.features,
-                "shift": None if self.shift is None else self.shift.tolist(),
-                "gram": None if self.gram is None else self.gram.tolist()}
+        return {
+            "kind": "reglab.GramStat",
+            "n": int(self.n),
+            "chunks": int(self.chunks),
+            "features": self.features,
+            "shift": None if self.shift is None else self.shift.tolist(),
+            "gram": None if self.gram is None else self.gram.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GramStat:
         def arr(v):
-            return None if v is None or (isinstance(v, np.ndarray) and v.dtype == object) else np.array(v, float)
+            return (
+                None if v is None or (isinstance(v, np.ndarray) and v.dtype == object) else np.array(v, float)
+            )
+
         feats = d.get("features")
         if isinstance(feats, np.ndarray):
             feats = None if feats.dtype == object else [str(f) for f in feats]
@@ -289,14 +330,14 @@ class _Pass:
         self.total = len(source) if self.indexed else None
         self.buffers = min(2, threads)
         self.cond = threading.Condition()
-        self.claimed = 0        # chunks claimed for reading, in order
+        self.claimed = 0  # chunks claimed for reading, in order
         self.exhausted = self.indexed and self.total == 0  # every chunk claimed
         self.reading = 0
         self.busy = 0
-        self.in_flight = 0      # chunks holding a buffer
+        self.in_flight = 0  # chunks holding a buffer
         self.tasks: deque = deque()
         self.read: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # read, not yet in blocks
-        self.next_blocked = 0   # chunks before this one are in blocks (or empty)
+        self.next_blocked = 0  # chunks before this one are in blocks (or empty)
         self.records: dict[int, list] = {}  # k -> [X, rows, results, blocks left]
         self.folded = 0
         self.errors: dict[int, BaseException] = {}
@@ -305,7 +346,12 @@ class _Pass:
 
     # --- under self.cond
     def _claim(self) -> int | None:
-        if self.exhausted or self.errors or self.in_flight >= self.buffers or (not self.indexed and self.reading):
+        if (
+            self.exhausted
+            or self.errors
+            or self.in_flight >= self.buffers
+            or (not self.indexed and self.reading)
+        ):
             return None
         k = self.claimed
         self.claimed += 1
@@ -417,8 +463,10 @@ class _Pass:
                 self._spent(k, rec[0])
 
     def run(self) -> Any:
-        helpers = [threading.Thread(target=self.work, name=f"reglab-pass-{i}", daemon=True)
-                   for i in range(self.threads - 1)]
+        helpers = [
+            threading.Thread(target=self.work, name=f"reglab-pass-{i}", daemon=True)
+            for i in range(self.threads - 1)
+        ]
         for t in helpers:
             t.start()
         try:
@@ -436,8 +484,14 @@ class _Pass:
         return self.stat
 
 
-def accumulate(chunks: Iterable[Chunk] | Any, *, features: list[str] | None = None, overwrite: bool = False,
-               threads: int | None = None, pool: Any = None) -> GramStat:
+def accumulate(
+    chunks: Iterable[Chunk] | Any,
+    *,
+    features: list[str] | None = None,
+    overwrite: bool = False,
+    threads: int | None = None,
+    pool: Any = None,
+) -> GramStat:
     """One :class:`GramStat` over an iterable of ``(X, y, first_row)`` chunks, or over a source that reads
     chunk ``k`` by ``read(k, pool)`` (:class:`reglab.data.large.RowGroups`).
 
@@ -453,8 +507,9 @@ def accumulate(chunks: Iterable[Chunk] | Any, *, features: list[str] | None = No
         return _Pass(stat, chunks, threads=threads, overwrite=overwrite, pool=pool).run()
 
 
-def accumulate_part(part: Part, *, features: list[str] | None = None, threads: int | None = None,
-                    pool: Any = None) -> GramStat:
+def accumulate_part(
+    part: Part, *, features: list[str] | None = None, threads: int | None = None, pool: Any = None
+) -> GramStat:
     """:func:`accumulate` over one part; a part that owns its chunks (``owned_chunks``, as
     :func:`source_parts` makes) reads them into two reused buffers (``pool``, a new
     :class:`reglab.data.large.BufferPool` by default) and is shifted while it is read."""
@@ -488,6 +543,7 @@ def merge_in_order(stats: Sequence[Any]) -> Any:
 
 # --------------------------------------------------------------------------------------------- pass 2
 
+
 @dataclass
 class RStat:
     """Mergeable R factor (TSQR) of ``[1, (X[:, columns] − center) / scale, (y − center_y) / scale_y]``
@@ -495,7 +551,7 @@ class RStat:
 
     columns: list[int]
     center: np.ndarray  # (k+1,): the used x columns, then y
-    scale: np.ndarray   # (k+1,)
+    scale: np.ndarray  # (k+1,)
     intercept: bool = True
     n: int = 0
     r: np.ndarray | None = None
@@ -515,13 +571,14 @@ class RStat:
         blk = np.empty((b - a, q), order="F")
         if o:
             blk[:, 0] = 1.0
-        np.subtract(X[a:b] if every else X[a:b, self.columns], self.center[:k], out=blk[:, o:o + k])
-        blk[:, o:o + k] /= self.scale[:k]
+        np.subtract(X[a:b] if every else X[a:b, self.columns], self.center[:k], out=blk[:, o : o + k])
+        blk[:, o : o + k] /= self.scale[:k]
         blk[:, q - 1] = (y[a:b] - self.center[k]) / self.scale[k]
         return self._r_of(blk)
 
-    def blocks(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False,
-               shifted: bool = False) -> list[Callable[[], np.ndarray]]:
+    def blocks(
+        self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False, shifted: bool = False
+    ) -> list[Callable[[], np.ndarray]]:
         """The chunk's R factors as tasks, one per :data:`R_BLOCK` rows (Householder QR of an in-cache
         block runs 2.9x faster per row than of a 1e5-row chunk, measured), merged in order by
         :meth:`fold`: the bits do not depend on which threads ran them."""
@@ -565,39 +622,66 @@ class RStat:
             return self
         if self.r is None:
             return other
-        if (self.columns != other.columns or not np.array_equal(self.center, other.center)
-                or not np.array_equal(self.scale, other.scale) or self.intercept != other.intercept):
+        if (
+            self.columns != other.columns
+            or not np.array_equal(self.center, other.center)
+            or not np.array_equal(self.scale, other.scale)
+            or self.intercept != other.intercept
+        ):
             raise ValueError("RStat merge needs the same columns, centre and scale (from the same pass 1)")
         r = self._r_of(np.asfortranarray(np.vstack([self.r, other.r])))
-        return RStat(self.columns, self.center, self.scale, self.intercept, self.n + other.n, r,
-                     self.chunks + other.chunks)
+        return RStat(
+            self.columns,
+            self.center,
+            self.scale,
+            self.intercept,
+            self.n + other.n,
+            r,
+            self.chunks + other.chunks,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "reglab.RStat", "columns": list(self.columns), "center": self.center.tolist(),
-                "scale": self.scale.tolist(), "intercept": bool(self.intercept), "n": int(self.n),
-                "chunks": int(self.chunks), "r": None if self.r is None else self.r.tolist()}
+        return {
+            "kind": "reglab.RStat",
+            "columns": list(self.columns),
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+            "intercept": bool(self.intercept),
+            "n": int(self.n),
+            "chunks": int(self.chunks),
+            "r": None if self.r is None else self.r.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RStat:
-        return cls([int(c) for c in d["columns"]], np.array(d["center"], float), np.array(d["scale"], float),
-                   bool(d["intercept"]), int(d["n"]), None if d["r"] is None else np.array(d["r"], float),
-                   int(d.get("chunks", 0)))
+        return cls(
+            [int(c) for c in d["columns"]],
+            np.array(d["center"], float),
+            np.array(d["scale"], float),
+            bool(d["intercept"]),
+            int(d["n"]),
+            None if d["r"] is None else np.array(d["r"], float),
+            int(d.get("chunks", 0)),
+        )
 
 
-def accumulate_r(chunks: Iterable[Chunk] | Any, plan: dict[str, Any], *, threads: int | None = None,
-                 pool: Any = None) -> RStat:
+def accumulate_r(
+    chunks: Iterable[Chunk] | Any, plan: dict[str, Any], *, threads: int | None = None, pool: Any = None
+) -> RStat:
     """One :class:`RStat` over the chunks (an iterable, or a source read by index as for
     :func:`accumulate`), with the centre and scale of ``plan`` (``solve(...)["plan"]``), on ``threads``
     threads (:class:`_Pass`; the bits do not depend on them)."""
-    stat = RStat(list(plan["columns"]), np.asarray(plan["center"]), np.asarray(plan["scale"]),
-                 bool(plan["intercept"]))
+    stat = RStat(
+        list(plan["columns"]), np.asarray(plan["center"]), np.asarray(plan["scale"]), bool(plan["intercept"])
+    )
     threads = usable_cores() if threads is None else max(1, int(threads))
     with one_blas_thread():
         return _Pass(stat, chunks, threads=threads, overwrite=False, pool=pool).run()
 
 
-def accumulate_r_part(part: Part, plan: dict[str, Any], *, threads: int | None = None,
-                      pool: Any = None) -> RStat:
+def accumulate_r_part(
+    part: Part, plan: dict[str, Any], *, threads: int | None = None, pool: Any = None
+) -> RStat:
     """:func:`accumulate_r` over one part, read as :func:`accumulate_part` reads it."""
     source, pool = _part_source(part, pool)
     return accumulate_r(source, plan, threads=threads, pool=pool)
@@ -605,18 +689,19 @@ def accumulate_r_part(part: Part, plan: dict[str, Any], *, threads: int | None =
 
 # --------------------------------------------------------------------------------------------- solve
 
+
 @dataclass
 class _Prepared:
     n: int
     p: int
     intercept: bool
-    mu: np.ndarray            # (p+1,) means of x columns then y (zeros without intercept)
+    mu: np.ndarray  # (p+1,) means of x columns then y (zeros without intercept)
     active: list[int]
     constant: list[int]
-    d: np.ndarray             # (k,) column norms of the centred active columns
+    d: np.ndarray  # (k,) column norms of the centred active columns
     dy: float
-    s: np.ndarray             # (k, k) scaled centred Gram
-    b: np.ndarray             # (k,)  scaled Xᵀy
+    s: np.ndarray  # (k, k) scaled centred Gram
+    b: np.ndarray  # (k,)  scaled Xᵀy
     tss: float
     raw_gram: np.ndarray = field(repr=False, default=None)
 
@@ -675,15 +760,31 @@ def _raw_condition(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept:
     return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
-def solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None, rcond: float | None = None,
-          threshold: float = 1e8, features: Sequence[str] | None = None) -> dict[str, Any]:
+def solve(
+    stat: GramStat,
+    *,
+    intercept: bool = True,
+    rstat: RStat | None = None,
+    rcond: float | None = None,
+    threshold: float = 1e8,
+    features: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """:func:`_solve` on one BLAS thread (its matrices are ``(d + 2)``-square)."""
     with one_blas_thread():
-        return _solve(stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold, features=features)
+        return _solve(
+            stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold, features=features
+        )
 
 
-def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None, rcond: float | None = None,
-          threshold: float = 1e8, features: Sequence[str] | None = None) -> dict[str, Any]:
+def _solve(
+    stat: GramStat,
+    *,
+    intercept: bool = True,
+    rstat: RStat | None = None,
+    rcond: float | None = None,
+    threshold: float = 1e8,
+    features: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Least squares ``y ~ [1,] X`` from a pass-1 :class:`GramStat` (and, when given, the pass-2
     :class:`RStat` built with this result's ``plan``).
 
@@ -703,14 +804,20 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
     rtol = rcond if rcond is not None else EPS * max(n, k)
     notes: list[str] = []
     if pr.constant:
-        notes.append("constant column(s) " + ", ".join(names[j] for j in pr.constant)
-                     + (": absorbed by the intercept, coefficient 0, no standard error" if intercept
-                        else ": all zero, coefficient 0"))
+        notes.append(
+            "constant column(s) "
+            + ", ".join(names[j] for j in pr.constant)
+            + (
+                ": absorbed by the intercept, coefficient 0, no standard error"
+                if intercept
+                else ": all zero, coefficient 0"
+            )
+        )
     lam = np.linalg.eigvalsh(pr.s) if k else np.array([1.0])
     lmax = float(lam[-1]) if k else 1.0
     kappa_n = float(lmax / lam[0]) if k and lam[0] > 0 else (1.0 if not k else math.inf)
     # eigenvalues of a Gram carry absolute error ~k·eps·λmax: below that, the Gram cannot see rank
-    lam_tol = lmax * max(rtol ** 2, 100.0 * max(k, 1) * EPS)
+    lam_tol = lmax * max(rtol**2, 100.0 * max(k, 1) * EPS)
     rank_gram = int(np.sum(lam > lam_tol)) if k else 0
     chol, rcond_po = None, math.nan
     if k:
@@ -725,8 +832,12 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
     ri = list(range(p + (1 if intercept else 0)))  # x columns (+ ones)
     lam_raw = np.linalg.eigvalsh(gram_raw[np.ix_(ri, ri)])
     cond_raw = float(math.sqrt(lam_raw[-1] / lam_raw[0])) if lam_raw[0] > 0 else math.inf
-    plan = {"columns": pr.active, "center": np.concatenate([pr.mu[pr.active], [pr.mu[p]]]).tolist(),
-            "scale": np.concatenate([pr.d, [pr.dy]]).tolist(), "intercept": intercept}
+    plan = {
+        "columns": pr.active,
+        "center": np.concatenate([pr.mu[pr.active], [pr.mu[p]]]).tolist(),
+        "scale": np.concatenate([pr.d, [pr.dy]]).tolist(),
+        "intercept": intercept,
+    }
 
     beta_s = np.zeros(k)
     diag_inv = np.full(k, math.nan)
@@ -740,16 +851,16 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         r11, r1y, ryy = r2m[:k, :k], r2m[:k, k], float(r2m[k, k])
         sig = sla.svdvals(r11)
         # the one rank rule (reglab.linalg.lsq.rank) on the R factor of the design [1, X] itself
-        raw = _raw_factor(r[:k + 1, :k + 1] if intercept else r[:k, :k], pr.mu[pr.active], pr.d, intercept)
+        raw = _raw_factor(r[: k + 1, : k + 1] if intercept else r[:k, :k], pr.mu[pr.active], pr.d, intercept)
         rank = min(k, max(0, rank_rule.of_triangular(raw, n, rcond).rank - int(intercept)))
         kappa = float(sig[0] / sig[-1]) if sig[-1] > 0 else math.inf
-        kappa_n_final = kappa ** 2
+        kappa_n_final = kappa**2
         if rank == k:
             beta_s = sla.solve_triangular(r11, r1y, check_finite=False)
-            rss_s = ryy ** 2
+            rss_s = ryy**2
             rinv = sla.solve_triangular(r11, np.eye(k), check_finite=False)
-            gdiag = np.sum(r11 ** 2, axis=0)
-            diag_inv = np.sum(rinv ** 2, axis=1)
+            gdiag = np.sum(r11**2, axis=0)
+            diag_inv = np.sum(rinv**2, axis=1)
             vif = diag_inv * gdiag
             if intercept:
                 z = sla.solve_triangular(r11, pr.mu[pr.active] / pr.d, trans="T", check_finite=False)
@@ -760,15 +871,18 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
             u, sv, vt = sla.svd(bmat, check_finite=False)
             beta = vt[:rank].T @ ((u[:, :rank].T @ r1y) / sv[:rank])
             beta_s = beta * pr.d
-            rss_s = float(np.sum((r1y - r11 @ beta_s) ** 2) + ryy ** 2)
+            rss_s = float(np.sum((r1y - r11 @ beta_s) ** 2) + ryy**2)
             vif = np.full(k, math.inf)
             method = "TSQR + truncated SVD of R: minimum-norm solution"
         passes = 2
         digits = _digits(kappa, math.sqrt(rss_s / max(1.0 - rss_s, EPS)) if intercept else 0.0, normal=False)
-        why = (f"second pass (TSQR) because the scaled normal matrix's condition {kappa_n:.3g} is above "
-               f"{threshold:.0e}" if kappa_n > threshold else
-               "second pass (TSQR) because Cholesky of the scaled normal matrix failed or the Gram looked "
-               "rank-deficient") + "; the R factor keeps the design's own conditioning (not its square)"
+        why = (
+            f"second pass (TSQR) because the scaled normal matrix's condition {kappa_n:.3g} is above "
+            f"{threshold:.0e}"
+            if kappa_n > threshold
+            else "second pass (TSQR) because Cholesky of the scaled normal matrix failed or the Gram looked "
+            "rank-deficient"
+        ) + "; the R factor keeps the design's own conditioning (not its square)"
     else:
         kappa = math.sqrt(kappa_n) if np.isfinite(kappa_n) else math.inf
         kappa_n_final = kappa_n
@@ -776,7 +890,7 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
             beta_s = sla.cho_solve((chol, False), pr.b, check_finite=False)
             rank = k
             uinv = sla.solve_triangular(chol, np.eye(k), check_finite=False)
-            diag_inv = np.sum(uinv ** 2, axis=1)
+            diag_inv = np.sum(uinv**2, axis=1)
             vif = diag_inv * np.diag(pr.s)
             if intercept:
                 z = sla.solve_triangular(chol, pr.mu[pr.active] / pr.d, trans="T", check_finite=False)
@@ -799,20 +913,23 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         # the Gram sees a rank only down to ~sqrt(eps): digits from the normal matrix's condition
         passes = 1
         digits = _digits(kappa, 0.0, normal=True) if k else 15.9
-        why = (f"one pass: the scaled normal matrix's condition {kappa_n:.3g} is at most {threshold:.0e}, "
-               f"so Cholesky keeps about {digits:.1f} digits" if not needs2 else
-               f"one pass only, but the scaled normal matrix's condition is {kappa_n:.3g}: about "
-               f"{digits:.1f} correct digits; run the second pass (TSQR) for an accurate answer")
+        why = (
+            f"one pass: the scaled normal matrix's condition {kappa_n:.3g} is at most {threshold:.0e}, "
+            f"so Cholesky keeps about {digits:.1f} digits"
+            if not needs2
+            else f"one pass only, but the scaled normal matrix's condition is {kappa_n:.3g}: about "
+            f"{digits:.1f} correct digits; run the second pass (TSQR) for an accurate answer"
+        )
     # the raw design's condition from the R factor where there is one (the Gram's eigenvalues square it and
     # see nothing past ~1e8: means of 1e4 alone take [1, X] there)
     factor = None
     if rstat is not None and k and rank == k:
-        factor = rstat.r[:k + 1, :k + 1] if intercept else rstat.r[:k, :k]
+        factor = rstat.r[: k + 1, : k + 1] if intercept else rstat.r[:k, :k]
     elif rstat is None and k and chol is not None and rank == k:
         factor = sla.block_diag([[math.sqrt(n)]], chol) if intercept else chol
     if factor is not None and not pr.constant:
         cond_raw = _raw_condition(factor, pr.mu[pr.active], pr.d, intercept)
-    rss = rss_s * pr.dy ** 2 if pr.tss > 0 else 0.0
+    rss = rss_s * pr.dy**2 if pr.tss > 0 else 0.0
     dof = n - rank - int(intercept)
     sigma2 = rss / dof if dof > 0 else math.nan
     coef = np.zeros(p)
@@ -846,39 +963,74 @@ def _solve(stat: GramStat, *, intercept: bool = True, rstat: RStat | None = None
         amp = float(np.linalg.norm(pr.mu[pr.active]) * np.linalg.norm(coef)) / full if full > 0 else 1.0
         digits = float(max(0.0, digits - math.log10(max(1.0, amp))))
     if k and rank < k:
-        notes.append(f"rank {rank} < {k} columns: the design is rank-deficient; the minimum-norm solution is "
-                     "reported (coefficients of collinear columns are not identifiable; the rank is decided on "
-                     "unit-norm columns, so it does not change when a column is rescaled, but the minimum norm is "
-                     "taken in the features' own units, as numpy lstsq on the centred design does, and does)")
+        notes.append(
+            f"rank {rank} < {k} columns: the design is rank-deficient; the minimum-norm solution is "
+            "reported (coefficients of collinear columns are not identifiable; the rank is decided on "
+            "unit-norm columns, so it does not change when a column is rescaled, but the minimum norm is "
+            "taken in the features' own units, as numpy lstsq on the centred design does, and does)"
+        )
     if needs2 and rstat is None:
-        notes.append(f"digits at risk: scaled normal-matrix condition {kappa_n:.3g}, "
-                     f"about {digits:.1f} correct digits from one pass")
+        notes.append(
+            f"digits at risk: scaled normal-matrix condition {kappa_n:.3g}, "
+            f"about {digits:.1f} correct digits from one pass"
+        )
     elif digits < 6:
-        notes.append(f"ill-conditioned: condition {kappa:.3g} of the scaled design, "
-                     f"about {digits:.1f} correct digits")
+        notes.append(
+            f"ill-conditioned: condition {kappa:.3g} of the scaled design, about {digits:.1f} correct digits"
+        )
     return {
-        "features": names, "coef": coef.tolist(), "intercept": icpt, "se": se.tolist(),
-        "se_intercept": se_icpt, "vif": vif_all.tolist(), "r2": r2, "rss": rss, "sigma2": sigma2,
-        "dof": dof, "n": n, "p": p, "k": k, "rank": rank, "rank_deficient": bool(k and rank < k),
-        "constant_columns": [names[j] for j in pr.constant], "condition_raw": cond_raw,
-        "condition_scaled": kappa, "condition_normal_scaled": kappa_n_final,
+        "features": names,
+        "coef": coef.tolist(),
+        "intercept": icpt,
+        "se": se.tolist(),
+        "se_intercept": se_icpt,
+        "vif": vif_all.tolist(),
+        "r2": r2,
+        "rss": rss,
+        "sigma2": sigma2,
+        "dof": dof,
+        "n": n,
+        "p": p,
+        "k": k,
+        "rank": rank,
+        "rank_deficient": bool(k and rank < k),
+        "constant_columns": [names[j] for j in pr.constant],
+        "condition_raw": cond_raw,
+        "condition_scaled": kappa,
+        "condition_normal_scaled": kappa_n_final,
         "condition_normal_scaled_pass1": kappa_n,
-        "condition_pocon": 1.0 / rcond_po if rcond_po and np.isfinite(rcond_po) and rcond_po > 0 else math.inf,
-        "method": method, "passes": passes, "correct_digits_estimate": digits,
-        "correct_digits_slopes": digits_slopes, "se_digits": se_digits,
-        "needs_second_pass": needs2, "plan": plan, "message": "; ".join(notes) or "ok", "why": why,
+        "condition_pocon": 1.0 / rcond_po
+        if rcond_po and np.isfinite(rcond_po) and rcond_po > 0
+        else math.inf,
+        "method": method,
+        "passes": passes,
+        "correct_digits_estimate": digits,
+        "correct_digits_slopes": digits_slopes,
+        "se_digits": se_digits,
+        "needs_second_pass": needs2,
+        "plan": plan,
+        "message": "; ".join(notes) or "ok",
+        "why": why,
     }
 
 
 # --------------------------------------------------------------------------------------------- driver
 
+
 def _parts(chunks: Part | Sequence[Part]) -> list[Part]:
     return [chunks] if callable(chunks) else list(chunks)
 
 
-def solve_stream(chunks: Part | Sequence[Part], *, intercept: bool = True, second_pass: str = "auto",
-                 threshold: float = 1e8, rcond: float | None = None,
-                 features: Sequence[str] | None = None, threads: int | None = None) -> dict[str, Any]:
+def solve_stream(
+    chunks: Part | Sequence[Part],
+    *,
+    intercept: bool = True,
+    second_pass: str = "auto",
+    threshold: float = 1e8,
+    rcond: float | None = None,
+    features: Sequence[str] | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
     """One- or two-pass least squares over a re-iterable chunk source.
 
     ``chunks`` is a callable returning a fresh iterator of ``(X, y, first_row)`` chunks, or a sequence of
@@ -899,16 +1051,23 @@ def solve_stream(chunks: Part | Sequence[Part], *, intercept: bool = True, secon
 
     pool = BufferPool()  # two buffers for every part
     t0 = time.perf_counter()
-    stat = merge_in_order([accumulate_part(part, features=list(features) if features else None, threads=threads,
-                                           pool=pool) for part in parts])
+    stat = merge_in_order(
+        [
+            accumulate_part(part, features=list(features) if features else None, threads=threads, pool=pool)
+            for part in parts
+        ]
+    )
     t1 = time.perf_counter()
     res = solve(stat, intercept=intercept, rcond=rcond, threshold=threshold, features=features)
     t2 = t1
     if res["k"] and (second_pass == "always" or (second_pass == "auto" and res["needs_second_pass"])):
-        rstat = merge_in_order([accumulate_r_part(part, res["plan"], threads=threads, pool=pool) for part in parts])
+        rstat = merge_in_order(
+            [accumulate_r_part(part, res["plan"], threads=threads, pool=pool) for part in parts]
+        )
         t2 = time.perf_counter()
-        res = solve(stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold,
-                    features=features)
+        res = solve(
+            stat, intercept=intercept, rstat=rstat, rcond=rcond, threshold=threshold, features=features
+        )
     res["seconds_pass1"] = t1 - t0
     res["seconds_pass2"] = (t2 - t1) if res["passes"] == 2 else 0.0
     res["seconds"] = time.perf_counter() - t0
@@ -916,8 +1075,14 @@ def solve_stream(chunks: Part | Sequence[Part], *, intercept: bool = True, secon
     return res
 
 
-def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None,
-                 chunk_rows: int | None = None, shards: int | None = None) -> tuple[list[Part], list[str]]:
+def source_parts(
+    source: str | os.PathLike,
+    *,
+    target: str,
+    features: Sequence[str] | None = None,
+    chunk_rows: int | None = None,
+    shards: int | None = None,
+) -> tuple[list[Part], list[str]]:
     """Parts for :func:`solve_stream` over a file or shard directory, and the feature names.
 
     A directory gives one part per ``*.parquet`` file (sorted); a Parquet file with ``shards=k`` gives the
@@ -930,8 +1095,9 @@ def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[s
 
     def reader(path: Path, groups: list[int] | None = None) -> Part:
         def part(pool: large.BufferPool | None = None) -> Iterator[Chunk]:
-            return large.iter_chunks(path, target=target, features=feats, chunk_rows=chunk_rows,
-                                     row_groups=groups, pool=pool)
+            return large.iter_chunks(
+                path, target=target, features=feats, chunk_rows=chunk_rows, row_groups=groups, pool=pool
+            )
 
         def indexed() -> large.RowGroups | None:
             """The same chunks read by index (several threads at once), where they are whole row groups."""
@@ -939,6 +1105,7 @@ def source_parts(source: str | os.PathLike, *, target: str, features: Sequence[s
                 return None
             rg = large.RowGroups(path, target=target, features=feats, row_groups=groups)
             return rg if chunk_rows is None or chunk_rows >= rg.max_rows else None
+
         part.owned_chunks = True  # iter_chunks yields arrays that are the caller's
         part.indexed = indexed
         return part

@@ -149,7 +149,9 @@ class _GDModes:
 
     weight: np.ndarray  # (r,) c_i**2 / n for the modes with c_i != 0 (row-space modes only)
     logq: np.ndarray  # (r,) log((1 - eta lambda_i)**2), -inf when eta lambda_i == 1
-    qm1: np.ndarray  # (r,) (1 - eta lambda_i)**2 - 1 = eta lambda_i (eta lambda_i - 2), computed without cancellation
+    qm1: (
+        np.ndarray
+    )  # (r,) (1 - eta lambda_i)**2 - 1 = eta lambda_i (eta lambda_i - 2), computed without cancellation
     floor: float  # L* = min over w of the loss (numerically-zero modes included)
 
     def powers(self, k: int) -> np.ndarray:

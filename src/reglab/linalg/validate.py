@@ -15,7 +15,9 @@ def check_A(A: Any) -> np.ndarray:
     """``A`` as a C-contiguous float64 (n, p) array with n, p >= 1 and finite entries; ValueError otherwise."""
     Aa = np.asarray(A, dtype=np.float64)
     if Aa.ndim != 2:
-        raise ValueError(f"A must be a 2-D array of shape (n, p); got a {Aa.ndim}-D array of shape {Aa.shape}")
+        raise ValueError(
+            f"A must be a 2-D array of shape (n, p); got a {Aa.ndim}-D array of shape {Aa.shape}"
+        )
     n, p = Aa.shape
     if n < 1 or p < 1:
         raise ValueError(f"A must have at least one row and one column; got shape {Aa.shape}")
@@ -39,7 +41,11 @@ def check_Abw(A: Any, b: Any, w0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """A design (n, p), a target (n,) and a start (p,), each checked as above."""
     Aa = check_A(A)
     n, p = Aa.shape
-    return Aa, check_vec(b, n, "b", "one target per row of A"), check_vec(w0, p, "w0", "one weight per column of A")
+    return (
+        Aa,
+        check_vec(b, n, "b", "one target per row of A"),
+        check_vec(w0, p, "w0", "one weight per column of A"),
+    )
 
 
 def check_eta(eta: Any, name: str = "eta") -> float:

@@ -11,16 +11,20 @@ import pandas as pd
 
 from reglab.plotting.style import TINY, palette
 
-_REF_LINES = (("ols", "OLS floor", "k", "-"), ("intercept_only", "intercept only", "0.45", "--"),
-              ("zero", "β = 0", "0.7", ":"))
+_REF_LINES = (
+    ("ols", "OLS floor", "k", "-"),
+    ("intercept_only", "intercept only", "0.45", "--"),
+    ("zero", "β = 0", "0.7", ":"),
+)
 
 
 def _order(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sorted(docs, key=lambda n: (docs[n]["kind"] != "lstm", n))
 
 
-def training_curves(history: pd.DataFrame, docs: Mapping[str, Mapping[str, Any]],
-                    references: Mapping[str, Any]) -> plt.Figure:
+def training_curves(
+    history: pd.DataFrame, docs: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any]
+) -> plt.Figure:
     """Validation loss (raw units) against optimizer steps, with the floor, intercept-only and β = 0 lines
     of the held-out seed-condition datasets."""
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -30,11 +34,17 @@ def training_curves(history: pd.DataFrame, docs: Mapping[str, Mapping[str, Any]]
         if docs[name].get("loss_units") != "raw" or h.empty:
             continue
         col = "val_loss" if h["val_loss"].notna().any() else "loss"
-        ax.plot(h["step"], np.maximum(h[col].to_numpy(dtype=float), TINY), color=colors[name],
-                label=f"{name} ({docs[name]['params']:,} params)")
+        ax.plot(
+            h["step"],
+            np.maximum(h[col].to_numpy(dtype=float), TINY),
+            color=colors[name],
+            label=f"{name} ({docs[name]['params']:,} params)",
+        )
     refs = references["references"]
     for key, label, color, style in _REF_LINES:
-        ax.axhline(refs[key]["loss"], color=color, ls=style, lw=1.2, label=f"{label}: {refs[key]['loss']:.4g}")
+        ax.axhline(
+            refs[key]["loss"], color=color, ls=style, lw=1.2, label=f"{label}: {refs[key]['loss']:.4g}"
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("optimizer steps")
@@ -46,10 +56,14 @@ def training_curves(history: pd.DataFrame, docs: Mapping[str, Mapping[str, Any]]
 
 def excess_by_condition(evaluation: pd.DataFrame) -> plt.Figure:
     """Mean excess loss over the OLS floor, one panel per factor varied around the seed's setting."""
-    factors = [f for f in ("n", "coef_scale", "x_dist", "noise_max") if f in set(evaluation["factor"].dropna())]
+    factors = [
+        f for f in ("n", "coef_scale", "x_dist", "noise_max") if f in set(evaluation["factor"].dropna())
+    ]
     names = [n for n in dict.fromkeys(evaluation["name"]) if n not in ("ols", "truth")]
     colors = palette(names)
-    fig, axes = plt.subplots(1, max(len(factors), 1), figsize=(4.2 * max(len(factors), 1), 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(len(factors), 1), figsize=(4.2 * max(len(factors), 1), 4.2), squeeze=False
+    )
     seed_rows = evaluation[evaluation["condition"] == "seed"]
     for ax, factor in zip(axes[0], factors):
         base_value = _label(seed_rows.iloc[0][factor])
@@ -60,20 +74,35 @@ def excess_by_condition(evaluation: pd.DataFrame) -> plt.Figure:
         for name in names:
             s = sub[sub["name"] == name].sort_values("value", key=lambda c: c.map(_sort_key))
             ref = name in ("intercept_only", "zero", "gd_1", "gd_3")
-            ax.plot([pos[v] for v in s["value"]], np.maximum(s["excess_mean"].to_numpy(dtype=float), TINY),
-                    marker="o", ms=3, lw=1, ls="--" if ref else "-", color=colors[name], label=name)
+            ax.plot(
+                [pos[v] for v in s["value"]],
+                np.maximum(s["excess_mean"].to_numpy(dtype=float), TINY),
+                marker="o",
+                ms=3,
+                lw=1,
+                ls="--" if ref else "-",
+                color=colors[name],
+                label=name,
+            )
         floor = sub[sub["name"] == "ols"].sort_values("value", key=lambda c: c.map(_sort_key))
         floor = floor[floor["excess_pct"].notna()]  # noise-free data: the floor is 0 and not drawn
-        ax.plot([pos[v] for v in floor["value"]], np.maximum(floor["floor"].to_numpy(dtype=float), TINY), "k:",
-                lw=1.5, label="the floor itself")
+        ax.plot(
+            [pos[v] for v in floor["value"]],
+            np.maximum(floor["floor"].to_numpy(dtype=float), TINY),
+            "k:",
+            lw=1.5,
+            label="the floor itself",
+        )
         ax.set_xticks(range(len(values)), values, rotation=30)
         ax.set_yscale("log")
         ax.set_title(f"{factor} (seed: {base_value})")
         ax.set_xlabel(factor)
     axes[0][0].set_ylabel("mean excess loss over the OLS floor")
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.suptitle("Held-out datasets, one factor at a time: mean excess loss over the per-dataset OLS floor "
-                 "(dotted: the floor itself)")
+    fig.suptitle(
+        "Held-out datasets, one factor at a time: mean excess loss over the per-dataset OLS floor "
+        "(dotted: the floor itself)"
+    )
     return fig
 
 
@@ -107,8 +136,9 @@ def permutation_change(docs: Mapping[str, Mapping[str, Any]]) -> plt.Figure:
     return fig
 
 
-def fitted_planes(docs: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any], *,
-                  index: int = 0) -> plt.Figure:
+def fitted_planes(
+    docs: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any], *, index: int = 0
+) -> plt.Figure:
     """One held-out dataset in 3-D with the OLS plane and the planes of the seed's LSTM and of the best
     encoder (the encoder with the lowest held-out loss)."""
     ex = references["example"]
@@ -120,14 +150,22 @@ def fitted_planes(docs: Mapping[str, Mapping[str, Any]], references: Mapping[str
     gx, gy = np.meshgrid(g, g)
     planes = [("OLS", np.asarray(ex["beta_ols"][index]), "k")]
     lstm = [n for n in _order(docs) if docs[n]["kind"] == "lstm"]
-    best = min((n for n in docs if docs[n]["kind"] != "unrolled"), key=lambda n: docs[n]["eval_loss"], default=None)
+    best = min(
+        (n for n in docs if docs[n]["kind"] != "unrolled"), key=lambda n: docs[n]["eval_loss"], default=None
+    )
     for name, color in ((lstm[0] if lstm else None, "C3"), (best, "C0")):
         if name is not None and name not in [p[0] for p in planes]:
             planes.append((name, np.asarray(docs[name]["example_beta"][index]), color))
     for label, beta, color in planes:
         ax.plot_surface(gx, gy, beta[0] * gx + beta[1] * gy + beta[2], color=color, alpha=0.25, linewidth=0)
-        ax.plot([], [], color=color, lw=6, alpha=0.4,
-                label=f"{label}: β = ({beta[0]:.1f}, {beta[1]:.1f}, {beta[2]:.1f})")
+        ax.plot(
+            [],
+            [],
+            color=color,
+            lw=6,
+            alpha=0.4,
+            label=f"{label}: β = ({beta[0]:.1f}, {beta[1]:.1f}, {beta[2]:.1f})",
+        )
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_zlabel("y")

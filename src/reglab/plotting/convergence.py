@@ -81,12 +81,22 @@ def _key(solver: Any, lr: Any, bs: Any, dtype: Any, standardize: Any) -> Key:
 
 
 def _run_key(run: Mapping[str, Any]) -> Key:
-    return _key(run["solver"], run.get("learning_rate"), run.get("batch_size"), run.get("dtype", "float64"),
-                run.get("standardize", False))
+    return _key(
+        run["solver"],
+        run.get("learning_rate"),
+        run.get("batch_size"),
+        run.get("dtype", "float64"),
+        run.get("standardize", False),
+    )
 
 
-def config_label(solver: str, learning_rate: float | None, batch_size: int | None, dtype: str,
-                 standardize: bool | None = None) -> str:
+def config_label(
+    solver: str,
+    learning_rate: float | None,
+    batch_size: int | None,
+    dtype: str,
+    standardize: bool | None = None,
+) -> str:
     """``"keras_sgd lr=0.01 b=32 f32"`` (``b=full`` for full batch; no ``lr`` when there is none;
     ``[std]`` appended when ``standardize`` is true)."""
     parts = [str(solver)]
@@ -114,8 +124,12 @@ def _metric(summary: Mapping[str, Any]) -> tuple[str, str, str, float]:
     tol = summary["tolerance"]
     if tol["metric"] == "mse":
         return "loss", "final_loss_float64", "training-set MSE", float(tol["value"])
-    return ("rel_coef_error", "final_rel_coef_error",
-            "relative coefficient error ‖θ − θ_cf‖₂ / ‖θ_cf‖₂\n(θ_cf: closed-form solution)", float(tol["value"]))
+    return (
+        "rel_coef_error",
+        "final_rel_coef_error",
+        "relative coefficient error ‖θ − θ_cf‖₂ / ‖θ_cf‖₂\n(θ_cf: closed-form solution)",
+        float(tol["value"]),
+    )
 
 
 def _theory(summary: Mapping[str, Any], standardize: bool) -> Mapping[str, Any]:
@@ -156,8 +170,10 @@ def _on_grid(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray, *, log: b
         with np.errstate(invalid="ignore", divide="ignore"):
             use_log = log & (y0 > 0) & (y1 > 0)
             lin = y0 + t * (y1 - y0)
-            geo = np.exp(np.log(np.where(y0 > 0, y0, 1.0)) + t * (np.log(np.where(y1 > 0, y1, 1.0))
-                                                                   - np.log(np.where(y0 > 0, y0, 1.0))))
+            geo = np.exp(
+                np.log(np.where(y0 > 0, y0, 1.0))
+                + t * (np.log(np.where(y1 > 0, y1, 1.0)) - np.log(np.where(y0 > 0, y0, 1.0)))
+            )
             val = np.where(use_log, geo, lin)
         val[~(np.isfinite(y0) & np.isfinite(y1))] = np.nan
         out[between] = val
@@ -181,12 +197,21 @@ def _summarize(sub: pd.DataFrame, column: str, cap: int) -> pd.DataFrame:
         q = np.nanquantile(values, [BAND[0], 0.5, BAND[1]], axis=0)
         t = np.nanmedian(seconds, axis=0)
     q[~np.isfinite(q)] = np.nan
-    return pd.DataFrame({"epoch": grid, "seconds": t, "lo": q[0], "median": q[1], "hi": q[2],
-                         "n": (~np.isnan(values)).sum(axis=0)})
+    return pd.DataFrame(
+        {
+            "epoch": grid,
+            "seconds": t,
+            "lo": q[0],
+            "median": q[1],
+            "hi": q[2],
+            "n": (~np.isnan(values)).sum(axis=0),
+        }
+    )
 
 
-def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
-                 x: str) -> tuple[list[float], int, int, list[int]]:
+def _divergences(
+    runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame, x: str
+) -> tuple[list[float], int, int, list[int]]:
     """The diverged repeats of one configuration: where to mark them (x coordinate), how many
     diverged, how many repeats there are, and their divergence epochs.
 
@@ -203,7 +228,9 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
         bad = g.loc[~np.isfinite(g["loss"].to_numpy(dtype=float))]
         return None if bad.empty else bad.iloc[0]
 
-    diverged = sorted(((int(r.get("repeat") or 0), r) for r in runs if r.get("diverged")), key=lambda kv: kv[0])
+    diverged = sorted(
+        ((int(r.get("repeat") or 0), r) for r in runs if r.get("diverged")), key=lambda kv: kv[0]
+    )
     n_rep = max(len(runs), len(by_rep))
     where, epochs = [], []
     for rep, r in diverged:
@@ -213,7 +240,11 @@ def _divergences(runs: Sequence[Mapping[str, Any]], sub: pd.DataFrame,
             continue
         epochs.append(int(ep))
         if x == "seconds":
-            pos = float(row["seconds"]) if row is not None and int(row["epoch"]) == int(ep) else r.get("seconds")
+            pos = (
+                float(row["seconds"])
+                if row is not None and int(row["epoch"]) == int(ep)
+                else r.get("seconds")
+            )
         else:
             pos = float(ep)
         if pos is not None and math.isfinite(float(pos)):
@@ -233,10 +264,21 @@ def _divergence_suffix(n_div: int, n_rep: int, epochs: Sequence[int], unit: str 
     return f" ({n_div}/{n_rep} diverged{span})"
 
 
-def _legend_right(target: plt.Figure | plt.Axes, handles: list, *, n_curves: int, title: str | None = None) -> None:
+def _legend_right(
+    target: plt.Figure | plt.Axes, handles: list, *, n_curves: int, title: str | None = None
+) -> None:
     ncol = max(1, math.ceil(n_curves / 56))
-    kw = dict(handles=handles, loc="upper left", fontsize=7 if n_curves > 16 else 8, frameon=False,
-              ncol=ncol, title=title, title_fontsize=7, alignment="left", handlelength=2.6)
+    kw = dict(
+        handles=handles,
+        loc="upper left",
+        fontsize=7 if n_curves > 16 else 8,
+        frameon=False,
+        ncol=ncol,
+        title=title,
+        title_fontsize=7,
+        alignment="left",
+        handlelength=2.6,
+    )
     if isinstance(target, plt.Figure):  # constrained layout makes room for an "outside" legend
         kw["loc"] = "outside right upper"
         target.legend(**kw)
@@ -244,10 +286,18 @@ def _legend_right(target: plt.Figure | plt.Axes, handles: list, *, n_curves: int
         target.legend(bbox_to_anchor=(1.01, 1.0), **kw)
 
 
-def _facets(n_rows: int, n_cols: int, *, width: float, height: float, sharex: bool = True,
-            sharey: bool = True) -> tuple[plt.Figure, np.ndarray]:
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), sharex=sharex, sharey=sharey,
-                             squeeze=False, layout="constrained")
+def _facets(
+    n_rows: int, n_cols: int, *, width: float, height: float, sharex: bool = True, sharey: bool = True
+) -> tuple[plt.Figure, np.ndarray]:
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(width, height),
+        sharex=sharex,
+        sharey=sharey,
+        squeeze=False,
+        layout="constrained",
+    )
     return fig, axes
 
 
@@ -269,7 +319,7 @@ def _curve_styles(base: Sequence[tuple], families: Mapping[str, str]) -> dict[tu
     deep = sns.color_palette("deep", 10)
     hues = palette(keras) if len(keras) > 10 else dict(zip(keras, deep))
     # reference/article solvers: the colours Keras left, then black and grey, then again (their markers differ)
-    rest = deep[len(keras):] + ["0.1", "0.5"] if len(keras) <= 10 else ["0.1", "0.5"]
+    rest = deep[len(keras) :] + ["0.1", "0.5"] if len(keras) <= 10 else ["0.1", "0.5"]
     hues.update({sv: rest[i % len(rest)] for i, sv in enumerate(others)})
     other_marker = {sv: _MARKERS[1:][i % (len(_MARKERS) - 1)] for i, sv in enumerate(others)}
     lrs = {sv: sorted({b[1] for b in base if b[0] == sv and b[1] is not None}) for sv in solvers}
@@ -278,8 +328,11 @@ def _curve_styles(base: Sequence[tuple], families: Mapping[str, str]) -> dict[tu
     for b in base:
         ranks = lrs[b[0]]
         t = 0.0 if len(ranks) < 2 or b[1] is None else -0.55 + 0.8 * ranks.index(b[1]) / (len(ranks) - 1)
-        style = {"color": _shade(hues[b[0]], t), "ls": BATCH_STYLES[batches.index(b[2]) % len(BATCH_STYLES)],
-                 "lw": 1.5}
+        style = {
+            "color": _shade(hues[b[0]], t),
+            "ls": BATCH_STYLES[batches.index(b[2]) % len(BATCH_STYLES)],
+            "lw": 1.5,
+        }
         if b[0] in other_marker:
             style.update(marker=other_marker[b[0]], ms=4.5, markevery=0.1)
         elif b[3] != "float64":
@@ -303,8 +356,15 @@ class _Extent:
     any_div: bool = False
 
 
-def _draw_configuration(ax: plt.Axes, sub: pd.DataFrame, style: dict[str, Any], column: str, x: str,
-                        max_points: int, extent: _Extent) -> tuple[dict[str, Any], bool]:
+def _draw_configuration(
+    ax: plt.Axes,
+    sub: pd.DataFrame,
+    style: dict[str, Any],
+    column: str,
+    x: str,
+    max_points: int,
+    extent: _Extent,
+) -> tuple[dict[str, Any], bool]:
     """Median and band of one configuration's repeats; returns the style drawn and whether the curve
     is a single point."""
     stats = _summarize(sub, column, max_points)
@@ -330,8 +390,9 @@ def _draw_configuration(ax: plt.Axes, sub: pd.DataFrame, style: dict[str, Any], 
     return style, bool(lone)
 
 
-def _float_floor_lines(axes: np.ndarray, stds: list[bool], keys: list[Key], summary: Mapping[str, Any],
-                       extent: _Extent) -> list[Line2D]:
+def _float_floor_lines(
+    axes: np.ndarray, stds: list[bool], keys: list[Key], summary: Mapping[str, Any], extent: _Extent
+) -> list[Line2D]:
     """A dotted line per non-float64 dtype at the MSE of the exact solution evaluated in that dtype;
     returns their legend handles."""
     floors: dict[str, list[str]] = {}
@@ -341,18 +402,29 @@ def _float_floor_lines(axes: np.ndarray, stds: list[bool], keys: list[Key], summ
             ff = (_theory(summary, std).get(f"float_floor_{dt}") or {}).get("loss_evaluated_in_dtype")
             if ff is None or not math.isfinite(float(ff)):
                 continue
-            ax.axhline(max(float(ff), TINY), color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
-                       zorder=1)
-            floors.setdefault(dt, []).append((f"{_param(std)} " if len(stds) > 1 else "")
-                                             + compact(float(ff)))
+            ax.axhline(
+                max(float(ff), TINY), color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6, zorder=1
+            )
+            floors.setdefault(dt, []).append(
+                (f"{_param(std)} " if len(stds) > 1 else "") + compact(float(ff))
+            )
             extent.y_min = min(extent.y_min, max(float(ff), TINY))
-    return [Line2D([], [], color=("0.35", "sienna", "purple")[j % 3], ls=":", lw=1.6,
-                   label=f"{dt} floor: MSE of the exact solution evaluated in {dt}\n"
-                         f"   ({', '.join(vals)})")
-            for j, (dt, vals) in enumerate(floors.items())]
+    return [
+        Line2D(
+            [],
+            [],
+            color=("0.35", "sienna", "purple")[j % 3],
+            ls=":",
+            lw=1.6,
+            label=f"{dt} floor: MSE of the exact solution evaluated in {dt}\n   ({', '.join(vals)})",
+        )
+        for j, (dt, vals) in enumerate(floors.items())
+    ]
 
 
-def _metric_axes(axes: np.ndarray, stds: list[bool], x: str, ylabel: str, tol: float, extent: _Extent) -> None:
+def _metric_axes(
+    axes: np.ndarray, stds: list[bool], x: str, ylabel: str, tol: float, extent: _Extent
+) -> None:
     """Log y range (cut far above the largest initial value so that a blow-up does not flatten the rest),
     log x when the x values span more than two decades, labels and titles."""
     top = max(extent.y_top_initial) * 100 if extent.y_top_initial else None
@@ -368,8 +440,10 @@ def _metric_axes(axes: np.ndarray, stds: list[bool], x: str, ylabel: str, tol: f
         if log_x:
             ax.set_xscale("log")
         if x == "seconds":
-            ax.set_xlabel("wall-clock time since the start of training [s]\n(cumulative; median over repeats)"
-                          + (" — log scale" if log_x else ""))
+            ax.set_xlabel(
+                "wall-clock time since the start of training [s]\n(cumulative; median over repeats)"
+                + (" — log scale" if log_x else "")
+            )
         else:
             ax.set_xlabel("epoch (reference/article solvers: iteration)" + (" — log scale" if log_x else ""))
         if len(stds) > 1:
@@ -382,8 +456,9 @@ def _metric_axes(axes: np.ndarray, stds: list[bool], x: str, ylabel: str, tol: f
     axes[0].set_ylabel(ylabel + " — log scale" + note, fontsize=10)
 
 
-def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = "epoch",
-                  max_points: int = MAX_POINTS) -> plt.Figure:
+def metric_curves(
+    curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = "epoch", max_points: int = MAX_POINTS
+) -> plt.Figure:
     """The study's tolerance metric (training MSE when ``tolerance.metric == "mse"``, else the
     relative coefficient error) vs ``x`` ("epoch" or "seconds") per configuration: median over
     repeats with a 20-80% band; log y; log x when the drawn x values span more than two decades.
@@ -398,23 +473,39 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
     if x not in ("epoch", "seconds"):
         raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
     column, _, ylabel, tol = _metric(summary)
-    data = curves.loc[curves["study"] == summary["study"]] if "study" in curves and summary.get("study") else curves
-    data = data.assign(_key=[_key(*t) for t in zip(data["solver"], data["learning_rate"], data["batch_size"],
-                                                    data["dtype"], data["standardize"])])
+    data = (
+        curves.loc[curves["study"] == summary["study"]]
+        if "study" in curves and summary.get("study")
+        else curves
+    )
+    data = data.assign(
+        _key=[
+            _key(*t)
+            for t in zip(
+                data["solver"], data["learning_rate"], data["batch_size"], data["dtype"], data["standardize"]
+            )
+        ]
+    )
     stds = sorted({k[4] for k in data["_key"]}) or [False]
     runs_by_key: dict[Key, list[Mapping[str, Any]]] = {}
     for run in summary.get("runs") or []:
         runs_by_key.setdefault(_run_key(run), []).append(run)
     family = dict(zip(data["_key"], data["family"]))
-    keys = sorted(set(data["_key"]), key=lambda k: (_FAMILY_ORDER.get(family.get(k), 9), k[0], k[2] or 0,
-                                                    k[1] or 0, k[3], k[4]))
+    keys = sorted(
+        set(data["_key"]),
+        key=lambda k: (_FAMILY_ORDER.get(family.get(k), 9), k[0], k[2] or 0, k[1] or 0, k[3], k[4]),
+    )
     base = list(dict.fromkeys(k[:4] for k in keys))  # configuration without the parametrization
     styles = _curve_styles(base, {k[0]: family.get(k) for k in keys})
 
     n_legend = len(base) + 5
     per_col = min(n_legend, 56)
-    fig, axes = _facets(1, len(stds), width=6.2 * len(stds) + 3.9 * math.ceil(n_legend / 56),
-                        height=max(4.6, min(0.135 * per_col + 1.6, 9.5)))
+    fig, axes = _facets(
+        1,
+        len(stds),
+        width=6.2 * len(stds) + 3.9 * math.ceil(n_legend / 56),
+        height=max(4.6, min(0.135 * per_col + 1.6, 9.5)),
+    )
     axes = axes[0]
     extent = _Extent()
     handles: dict[tuple, Line2D] = {}
@@ -449,24 +540,48 @@ def metric_curves(curves: pd.DataFrame, summary: Mapping[str, Any], *, x: str = 
         if b in div_text:
             text += " (" + "; ".join(div_text[b]) + ")"
         h.set_label(text)
-    extra = [Line2D([], [], color="0.1", ls=(0, (6, 3)), lw=1.3,
-                    label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}")]
+    extra = [
+        Line2D(
+            [],
+            [],
+            color="0.1",
+            ls=(0, (6, 3)),
+            lw=1.3,
+            label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}",
+        )
+    ]
     if column == "loss":
         extra += _float_floor_lines(axes, stds, keys, summary, extent)
     extent.y_min = min(extent.y_min, max(tol, TINY))
     if extent.any_div:
-        extra.append(Line2D([], [], color="0.3", marker="x", ls="none",
-                            label="× on top edge: a repeat diverged (non-finite) there;\n"
-                                  "   later points summarize the remaining repeats"))
+        extra.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="x",
+                ls="none",
+                label="× on top edge: a repeat diverged (non-finite) there;\n"
+                "   later points summarize the remaining repeats",
+            )
+        )
     _metric_axes(axes, stds, x, ylabel, tol, extent)
-    _legend_right(fig, list(handles.values()) + extra, n_curves=len(handles) + len(extra),
-                  title="median over repeats, band 20–80%\n"
-                        "colour: solver, lighter for a smaller learning rate (lr);\n"
-                        "line style: batch size (b); marker shape: reference/article solver;\n"
-                        "○ on Keras curves: float32 (or another dtype than float64)")
+    _legend_right(
+        fig,
+        list(handles.values()) + extra,
+        n_curves=len(handles) + len(extra),
+        title="median over repeats, band 20–80%\n"
+        "colour: solver, lighter for a smaller learning rate (lr);\n"
+        "line style: batch size (b); marker shape: reference/article solver;\n"
+        "○ on Keras curves: float32 (or another dtype than float64)",
+    )
     metric = summary["tolerance"]["metric"]
-    fig.suptitle(f"{summary.get('study', '')} ({summary.get('dataset', '')}): {metric} vs {x}",
-                 x=0.01, ha="left", fontsize=11)
+    fig.suptitle(
+        f"{summary.get('study', '')} ({summary.get('dataset', '')}): {metric} vs {x}",
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
     return fig
 
 
@@ -483,14 +598,24 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     for r in keras:
         opt = r.get("optimizer") or str(r["solver"]).removeprefix("keras_")
-        groups.setdefault((opt, _bs(r.get("batch_size")), str(r.get("dtype")), bool(r.get("standardize")),
-                           _lr(r.get("learning_rate"))), []).append(r)
+        groups.setdefault(
+            (
+                opt,
+                _bs(r.get("batch_size")),
+                str(r.get("dtype")),
+                bool(r.get("standardize")),
+                _lr(r.get("learning_rate")),
+            ),
+            [],
+        ).append(r)
     optimizers = list(dict.fromkeys(k[0] for k in groups))
     batches = sorted({k[1] for k in groups}, key=lambda b: (b is not None, b or 0))
     dtypes = sorted({k[2] for k in groups}) or ["float64"]
     stds = sorted({k[3] for k in groups}) or [False]
     colors = palette(optimizers)
-    style = {b: (_MARKERS[i % len(_MARKERS)], _LINESTYLES[i % len(_LINESTYLES)]) for i, b in enumerate(batches)}
+    style = {
+        b: (_MARKERS[i % len(_MARKERS)], _LINESTYLES[i % len(_LINESTYLES)]) for i, b in enumerate(batches)
+    }
     fig, axes = _facets(len(dtypes), len(stds), width=5.4 * len(stds) + 3.6, height=3.9 * len(dtypes) + 0.4)
     floored = False
     any_all = any_some = False
@@ -506,8 +631,13 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
                 xs, ys, div_all, div_some = [], [], [], []
                 for k in ks:
                     runs = groups[k]
-                    ok = [r.get(field) for r in runs if not r.get("diverged") and r.get(field) is not None
-                          and math.isfinite(float(r.get(field)))]
+                    ok = [
+                        r.get(field)
+                        for r in runs
+                        if not r.get("diverged")
+                        and r.get(field) is not None
+                        and math.isfinite(float(r.get(field)))
+                    ]
                     n_div = len(runs) - len(ok)
                     med = median(ok, empty=math.nan)
                     xs.append(k[4])
@@ -521,17 +651,35 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
                 marker, ls = style[b]
                 # drawn earlier = wider, so that a line drawn later on top of it does not hide it
                 wide = 1 - ci / max(len(combos) - 1, 1)
-                ax.plot(xs, _floor(y), color=colors[opt], marker=marker, ls=ls, lw=1.2 + 2.2 * wide,
-                        ms=5 + 5 * wide, alpha=0.9)
+                ax.plot(
+                    xs,
+                    _floor(y),
+                    color=colors[opt],
+                    marker=marker,
+                    ls=ls,
+                    lw=1.2 + 2.2 * wide,
+                    ms=5 + 5 * wide,
+                    alpha=0.9,
+                )
                 # divergence markers on the top edge, shifted sideways per (optimizer, batch) to stay apart
-                shift = mtransforms.ScaledTranslation((ci - (len(combos) - 1) / 2) * 4.5 / 72, 0,
-                                                      fig.dpi_scale_trans)
+                shift = mtransforms.ScaledTranslation(
+                    (ci - (len(combos) - 1) / 2) * 4.5 / 72, 0, fig.dpi_scale_trans
+                )
                 trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes) + shift
                 for pts, face in ((div_all, colors[opt]), (div_some, "none")):
                     if pts:
-                        ax.scatter(pts, [1.0] * len(pts), marker=marker, s=55, facecolors=face,
-                                   edgecolors=colors[opt], linewidths=1.6, transform=trans, clip_on=False,
-                                   zorder=6)
+                        ax.scatter(
+                            pts,
+                            [1.0] * len(pts),
+                            marker=marker,
+                            s=55,
+                            facecolors=face,
+                            edgecolors=colors[opt],
+                            linewidths=1.6,
+                            transform=trans,
+                            clip_on=False,
+                            zorder=6,
+                        )
                 any_all |= bool(div_all)
                 any_some |= bool(div_some)
             lim = limits[std]
@@ -550,36 +698,95 @@ def final_vs_learning_rate(summary: Mapping[str, Any]) -> plt.Figure:
                 ax.set_title(", ".join(title), fontsize=10, loc="left", pad=12)
             if i == len(dtypes) - 1:
                 ax.set_xlabel("learning rate — log scale")
-        axes[i, 0].set_ylabel(f"final {ylabel.splitlines()[0]}\n(median over non-diverged repeats)"
-                              + (f"\n(values < {TINY:g} drawn at {TINY:g})" if floored else "")
-                              + " — log scale", fontsize=9)
+        axes[i, 0].set_ylabel(
+            f"final {ylabel.splitlines()[0]}\n(median over non-diverged repeats)"
+            + (f"\n(values < {TINY:g} drawn at {TINY:g})" if floored else "")
+            + " — log scale",
+            fontsize=9,
+        )
     handles: list[Any] = [Line2D([], [], color=colors[o], lw=2, label=f"optimizer {o}") for o in optimizers]
-    handles += [Line2D([], [], color="0.3", marker=style[b][0], ls=style[b][1],
-                       label=f"batch {'full' if b is None else b}") for b in batches]
-    lims = [f"{_param(s)} {compact(limits[s], 3)}" if len(stds) > 1 else compact(limits[s], 3)
-            for s in stds if limits[s] is not None]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker=style[b][0],
+            ls=style[b][1],
+            label=f"batch {'full' if b is None else b}",
+        )
+        for b in batches
+    ]
+    lims = [
+        f"{_param(s)} {compact(limits[s], 3)}" if len(stds) > 1 else compact(limits[s], 3)
+        for s in stds
+        if limits[s] is not None
+    ]
     if lims:
-        handles.append(Line2D([], [], color="crimson", ls="--", lw=1.4,
-                              label="GD stability limit 2/λmax\n   (" + ", ".join(lims) + ")"))
-    handles.append(Line2D([], [], color="0.1", ls=(0, (6, 3)), lw=1.2,
-                          label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="crimson",
+                ls="--",
+                lw=1.4,
+                label="GD stability limit 2/λmax\n   (" + ", ".join(lims) + ")",
+            )
+        )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="0.1",
+            ls=(0, (6, 3)),
+            lw=1.2,
+            label=f"tolerance: {summary['tolerance']['metric']} = {compact(tol)}",
+        )
+    )
     if any_all:
-        handles.append(Line2D([], [], color="0.3", marker="o", ls="none", markerfacecolor="0.3",
-                              label="marker on top edge, filled: every repeat diverged"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                ls="none",
+                markerfacecolor="0.3",
+                label="marker on top edge, filled: every repeat diverged",
+            )
+        )
     if any_some:
-        handles.append(Line2D([], [], color="0.3", marker="o", ls="none", markerfacecolor="none",
-                              label="marker on top edge, hollow: some repeats diverged\n"
-                                    "   (the point is the median of the others)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                ls="none",
+                markerfacecolor="none",
+                label="marker on top edge, hollow: some repeats diverged\n"
+                "   (the point is the median of the others)",
+            )
+        )
     if field == "final_loss_float64":
         handles.append(Line2D([], [], lw=0, label="final MSE: of the final weights, evaluated in float64"))
-    _legend_right(fig, handles, n_curves=len(handles),
-                  title="lines drawn earlier are wider, so that\noverlapping lines stay visible"
-                  if len(combos) > 1 else None)
+    _legend_right(
+        fig,
+        handles,
+        n_curves=len(handles),
+        title="lines drawn earlier are wider, so that\noverlapping lines stay visible"
+        if len(combos) > 1
+        else None,
+    )
     if not keras:
         for ax in axes.flat:
             ax.text(0.02, 0.5, "no Keras runs in this study", transform=ax.transAxes)
-    fig.suptitle(f"{summary.get('study', '')} ({summary.get('dataset', '')}): final "
-                 f"{summary['tolerance']['metric']} vs learning rate (Keras runs)", x=0.01, ha="left", fontsize=11)
+    fig.suptitle(
+        f"{summary.get('study', '')} ({summary.get('dataset', '')}): final "
+        f"{summary['tolerance']['metric']} vs learning rate (Keras runs)",
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
     return fig
 
 
@@ -597,17 +804,35 @@ def _tt_rows(summary: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
         traced = [(r, t) for r, t in zip(runs, tts) if t is not None]
         n = len(runs)
         # diverged: flagged so, or the metric ended non-finite (JSON null) although it was traced
-        div = [r for r, t in zip(runs, tts) if r.get("diverged") or (t is not None and t.get("final") is None
-                                                                     and t.get("best") is not None)]
+        div = [
+            r
+            for r, t in zip(runs, tts)
+            if r.get("diverged") or (t is not None and t.get("final") is None and t.get("best") is not None)
+        ]
         n_div = len(div)
-        div_epochs = [int(r.get("diverged_epoch") or r.get("epochs_run")) for r in div
-                      if r.get("diverged") and (r.get("diverged_epoch") or r.get("epochs_run")) is not None]
+        div_epochs = [
+            int(r.get("diverged_epoch") or r.get("epochs_run"))
+            for r in div
+            if r.get("diverged") and (r.get("diverged_epoch") or r.get("epochs_run")) is not None
+        ]
         reached = [t[unit] for _, t in traced if t.get("reached") and t.get(unit) is not None]
-        row = {"key": k, "family": fam[k], "label": config_label(*k[:4]), "standardize": k[4], "n": n,
-               "n_div": n_div, "n_traced": len(traced), "n_reached": len(reached), "points": reached}
+        row = {
+            "key": k,
+            "family": fam[k],
+            "label": config_label(*k[:4]),
+            "standardize": k[4],
+            "n": n,
+            "n_div": n_div,
+            "n_traced": len(traced),
+            "n_reached": len(reached),
+            "points": reached,
+        }
         if not traced:
-            row.update(kind="untraced", value=math.nan,
-                       text="no time to tolerance: the metric was not traced for this solver")
+            row.update(
+                kind="untraced",
+                value=math.nan,
+                text="no time to tolerance: the metric was not traced for this solver",
+            )
         else:
             # unreached repeats count as never (+inf): the median is finite iff most repeats reached it
             times = np.array(reached + [math.inf] * (len(traced) - len(reached)), dtype=float)
@@ -628,15 +853,28 @@ def _tt_rows(summary: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
                     text += ("; " if text else "") + div_txt
                 row.update(kind="reached", value=med, text=text)
             else:
-                end = median([r.get("seconds") if unit == "seconds" else r.get("epochs_run") for r, _ in traced],
-                             empty=math.nan)
+                end = median(
+                    [r.get("seconds") if unit == "seconds" else r.get("epochs_run") for r, _ in traced],
+                    empty=math.nan,
+                )
                 who = "" if not reached else f" by {len(traced) - len(reached)}/{len(traced)} repeats"
                 detail = "; ".join(s for s in (div_txt, best_txt) if s)
-                row.update(kind="diverged" if n_div else "not_reached", value=end,
-                           text=f"not reached{who}" + (f" ({detail})" if detail else ""))
+                row.update(
+                    kind="diverged" if n_div else "not_reached",
+                    value=end,
+                    text=f"not reached{who}" + (f" ({detail})" if detail else ""),
+                )
         rows.append(row)
-    rows.sort(key=lambda r: (r["standardize"], _FAMILY_ORDER.get(r["family"], 9), r["key"][0], r["key"][2] or 0,
-                             r["key"][1] or 0, r["key"][3]))
+    rows.sort(
+        key=lambda r: (
+            r["standardize"],
+            _FAMILY_ORDER.get(r["family"], 9),
+            r["key"][0],
+            r["key"][2] or 0,
+            r["key"][1] or 0,
+            r["key"][3],
+        )
+    )
     return rows
 
 
@@ -653,8 +891,15 @@ def time_to_tolerance_bars(summary: Mapping[str, Any], *, unit: str = "epochs") 
     rows = _tt_rows(summary, unit)
     stds = sorted({r["standardize"] for r in rows}) or [False]
     counts = [max(1, sum(r["standardize"] == s for r in rows)) for s in stds]
-    fig, axes = plt.subplots(len(stds), 1, figsize=(11.5, 0.3 * sum(counts) + 1.4 + 0.6 * len(stds)),
-                             sharex=True, squeeze=False, height_ratios=counts, layout="constrained")
+    fig, axes = plt.subplots(
+        len(stds),
+        1,
+        figsize=(11.5, 0.3 * sum(counts) + 1.4 + 0.6 * len(stds)),
+        sharex=True,
+        squeeze=False,
+        height_ratios=counts,
+        layout="constrained",
+    )
     axes = axes[:, 0]
     values = [r["value"] for r in rows if math.isfinite(r["value"]) and r["value"] > 0]
     points = [p for r in rows for p in r["points"] if p > 0]
@@ -673,14 +918,30 @@ def time_to_tolerance_bars(summary: Mapping[str, Any], *, unit: str = "epochs") 
                 ax.barh(i, v - floor, left=floor, height=0.7, color=color, alpha=0.85)
             elif r["kind"] in ("not_reached", "diverged") and math.isfinite(v) and v > 0:
                 edge = "crimson" if r["kind"] == "diverged" else color
-                ax.barh(i, v - floor, left=floor, height=0.7, facecolor="white", edgecolor=edge,
-                        hatch="xx" if r["kind"] == "diverged" else "///", lw=1.0)
+                ax.barh(
+                    i,
+                    v - floor,
+                    left=floor,
+                    height=0.7,
+                    facecolor="white",
+                    edgecolor=edge,
+                    hatch="xx" if r["kind"] == "diverged" else "///",
+                    lw=1.0,
+                )
             if r["points"]:
                 ax.scatter(r["points"], [i] * len(r["points"]), s=12, color="k", zorder=4)
             end = max([v if math.isfinite(v) and v > 0 else floor, *r["points"]])
             if r["text"]:
-                ax.text(end * 1.15, i, r["text"], va="center", ha="left", fontsize=7.5,
-                        color="crimson" if r["kind"] == "diverged" else "0.15", clip_on=False)
+                ax.text(
+                    end * 1.15,
+                    i,
+                    r["text"],
+                    va="center",
+                    ha="left",
+                    fontsize=7.5,
+                    color="crimson" if r["kind"] == "diverged" else "0.15",
+                    clip_on=False,
+                )
         ax.set_yticks(range(len(sub)), [r["label"] for r in sub], fontsize=8)
         ax.set_ylim(len(sub) - 0.5, -0.5)
         ax.set_xscale("log")
@@ -693,17 +954,39 @@ def time_to_tolerance_bars(summary: Mapping[str, Any], *, unit: str = "epochs") 
     axes[-1].set_xlim(floor, hi * 10 ** max(1.5, 0.45 * math.log10(max(hi / floor, 10))))
     what = "epochs (reference/article solvers: iterations)" if unit == "epochs" else "wall-clock seconds"
     axes[-1].set_xlabel(f"{what} to reach the tolerance — median over repeats, log scale")
-    handles = [Patch(color=FAMILY_COLOR[f], label=f"{f} solvers") for f in FAMILY_COLOR
-               if any(r["family"] == f for r in rows)]
+    handles = [
+        Patch(color=FAMILY_COLOR[f], label=f"{f} solvers")
+        for f in FAMILY_COLOR
+        if any(r["family"] == f for r in rows)
+    ]
     handles.append(Line2D([], [], color="k", marker="o", ms=4, ls="none", label="one repeat that reached it"))
     if "not_reached" in kinds:
-        handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="///",
-                             label=f"not reached (bar: length of the run, {unit})"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="0.3",
+                hatch="///",
+                label=f"not reached (bar: length of the run, {unit})",
+            )
+        )
     if "diverged" in kinds:
-        handles.append(Patch(facecolor="white", edgecolor="crimson", hatch="xx",
-                             label=f"diverged, not reached (bar: length of the run, {unit})"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False)
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="crimson",
+                hatch="xx",
+                label=f"diverged, not reached (bar: length of the run, {unit})",
+            )
+        )
+    fig.legend(
+        handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False
+    )
     tol = summary["tolerance"]
-    fig.suptitle(f"{summary.get('study', '')} ({summary.get('dataset', '')}): {unit} to reach "
-                 f"{tol['metric']} ≤ {compact(float(tol['value']))}", x=0.01, ha="left", fontsize=11)
+    fig.suptitle(
+        f"{summary.get('study', '')} ({summary.get('dataset', '')}): {unit} to reach "
+        f"{tol['metric']} ≤ {compact(float(tol['value']))}",
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
     return fig

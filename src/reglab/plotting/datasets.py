@@ -35,9 +35,15 @@ def solver_agreement(closed: dict[str, Any]) -> plt.Figure:
     for name, fit in solvers.items():
         vec = _param_vector(fit, features)
         diff = None if vec is None or ref is None else float(np.max(np.abs(vec - ref)))
-        rows.append({"solver": name, "status": fit["status"],
-                     "max_abs_diff": np.nan if diff is None else max(diff, TINY),
-                     "correct_digits": fit.get("correct_digits"), "train_mse": fit.get("train_mse")})
+        rows.append(
+            {
+                "solver": name,
+                "status": fit["status"],
+                "max_abs_diff": np.nan if diff is None else max(diff, TINY),
+                "correct_digits": fit.get("correct_digits"),
+                "train_mse": fit.get("train_mse"),
+            }
+        )
     table = pd.DataFrame(rows)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     ok = table.dropna(subset=["max_abs_diff"])
@@ -49,13 +55,25 @@ def solver_agreement(closed: dict[str, Any]) -> plt.Figure:
     if failed:
         axes[0].set_title("failed: " + ", ".join(failed), fontsize=9, loc="left")
     if table["correct_digits"].notna().any():
-        sns.barplot(data=table.dropna(subset=["correct_digits"]), y="solver", x="correct_digits",
-                    ax=axes[1], color="C2", orient="h")
+        sns.barplot(
+            data=table.dropna(subset=["correct_digits"]),
+            y="solver",
+            x="correct_digits",
+            ax=axes[1],
+            color="C2",
+            orient="h",
+        )
         axes[1].set_xlabel("correct digits vs exact rational solution")
         axes[1].set_xlim(0, 16.5)
     else:
-        sns.barplot(data=table.dropna(subset=["train_mse"]), y="solver", x="train_mse",
-                    ax=axes[1], color="C2", orient="h")
+        sns.barplot(
+            data=table.dropna(subset=["train_mse"]),
+            y="solver",
+            x="train_mse",
+            ax=axes[1],
+            color="C2",
+            orient="h",
+        )
         axes[1].set_xlabel("training MSE")
     axes[1].set_ylabel("")
     fig.suptitle(f"{closed['dataset']}: closed-form solvers", x=0.01, ha="left")
@@ -67,13 +85,24 @@ def diagnostics_panel(diag: dict[str, Any], max_vif_features: int = 30) -> plt.F
     """Left: singular values of the raw and column-scaled design with the rank tolerance.
     Right: VIF per feature with the conventional threshold 10 (infinite VIFs drawn at the top)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sv = pd.DataFrame({
-        "k": np.concatenate([np.arange(1, len(diag["singular_values"]) + 1)] * 2),
-        "singular value": np.maximum(np.concatenate([diag["singular_values"], diag["singular_values_scaled"]]), TINY),
-        "design": ["raw"] * len(diag["singular_values"]) + ["unit-length columns"] * len(diag["singular_values_scaled"]),
-    })
+    sv = pd.DataFrame(
+        {
+            "k": np.concatenate([np.arange(1, len(diag["singular_values"]) + 1)] * 2),
+            "singular value": np.maximum(
+                np.concatenate([diag["singular_values"], diag["singular_values_scaled"]]), TINY
+            ),
+            "design": ["raw"] * len(diag["singular_values"])
+            + ["unit-length columns"] * len(diag["singular_values_scaled"]),
+        }
+    )
     sns.lineplot(data=sv, x="k", y="singular value", hue="design", marker="o", ax=axes[0])
-    axes[0].axhline(max(diag["rank_tol"], TINY), color="crimson", ls="--", lw=1, label="rank tolerance (unit-length columns)")
+    axes[0].axhline(
+        max(diag["rank_tol"], TINY),
+        color="crimson",
+        ls="--",
+        lw=1,
+        label="rank tolerance (unit-length columns)",
+    )
     axes[0].set_yscale("log")
     axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].legend(fontsize=8)
@@ -82,10 +111,23 @@ def diagnostics_panel(diag: dict[str, Any], max_vif_features: int = 30) -> plt.F
     if 0 < len(vif) <= max_vif_features:
         finite = [v for v in vif.values() if v is not None]
         top = max([10.0, *finite]) * 3
-        frame = pd.DataFrame({"feature": list(vif), "VIF": [top if v is None else max(v, 1.0) for v in vif.values()],
-                              "infinite": [v is None for v in vif.values()]})
-        sns.barplot(data=frame, y="feature", x="VIF", hue="infinite", palette={False: "C0", True: "crimson"},
-                    ax=axes[1], orient="h", dodge=False)
+        frame = pd.DataFrame(
+            {
+                "feature": list(vif),
+                "VIF": [top if v is None else max(v, 1.0) for v in vif.values()],
+                "infinite": [v is None for v in vif.values()],
+            }
+        )
+        sns.barplot(
+            data=frame,
+            y="feature",
+            x="VIF",
+            hue="infinite",
+            palette={False: "C0", True: "crimson"},
+            ax=axes[1],
+            orient="h",
+            dodge=False,
+        )
         axes[1].axvline(10, color="k", ls=":", lw=1)
         axes[1].set_xscale("log")
         axes[1].set_xlabel("VIF (red: infinite, exact dependency)")

@@ -46,8 +46,12 @@ MAX_POINTS = 2000
 #: Quantiles of the band drawn around the median.
 BAND = (0.2, 0.8)
 
-_LOSS_NAMES = {"linear": "MSE", "mlp_regression": "MSE",
-               "logistic": "log-loss", "mlp_classification": "log-loss"}
+_LOSS_NAMES = {
+    "linear": "MSE",
+    "mlp_regression": "MSE",
+    "logistic": "log-loss",
+    "mlp_classification": "log-loss",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -74,14 +78,23 @@ def _band(history: pd.DataFrame, column: str, epochs: np.ndarray) -> pd.DataFram
         warnings.simplefilter("ignore", RuntimeWarning)
         q = np.nanquantile(values, [BAND[0], 0.5, BAND[1]], axis=1)
     q[~np.isfinite(q)] = np.nan
-    return pd.DataFrame({"epoch": wide.index.to_numpy(), "lo": q[0], "median": q[1], "hi": q[2],
-                         "n": np.isfinite(values).sum(axis=1)})
+    return pd.DataFrame(
+        {
+            "epoch": wide.index.to_numpy(),
+            "lo": q[0],
+            "median": q[1],
+            "hi": q[2],
+            "n": np.isfinite(values).sum(axis=1),
+        }
+    )
 
 
 def _divergence(doc: dict[str, Any]) -> tuple[list[int], str]:
     """Divergence epochs of the run's repeats and the legend suffix describing them."""
     reps = doc.get("repeats") or []
-    epochs = [int(r["diverged_epoch"]) for r in reps if r.get("diverged") and r.get("diverged_epoch") is not None]
+    epochs = [
+        int(r["diverged_epoch"]) for r in reps if r.get("diverged") and r.get("diverged_epoch") is not None
+    ]
     n_div = sum(bool(r.get("diverged")) for r in reps) if reps else int(doc.get("n_diverged") or 0)
     n_rep = len(reps) or int(doc.get("n_repeats") or 1)
     if not n_div:
@@ -107,9 +120,17 @@ def _title(docs: Sequence[dict[str, Any]]) -> str:
     return ", ".join(names)
 
 
-def _draw_curves(ax: plt.Axes, docs: Sequence[dict[str, Any]], history: pd.DataFrame, column: str, *,
-                 log_y: bool, cap: int, label_extra: dict[str, str] | None = None,
-                 dashed_column: str | None = None) -> dict[str, Any]:
+def _draw_curves(
+    ax: plt.Axes,
+    docs: Sequence[dict[str, Any]],
+    history: pd.DataFrame,
+    column: str,
+    *,
+    log_y: bool,
+    cap: int,
+    label_extra: dict[str, str] | None = None,
+    dashed_column: str | None = None,
+) -> dict[str, Any]:
     """Median + band per run of ``column`` (and the median of ``dashed_column``, dashed)."""
     runs = [d["run"] for d in docs]
     colors = palette(runs)
@@ -148,19 +169,38 @@ def _draw_curves(ax: plt.Axes, docs: Sequence[dict[str, Any]], history: pd.DataF
                 any_dashed = True
         mark_divergence(ax, div_epochs, color)
         handles.append(Line2D([], [], color=color, lw=lw, label=label))
-    return {"handles": handles, "floored": floored, "any_dashed": any_dashed,
-            "any_diverged": any(_divergence(d)[0] for d in docs)}
+    return {
+        "handles": handles,
+        "floored": floored,
+        "any_dashed": any_dashed,
+        "any_diverged": any(_divergence(d)[0] for d in docs),
+    }
 
 
-def _finish(ax: plt.Axes, info: dict[str, Any], *, log_y: bool, log_x: bool, ylabel: str,
-            dashed_label: str | None = None) -> None:
+def _finish(
+    ax: plt.Axes,
+    info: dict[str, Any],
+    *,
+    log_y: bool,
+    log_x: bool,
+    ylabel: str,
+    dashed_label: str | None = None,
+) -> None:
     handles = list(info["handles"])
     if info["any_dashed"] and dashed_label:
         handles.append(Line2D([], [], color="0.3", lw=1.3, ls="--", label=dashed_label))
     if info["any_diverged"]:
-        handles.append(Line2D([], [], color="0.3", marker="x", ls="none",
-                              label="× on top edge: a repeat diverged (non-finite) at that epoch;\n"
-                                    "   later epochs summarize the remaining repeats"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="x",
+                ls="none",
+                label="× on top edge: a repeat diverged (non-finite) at that epoch;\n"
+                "   later epochs summarize the remaining repeats",
+            )
+        )
     if log_y:
         ax.set_yscale("log")
     if log_x:
@@ -168,11 +208,24 @@ def _finish(ax: plt.Axes, info: dict[str, Any], *, log_y: bool, log_x: bool, yla
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel("epoch" + (" (log scale)" if log_x else ""))
-    ax.set_ylabel(ylabel + (f"\n(values < {TINY:g} drawn at {TINY:g})" if info["floored"] else ""), fontsize=10)
-    title = ("line width decreases in drawing order,\nso overlapping curves stay visible"
-             if len(info["handles"]) > 1 else None)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
-              title=title, title_fontsize=7, alignment="left")
+    ax.set_ylabel(
+        ylabel + (f"\n(values < {TINY:g} drawn at {TINY:g})" if info["floored"] else ""), fontsize=10
+    )
+    title = (
+        "line width decreases in drawing order,\nso overlapping curves stay visible"
+        if len(info["handles"]) > 1
+        else None
+    )
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        frameon=False,
+        title=title,
+        title_fontsize=7,
+        alignment="left",
+    )
 
 
 def _loss_name(docs: Sequence[dict[str, Any]]) -> tuple[str, dict[str, str]]:
@@ -186,8 +239,14 @@ def _loss_name(docs: Sequence[dict[str, Any]]) -> tuple[str, dict[str, str]]:
 # --------------------------------------------------------------------------- figures
 
 
-def loss_curves(docs: list[dict], history: pd.DataFrame, *, log_y: bool = True, log_x: bool = False,
-                max_points: int = MAX_POINTS) -> plt.Figure:
+def loss_curves(
+    docs: list[dict],
+    history: pd.DataFrame,
+    *,
+    log_y: bool = True,
+    log_x: bool = False,
+    max_points: int = MAX_POINTS,
+) -> plt.Figure:
     """Training-set loss after each epoch (``loss_end``) per run: median over repeats with a
     20-80% band; validation loss (median) dashed where recorded; divergences marked.
 
@@ -195,19 +254,40 @@ def loss_curves(docs: list[dict], history: pd.DataFrame, *, log_y: bool = True, 
     """
     loss, extra = _loss_name(docs)
     fig, ax = plt.subplots(figsize=(10.5, 4.4))
-    info = _draw_curves(ax, docs, history, "loss_end", log_y=log_y, cap=max_points, label_extra=extra,
-                        dashed_column="val_loss")
-    _finish(ax, info, log_y=log_y, log_x=log_x,
-            ylabel=f"training-set {loss} after the epoch",
-            dashed_label="dashed, darker: validation loss (median)")
-    ax.set_title(f"{_title(docs)}: training loss (solid: median over repeats, band: 20–80%)",
-                 fontsize=10, loc="left")
+    info = _draw_curves(
+        ax,
+        docs,
+        history,
+        "loss_end",
+        log_y=log_y,
+        cap=max_points,
+        label_extra=extra,
+        dashed_column="val_loss",
+    )
+    _finish(
+        ax,
+        info,
+        log_y=log_y,
+        log_x=log_x,
+        ylabel=f"training-set {loss} after the epoch",
+        dashed_label="dashed, darker: validation loss (median)",
+    )
+    ax.set_title(
+        f"{_title(docs)}: training loss (solid: median over repeats, band: 20–80%)", fontsize=10, loc="left"
+    )
     fig.tight_layout()
     return fig
 
 
-def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_norm", *,
-                    log_y: bool | None = None, log_x: bool = False, max_points: int = MAX_POINTS) -> plt.Figure:
+def distance_curves(
+    docs: list[dict],
+    history: pd.DataFrame,
+    ref: str = "min_norm",
+    *,
+    log_y: bool | None = None,
+    log_x: bool = False,
+    max_points: int = MAX_POINTS,
+) -> plt.Figure:
     """Euclidean distance of the parameters (trained parametrization) to the reference
     solution ``ref`` vs epoch: median over repeats with a 20-80% band.
 
@@ -230,9 +310,14 @@ def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_nor
             values = values[np.isfinite(values) & (values > 0)]
             log_y = bool(values.size) and values.max() / values.min() > 10
         info = _draw_curves(ax, drawn, history, column, log_y=log_y, cap=max_points)
-        _finish(ax, info, log_y=log_y, log_x=log_x,
-                ylabel=f"‖θ − θ_ref‖₂, θ_ref = {ref.replace('_', '-')} solution\n"
-                       "(parameters as trained: standardized units\nfor runs on standardized features)")
+        _finish(
+            ax,
+            info,
+            log_y=log_y,
+            log_x=log_x,
+            ylabel=f"‖θ − θ_ref‖₂, θ_ref = {ref.replace('_', '-')} solution\n"
+            "(parameters as trained: standardized units\nfor runs on standardized features)",
+        )
     else:
         ax.axis("off")
         ax.text(0.02, 0.5, f"no run has a '{ref}' reference distance", transform=ax.transAxes)
@@ -244,9 +329,14 @@ def distance_curves(docs: list[dict], history: pd.DataFrame, ref: str = "min_nor
     return fig
 
 
-def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.15, 0.85),
-                   null_direction: tuple[float, float, float] = (1.0, -1.0, 1.0),
-                   features: tuple[str, str] = ("x1", "x2"), seed: int = 0) -> plt.Figure:
+def landing_points(
+    docs: list[dict],
+    *,
+    article_point: tuple[float, float] = (1.15, 0.85),
+    null_direction: tuple[float, float, float] = (1.0, -1.0, 1.0),
+    features: tuple[str, str] = ("x1", "x2"),
+    seed: int = 0,
+) -> plt.Figure:
     """Where the repeats of seed 001 (``collinear_toy``) land on the line of exact fits.
 
     On that data (x2 = x1 + 1, y = 2 x1 + 1) every (w1, w2, b) with w1 + w2 = 2 and
@@ -275,8 +365,9 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
     nobias_docs = [doc for doc in docs if not doc.get("spec", {}).get("use_bias", True)]
     for doc in docs:
         if doc.get("standardize"):
-            raise ValueError(f"run {doc['run']!r} was trained on standardized features; "
-                             "landing_points needs raw-unit fits")
+            raise ValueError(
+                f"run {doc['run']!r} was trained on standardized features; landing_points needs raw-unit fits"
+            )
     colors = palette([doc["run"] for doc in docs])
     mn = None
     for doc in bias_docs:
@@ -287,8 +378,9 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
     if mn is None:
         raise ValueError("landing_points needs a use_bias run with a 'min_norm' reference")
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 6.4), gridspec_kw={"width_ratios": [1.0, 1.15]},
-                                 layout="constrained")
+    fig, (ax, bx) = plt.subplots(
+        1, 2, figsize=(13, 6.4), gridspec_kw={"width_ratios": [1.0, 1.15]}, layout="constrained"
+    )
     strip_rows = []
     for doc in bias_docs:
         run = doc["run"]
@@ -306,31 +398,81 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
             label += f", {n_div} diverged/without weights (not drawn)"
         if len(ok):
             label += f"\n  median dist. to exact-fit line {np.median(off_line):.2g}"
-        ax.scatter(theta[:, 0], theta[:, 1], s=18, alpha=0.6, color=colors[run], label=label,
-                   edgecolor="none", zorder=3)
+        ax.scatter(
+            theta[:, 0],
+            theta[:, 1],
+            s=18,
+            alpha=0.6,
+            color=colors[run],
+            label=label,
+            edgecolor="none",
+            zorder=3,
+        )
     for doc in nobias_docs:
         run = doc["run"]
         reps = doc.get("repeats") or []
         ok = [r for r in reps if not r.get("diverged") and r.get("coef") is not None]
         pts = np.array([[r["coef"][f1], r["coef"][f2]] for r in ok], dtype=float).reshape(-1, 2)
         n_div = len(reps) - len(ok)
-        label = f"{run} (no bias; unique solution): {len(ok)} repeats" + (f", {n_div} diverged" if n_div else "")
-        ax.scatter(pts[:, 0], pts[:, 1], s=28, marker="^", color=colors[run], label=label,
-                   edgecolor="k", linewidth=0.5, zorder=8)
+        label = f"{run} (no bias; unique solution): {len(ok)} repeats" + (
+            f", {n_div} diverged" if n_div else ""
+        )
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            s=28,
+            marker="^",
+            color=colors[run],
+            label=label,
+            edgecolor="k",
+            linewidth=0.5,
+            zorder=8,
+        )
         ref = (doc.get("references") or {}).get("closed_form")
         if ref:
             if len(pts):
                 dist = np.median(np.hypot(pts[:, 0] - ref[f1], pts[:, 1] - ref[f2]))
                 ax.collections[-1].set_label(f"{label}\n  median dist. to its solution {dist:.2g}")
-            ax.scatter([ref[f1]], [ref[f2]], marker="P", s=70, color="white", edgecolor="k", zorder=7,
-                       label=f"no-bias exact solution ({ref[f1]:.3g}, {ref[f2]:.3g})")
+            ax.scatter(
+                [ref[f1]],
+                [ref[f2]],
+                marker="P",
+                s=70,
+                color="white",
+                edgecolor="k",
+                zorder=7,
+                label=f"no-bias exact solution ({ref[f1]:.3g}, {ref[f2]:.3g})",
+            )
     total = mn[0] + mn[1]
-    ax.axline((mn[0], mn[1]), slope=e2[1] / e2[0] if e2[0] else math.inf, color="0.35", lw=1, ls="--",
-              zorder=1, label=f"exact fits: {f1} + {f2} = {total:.4g}")
-    ax.scatter([mn[0]], [mn[1]], marker="*", s=220, color="gold", edgecolor="k", zorder=6,
-               label=f"minimum-norm solution ({mn[0]:.3g}, {mn[1]:.3g}, b={mn[2]:.2g})")
-    ax.scatter([article_point[0]], [article_point[1]], marker="D", s=80, color="crimson", edgecolor="k",
-               zorder=7, label=f"article (Adam) ({article_point[0]:g}, {article_point[1]:g})")
+    ax.axline(
+        (mn[0], mn[1]),
+        slope=e2[1] / e2[0] if e2[0] else math.inf,
+        color="0.35",
+        lw=1,
+        ls="--",
+        zorder=1,
+        label=f"exact fits: {f1} + {f2} = {total:.4g}",
+    )
+    ax.scatter(
+        [mn[0]],
+        [mn[1]],
+        marker="*",
+        s=220,
+        color="gold",
+        edgecolor="k",
+        zorder=6,
+        label=f"minimum-norm solution ({mn[0]:.3g}, {mn[1]:.3g}, b={mn[2]:.2g})",
+    )
+    ax.scatter(
+        [article_point[0]],
+        [article_point[1]],
+        marker="D",
+        s=80,
+        color="crimson",
+        edgecolor="k",
+        zorder=7,
+        label=f"article (Adam) ({article_point[0]:g}, {article_point[1]:g})",
+    )
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel(f"final weight w1 (coefficient of {f1})")
     ax.set_ylabel(f"final weight w2 (coefficient of {f2})")
@@ -342,18 +484,37 @@ def landing_points(docs: list[dict], *, article_point: tuple[float, float] = (1.
     if len(strip):
         with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib 3.11's deprecated `vert`
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
-            sns.boxplot(data=strip, x="u", y="run", order=order, ax=bx, color="0.92", width=0.5,
-                        showfliers=False, whis=(5, 95), linewidth=0.8)
+            sns.boxplot(
+                data=strip,
+                x="u",
+                y="run",
+                order=order,
+                ax=bx,
+                color="0.92",
+                width=0.5,
+                showfliers=False,
+                whis=(5, 95),
+                linewidth=0.8,
+            )
         # the strip's vertical jitter is drawn from the config seed (seaborn's stripplot draws from numpy's
         # global state): the same config gives the same figure, byte for byte
         jitter = generator(seed, "figure", "landing").uniform(-0.2, 0.2, size=len(strip))
         rows = strip["run"].map({run: i for i, run in enumerate(order)}).to_numpy(dtype=float)
-        bx.scatter(strip["u"], rows + jitter, s=12, alpha=0.6, color=[colors[r] for r in strip["run"]],
-                   edgecolor="none", zorder=3)
+        bx.scatter(
+            strip["u"],
+            rows + jitter,
+            s=12,
+            alpha=0.6,
+            color=[colors[r] for r in strip["run"]],
+            edgecolor="none",
+            zorder=3,
+        )
     bx.axvline(0.0, color="goldenrod", lw=1.5, label="minimum-norm point (u = 0)")
     bx.axvline(u_article, color="crimson", lw=1.5, ls="--", label=f"article (Adam): u = {u_article:.3g}")
-    bx.set_xlabel(f"u = signed offset along {f1} + {f2} = {total:.4g} from the minimum-norm point\n"
-                  "((Δw1 − Δw2)/√2; box: quartiles, whiskers: 5–95%)")
+    bx.set_xlabel(
+        f"u = signed offset along {f1} + {f2} = {total:.4g} from the minimum-norm point\n"
+        "((Δw1 − Δw2)/√2; box: quartiles, whiskers: 5–95%)"
+    )
     bx.set_ylabel("")
     bx.set_title("(b) position of each repeat along the line of exact fits", fontsize=10, loc="left")
     handles, labels = ax.get_legend_handles_labels()

@@ -10,13 +10,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.category as mcategory  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.text as mtext  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import matplotlib.transforms as mtransforms  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
 from reglab.core.io import atomic_path  # noqa: E402
 
@@ -26,8 +26,10 @@ TINY = 1e-17  # floor for log-scale plots of differences that are exactly zero
 # Names in any script: after DejaVu Sans (Latin, Greek, Cyrillic), matplotlib falls back glyph by glyph
 # to an installed CJK font (Debian's fonts-noto-cjk; CI installs it). Only fonts that are installed are
 # listed, so a machine without one gets boxes for CJK glyphs, not a warning per figure.
-_CJK_FONTS = sorted({f.name for f in font_manager.fontManager.ttflist if "Sans CJK" in f.name and "Mono" not in f.name},
-                    key=lambda n: (not n.endswith(" JP"), n))
+_CJK_FONTS = sorted(
+    {f.name for f in font_manager.fontManager.ttflist if "Sans CJK" in f.name and "Mono" not in f.name},
+    key=lambda n: (not n.endswith(" JP"), n),
+)
 plt.rcParams["font.family"] = ["DejaVu Sans", *_CJK_FONTS[:1]]
 #: Longest line of a text drawn: tick labels, legend entries, anything else (titles, labels, notes).
 #: Longer ones keep their head and tail around an ellipsis, so a 300-character column name cannot
@@ -39,7 +41,7 @@ def _shorten(line: str, limit: int) -> str:
     if len(line) <= limit:
         return line
     keep = (limit - 1) // 2
-    return line[:keep] + "…" + line[-(limit - 1 - keep):]
+    return line[:keep] + "…" + line[-(limit - 1 - keep) :]
 
 
 def _shorten_text(text: mtext.Text, limit: int) -> bool:
@@ -60,8 +62,9 @@ def shorten_texts(fig: plt.Figure) -> int:
             if isinstance(fmt, mticker.FixedFormatter):
                 fmt.seq = [_shorten(str(x), MAX_TICK_LABEL) for x in fmt.seq]
             elif isinstance(fmt, (mcategory.StrCategoryFormatter, mticker.FuncFormatter)):
-                axis.set_major_formatter(mticker.FuncFormatter(
-                    lambda x, pos, f=fmt: _shorten(str(f(x, pos)), MAX_TICK_LABEL)))
+                axis.set_major_formatter(
+                    mticker.FuncFormatter(lambda x, pos, f=fmt: _shorten(str(f(x, pos)), MAX_TICK_LABEL))
+                )
         for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
             changed += _shorten_text(t, MAX_TICK_LABEL)
             done.add(id(t))
@@ -84,8 +87,6 @@ def save(fig: plt.Figure, path: str) -> None:
     plt.close(fig)
 
 
-
-
 def palette(names: Sequence[str]) -> dict[str, Any]:
     """One colour per name: seaborn's "deep" for up to 10 names, "husl" beyond."""
     colors = sns.color_palette("deep" if len(names) <= 10 else "husl", n_colors=max(len(names), 1))
@@ -97,5 +98,14 @@ def mark_divergence(ax: plt.Axes, positions: Sequence[float], color: Any) -> Non
     if not positions:
         return
     trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-    ax.scatter(list(positions), [1.0] * len(positions), marker="x", s=45, color=color, transform=trans,
-               clip_on=False, zorder=5, linewidths=1.6)
+    ax.scatter(
+        list(positions),
+        [1.0] * len(positions),
+        marker="x",
+        s=45,
+        color=color,
+        transform=trans,
+        clip_on=False,
+        zorder=5,
+        linewidths=1.6,
+    )

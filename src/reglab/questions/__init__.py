@@ -21,11 +21,29 @@ from reglab.questions.base import (
     study_generic,
 )
 
-__all__ = ["QUESTIONS", "COLUMNS", "Artifacts", "Finding", "Question", "Row", "build_rows", "build_table",
-           "findings", "missing_inputs", "reads", "study_answer"]
+__all__ = [
+    "QUESTIONS",
+    "COLUMNS",
+    "Artifacts",
+    "Finding",
+    "Question",
+    "Row",
+    "build_rows",
+    "build_table",
+    "findings",
+    "missing_inputs",
+    "reads",
+    "study_answer",
+]
 
 #: every question, in the order the report shows them
-QUESTIONS: tuple[Question, ...] = (seed000.QUESTION, seed001.QUESTION, seed002.QUESTION, seed003.QUESTION, seed004.QUESTION)
+QUESTIONS: tuple[Question, ...] = (
+    seed000.QUESTION,
+    seed001.QUESTION,
+    seed002.QUESTION,
+    seed003.QUESTION,
+    seed004.QUESTION,
+)
 
 
 def build_rows(art: Artifacts) -> dict[str, list[Row]]:
@@ -69,14 +87,28 @@ def reads(config: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def missing_inputs(config: Mapping[str, Any]) -> list[str]:
     """A warning for each dataset, run or study a question reads that the config does not have."""
-    have = {"dataset": set(config["datasets"]), "Keras run": set((config.get("keras") or {}).get("runs", {})),
-            "convergence study": set((config.get("convergence") or {}).get("studies", {})),
-            "amortized encoder": set((config.get("amortized") or {}).get("encoders", {})),
-            "large dataset": {n for n, s in config["datasets"].items() if s.get("kind") == "large" or s.get("streaming")}}
+    have = {
+        "dataset": set(config["datasets"]),
+        "Keras run": set((config.get("keras") or {}).get("runs", {})),
+        "convergence study": set((config.get("convergence") or {}).get("studies", {})),
+        "amortized encoder": set((config.get("amortized") or {}).get("encoders", {})),
+        "large dataset": {
+            n for n, s in config["datasets"].items() if s.get("kind") == "large" or s.get("streaming")
+        },
+    }
     out = []
     for q in QUESTIONS:
-        for what, names in (("dataset", q.datasets), ("Keras run", q.runs), ("convergence study", q.studies),
-                            ("amortized encoder", q.encoders), ("large dataset", q.scale)):
-            out += [f"seed {q.doc_id} ({q.title}) reads {what} '{n}', which this config does not define: "
-                    f"its answer and reproduction rows will say 'not run'" for n in names if n not in have[what]]
+        for what, names in (
+            ("dataset", q.datasets),
+            ("Keras run", q.runs),
+            ("convergence study", q.studies),
+            ("amortized encoder", q.encoders),
+            ("large dataset", q.scale),
+        ):
+            out += [
+                f"seed {q.doc_id} ({q.title}) reads {what} '{n}', which this config does not define: "
+                f"its answer and reproduction rows will say 'not run'"
+                for n in names
+                if n not in have[what]
+            ]
     return out

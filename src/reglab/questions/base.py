@@ -19,7 +19,17 @@ from reglab.core.numbers import sig
 from reglab.core.select import keyed_runs
 from reglab.core.stats import median
 
-COLUMNS = ["document", "quantity", "article", "reglab", "reference", "verdict", "criterion", "source", "method"]
+COLUMNS = [
+    "document",
+    "quantity",
+    "article",
+    "reglab",
+    "reference",
+    "verdict",
+    "criterion",
+    "source",
+    "method",
+]
 
 Docs = Mapping[str, Mapping[str, Any]]
 
@@ -44,15 +54,23 @@ def resolve(doc: Any, ptr: str) -> Any:
 
 
 #: the artifact kinds an index knows: the folder under results/ and how a file's key is read
-_KINDS = {"keras": "stem", "closed_form": "stem", "diagnostics": "stem", "convergence": "parent", "amortized": "stem",
-          "scale": "stem"}
+_KINDS = {
+    "keras": "stem",
+    "closed_form": "stem",
+    "diagnostics": "stem",
+    "convergence": "parent",
+    "amortized": "stem",
+    "scale": "stem",
+}
 
 
 class Artifacts:
     """JSON artifacts by kind and key (Keras runs by run name, closed forms and diagnostics by dataset,
     convergence summaries by study), with the path each came from, so every value can name its source."""
 
-    def __init__(self, docs: Mapping[str, Docs] | None = None, paths: Mapping[str, Mapping[str, str]] | None = None):
+    def __init__(
+        self, docs: Mapping[str, Docs] | None = None, paths: Mapping[str, Mapping[str, str]] | None = None
+    ):
         self.docs: dict[str, dict[str, Any]] = {k: dict((docs or {}).get(k, {})) for k in _KINDS}
         self.paths: dict[str, dict[str, str]] = {k: dict((paths or {}).get(k, {})) for k in _KINDS}
 
@@ -66,8 +84,11 @@ class Artifacts:
                 continue
             parts = path.parts
             # the folder right under results/ names the kind (a dataset may be called 'amortized')
-            kind = parts[parts.index("results") + 1] if "results" in parts[:-1] else next(
-                (k for k in _KINDS if k in parts), None)
+            kind = (
+                parts[parts.index("results") + 1]
+                if "results" in parts[:-1]
+                else next((k for k in _KINDS if k in parts), None)
+            )
             if kind not in _KINDS:
                 continue
             key = path.stem if _KINDS[kind] == "stem" else path.parent.name
@@ -230,40 +251,54 @@ def runs_of(summary: Mapping[str, Any] | None, **match: Any) -> list[dict[str, A
     """A study's runs matching ``match``; none when the study is absent."""
     return keyed_runs(summary, **match) if summary else []
 
+
 def spectrum_sentence(summary: Mapping[str, Any], key: str) -> str:
     sp = summary["theory"][key]["spectrum"]
-    return (f"The Hessian of the MSE ({key} features) has largest eigenvalue {sig(sp['lambda_max'])} and smallest "
-            f"nonzero eigenvalue {sig(sp['lambda_min_nonzero'])} (rank {sp['rank']}), a condition number of "
-            f"{sig(sp['condition_number'])}; gradient descent is stable only for learning rates below "
-            f"2/λmax = {sig(sp['stability_limit'])}.")
+    return (
+        f"The Hessian of the MSE ({key} features) has largest eigenvalue {sig(sp['lambda_max'])} and smallest "
+        f"nonzero eigenvalue {sig(sp['lambda_min_nonzero'])} (rank {sp['rank']}), a condition number of "
+        f"{sig(sp['condition_number'])}; gradient descent is stable only for learning rates below "
+        f"2/λmax = {sig(sp['stability_limit'])}."
+    )
 
 
 def averaging_sentence(summary: Mapping[str, Any]) -> list[str]:
     """Last iterate vs Polyak (all epochs) vs tail (second half) averages of minibatch Keras SGD runs."""
-    runs = [r for r in summary["runs"] if r["family"] == "keras" and r.get("optimizer") == "sgd"
-            and r.get("rel_coef_error_polyak") is not None and not r["diverged"]]
+    runs = [
+        r
+        for r in summary["runs"]
+        if r["family"] == "keras"
+        and r.get("optimizer") == "sgd"
+        and r.get("rel_coef_error_polyak") is not None
+        and not r["diverged"]
+    ]
     if not runs:
         return []
     last = median([r["final_rel_coef_error"] for r in runs])
     pol = median([r["rel_coef_error_polyak"] for r in runs])
     tail = median([r["rel_coef_error_tail"] for r in runs])
-    return [f"Averaging minibatch Keras SGD ({len(runs)} runs): relative coefficient error of the last iterate "
-            f"{sig(last)}, of the average of all epoch-end iterates {sig(pol)}, of the second half's average {sig(tail)} "
-            "(medians): averaging all iterates keeps the early, far-off ones; the tail average removes most of the "
-            "noise without that bias."]
+    return [
+        f"Averaging minibatch Keras SGD ({len(runs)} runs): relative coefficient error of the last iterate "
+        f"{sig(last)}, of the average of all epoch-end iterates {sig(pol)}, of the second half's average {sig(tail)} "
+        "(medians): averaging all iterates keeps the early, far-off ones; the tail average removes most of the "
+        "noise without that bias."
+    ]
 
 
 def study_generic(summary: Mapping[str, Any]) -> list[str]:
     out = [spectrum_sentence(summary, k) for k in summary["theory"]]
     runs = [r for r in summary["runs"] if r["time_to_tolerance"]]
     hit = [r for r in runs if r["time_to_tolerance"]["reached"]]
-    out.append(f"{len(hit)}/{len(runs)} runs reached {summary['tolerance']['metric']} "
-               f"{summary['tolerance']['value']:g}.")
+    out.append(
+        f"{len(hit)}/{len(runs)} runs reached {summary['tolerance']['metric']} "
+        f"{summary['tolerance']['value']:g}."
+    )
     return out + averaging_sentence(summary)
 
 
-
-def with_sources(rows: list[Row], art: Artifacts, where: Mapping[str, tuple[str, str, tuple[str | int, ...]] | None]) -> list[Row]:
+def with_sources(
+    rows: list[Row], art: Artifacts, where: Mapping[str, tuple[str, str, tuple[str | int, ...]] | None]
+) -> list[Row]:
     """Give each row the source of its reglab value: ``where[quantity] = (kind, key, path)``."""
     out = []
     for row in rows:

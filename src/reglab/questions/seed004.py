@@ -32,32 +32,41 @@ def seed_004(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
     if not c or not runs:
         return []
     ref = c["solvers"][c["recommended"]]
-    out = [f"The closed form on all {c['n']} rows: ENGINESIZE {sig(ref['coef']['ENGINESIZE'], 5)}, CYLINDERS "
-           f"{sig(ref['coef']['CYLINDERS'], 5)}, FUELCONSUMPTION_COMB {sig(ref['coef']['FUELCONSUMPTION_COMB'], 5)}, "
-           f"intercept {sig(ref['intercept'], 5)} (training MSE {sig(ref['train_mse'], 4)})."]
+    out = [
+        f"The closed form on all {c['n']} rows: ENGINESIZE {sig(ref['coef']['ENGINESIZE'], 5)}, CYLINDERS "
+        f"{sig(ref['coef']['CYLINDERS'], 5)}, FUELCONSUMPTION_COMB {sig(ref['coef']['FUELCONSUMPTION_COMB'], 5)}, "
+        f"intercept {sig(ref['intercept'], 5)} (training MSE {sig(ref['train_mse'], 4)})."
+    ]
     for name, doc in sorted(runs.items()):
         spec = doc["spec"]
         what = f"{spec['optimizer']} lr {spec['learning_rate']} on {'standardized' if doc['standardize'] else 'raw'} features"
         if doc["diverged"]:
-            out.append(f"{name} ({what}) diverged at epoch {doc['diverged_epoch']}: the step is beyond the stability "
-                       "limit set by the largest eigenvalue of the raw features' second-moment matrix.")
+            out.append(
+                f"{name} ({what}) diverged at epoch {doc['diverged_epoch']}: the step is beyond the stability "
+                "limit set by the largest eigenvalue of the raw features' second-moment matrix."
+            )
         else:
-            out.append(f"{name} ({what}): MSE {sig(doc['final_mse_float64'], 4)} after {doc['epochs_run']} epochs, "
-                       f"distance to the closed form {sig(doc['distance'].get('closed_form'))} (in trained units).")
+            out.append(
+                f"{name} ({what}): MSE {sig(doc['final_mse_float64'], 4)} after {doc['epochs_run']} epochs, "
+                f"distance to the closed form {sig(doc['distance'].get('closed_form'))} (in trained units)."
+            )
     return out
-
 
 
 def study_seed004(summary: Mapping[str, Any]) -> list[str]:
     keys = list(summary["theory"])
     out = [spectrum_sentence(summary, k) for k in keys]
-    for solver, what in (("article_gd", "The article's gradient descent (eta 1e-6, w = ones, sum-of-squares gradient)"),
-                         ("article_sgd", "The article's SGD (eta 1e-4, batch 10)")):
+    for solver, what in (
+        ("article_gd", "The article's gradient descent (eta 1e-6, w = ones, sum-of-squares gradient)"),
+        ("article_sgd", "The article's SGD (eta 1e-4, batch 10)"),
+    ):
         for r in keyed_runs(summary, solver=solver):
             feats = "standardized" if r["standardize"] else "raw"
             extra = r.get("extra") or {}
-            text = (f"{what} on {feats} features ends {sig(r['final_rel_coef_error'])} (relative) from the closed form, "
-                    f"MSE {sig(r['final_loss_float64'], 5)}")
+            text = (
+                f"{what} on {feats} features ends {sig(r['final_rel_coef_error'])} (relative) from the closed form, "
+                f"MSE {sig(r['final_loss_float64'], 5)}"
+            )
             if "loss_polyak" in extra:
                 text += f"; the average of its iterates has MSE {sig(extra['loss_polyak'], 5)}"
             out.append(text + ".")
@@ -69,11 +78,13 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
         hit = [r for r in runs if r["time_to_tolerance"]["reached"]]
         div = sum(r["diverged"] for r in runs)
         best = min((r["time_to_tolerance"]["epochs"] for r in hit), default=None)
-        out.append(f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached relative "
-                   f"coefficient error {tol:g}" + (f" (fastest in {best} epochs)" if best else "") +
-                   f"; {div} diverged.")
+        out.append(
+            f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached relative "
+            f"coefficient error {tol:g}"
+            + (f" (fastest in {best} epochs)" if best else "")
+            + f"; {div} diverged."
+        )
     return out + averaging_sentence(summary)
-
 
 
 _ARTICLE_004 = {
@@ -91,7 +102,9 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
     cf = None
     if fuel:
         fit = fuel["solvers"][fuel["recommended"]]
-        cf = [fit["coef"][f] for f in ("ENGINESIZE", "CYLINDERS", "FUELCONSUMPTION_COMB")] + [fit["intercept"]]
+        cf = [fit["coef"][f] for f in ("ENGINESIZE", "CYLINDERS", "FUELCONSUMPTION_COMB")] + [
+            fit["intercept"]
+        ]
     gd = runs_of(summary, solver="article_gd", standardize=False)
     sgd = runs_of(summary, solver="article_sgd", standardize=False)
     out = []
@@ -105,13 +118,25 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
         if value is None:
             verdict = "not run: no seed004 study with article algorithms"
         elif within_relative(value, a, 1e-3):
-            verdict = (f"reproduced: {value:.8g} vs {a:.8g}, running the article's algorithm on all "
-                       f"{fuel['n'] if fuel else '?'} rows from w = ones with eta 1e-6 for 100,000 steps; it is still "
-                       f"{gd[0]['final_rel_coef_error']:.1e} (relative) short of the closed form {fmt4(ref)}")
+            verdict = (
+                f"reproduced: {value:.8g} vs {a:.8g}, running the article's algorithm on all "
+                f"{fuel['n'] if fuel else '?'} rows from w = ones with eta 1e-6 for 100,000 steps; it is still "
+                f"{gd[0]['final_rel_coef_error']:.1e} (relative) short of the closed form {fmt4(ref)}"
+            )
         else:
             verdict = f"differs: {value:.6g} vs {a:.6g}"
-        out.append(Row("004", f"gd_{q}", a, value, ref, verdict, crit,
-                       "convergence study seed004: the article's gradient descent (sum-of-squares gradient)"))
+        out.append(
+            Row(
+                "004",
+                f"gd_{q}",
+                a,
+                value,
+                ref,
+                verdict,
+                crit,
+                "convergence study seed004: the article's gradient descent (sum-of-squares gradient)",
+            )
+        )
         a = _ARTICLE_004["sgd"][i]
         value = sgd[0]["w_final"][i] if sgd else None
         sd = (sgd[0].get("iterate_sd_tail") or [None] * 4)[i] if sgd else None
@@ -119,13 +144,27 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
         if value is None:
             verdict = "not run: no seed004 study with article algorithms"
         elif sd is not None and abs(value - a) <= 3 * sd:
-            verdict = (f"reproduced: {value:.5g} vs {a:.5g}; the last SGD iterate fluctuates with sd {sd:.3g} "
-                       f"around the closed form {fmt4(ref)}, so single runs differ by that much")
+            verdict = (
+                f"reproduced: {value:.5g} vs {a:.5g}; the last SGD iterate fluctuates with sd {sd:.3g} "
+                f"around the closed form {fmt4(ref)}, so single runs differ by that much"
+            )
         else:
-            verdict = (f"differs: {value:.5g} vs {a:.5g}, beyond 3 sd ({fmt4(sd)}) of the iterates' fluctuation; "
-                       "the article's minibatches are an unseeded random draw")
-        out.append(Row("004", f"sgd_{q}", a, value, ref, verdict, crit,
-                       "convergence study seed004: the article's SGD (batch 10 without replacement), last iterate"))
+            verdict = (
+                f"differs: {value:.5g} vs {a:.5g}, beyond 3 sd ({fmt4(sd)}) of the iterates' fluctuation; "
+                "the article's minibatches are an unseeded random draw"
+            )
+        out.append(
+            Row(
+                "004",
+                f"sgd_{q}",
+                a,
+                value,
+                ref,
+                verdict,
+                crit,
+                "convergence study seed004: the article's SGD (batch 10 without replacement), last iterate",
+            )
+        )
         a = _ARTICLE_004["closed_form"][i]
         gd_a = _ARTICLE_004["gd"][i]
         crit = "relative difference <= 0.1%"
@@ -134,20 +173,35 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
         elif within_relative(ref, a, 1e-3):
             verdict = f"reproduced: {ref:.6g} vs {a:.6g}"
         else:
-            verdict = (f"differs: reglab fits all {fuel['n']} rows ({ref:.6g}); the article fitted an unseeded random "
-                       f"80% split that cannot be redrawn ({a:.6g}). Its own gradient descent printed {gd_a:.6g}, which "
-                       "matches the all-rows closed form, not its split's"
-                       + (f"; reglab's run of that gradient descent on all rows ends {gd[0]['final_rel_coef_error']:.1e} "
-                          "(relative) from the all-rows closed form" if gd and gd[0].get("final_rel_coef_error") is not None
-                          else "")
-                       + ", so the article's GD ran on all rows, not on the split its closed form used")
-        out.append(Row("004", f"closed_form_{q}", a, ref, ref, verdict, crit,
-                       "closed form (recommended solver) on all rows of FuelConsumption.csv"))
-    order = {f"{kind}_{'intercept' if p == 'intercept' else 'w_' + p}": k
-             for k, (kind, p) in enumerate(itertools.product(("gd", "sgd", "closed_form"), _FUEL_PARAMS))}
+            verdict = (
+                f"differs: reglab fits all {fuel['n']} rows ({ref:.6g}); the article fitted an unseeded random "
+                f"80% split that cannot be redrawn ({a:.6g}). Its own gradient descent printed {gd_a:.6g}, which "
+                "matches the all-rows closed form, not its split's"
+                + (
+                    f"; reglab's run of that gradient descent on all rows ends {gd[0]['final_rel_coef_error']:.1e} "
+                    "(relative) from the all-rows closed form"
+                    if gd and gd[0].get("final_rel_coef_error") is not None
+                    else ""
+                )
+                + ", so the article's GD ran on all rows, not on the split its closed form used"
+            )
+        out.append(
+            Row(
+                "004",
+                f"closed_form_{q}",
+                a,
+                ref,
+                ref,
+                verdict,
+                crit,
+                "closed form (recommended solver) on all rows of FuelConsumption.csv",
+            )
+        )
+    order = {
+        f"{kind}_{'intercept' if p == 'intercept' else 'w_' + p}": k
+        for k, (kind, p) in enumerate(itertools.product(("gd", "sgd", "closed_form"), _FUEL_PARAMS))
+    }
     return sorted(out, key=lambda r: order[r.quantity])
-
-
 
 
 def answer(art: Artifacts) -> list[str]:
@@ -179,19 +233,30 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
     if gd is None or gd.reglab is None:
         answer = "Not run: the config lacks the seed004 study with the article's algorithms."
     else:
-        answer = (f"The article's gradient descent, rerun on all rows, gives ENGINESIZE {sig(gd.reglab, 8)} "
-                  f"(article {sig(gd.article, 8)})")
+        answer = (
+            f"The article's gradient descent, rerun on all rows, gives ENGINESIZE {sig(gd.reglab, 8)} "
+            f"(article {sig(gd.article, 8)})"
+        )
         if cf is not None and cf.reglab is not None:
-            answer += (f"; the all-rows closed form is {sig(cf.reglab, 6)}, the article's {sig(cf.article, 6)} came "
-                       "from an unseeded 80% split")
+            answer += (
+                f"; the all-rows closed form is {sig(cf.reglab, 6)}, the article's {sig(cf.article, 6)} came "
+                "from an unseeded 80% split"
+            )
         if raw:
-            answer += (f"; {sum(bool(d['diverged']) for d in raw)} of {len(raw)} Keras runs on raw features "
-                       "diverged (standardizing fixes the conditioning)")
+            answer += (
+                f"; {sum(bool(d['diverged']) for d in raw)} of {len(raw)} Keras runs on raw features "
+                "diverged (standardizing fixes the conditioning)"
+            )
         answer += "."
-    return [finding_from_row(
-        QUESTION, gd,
-        "Closed form, gradient descent or SGD on the FuelConsumption data: which answer is right?",
-        answer, label="gradient-descent weight on ENGINESIZE")]
+    return [
+        finding_from_row(
+            QUESTION,
+            gd,
+            "Closed form, gradient descent or SGD on the FuelConsumption data: which answer is right?",
+            answer,
+            label="gradient-descent weight on ENGINESIZE",
+        )
+    ]
 
 
 QUESTION = Question(

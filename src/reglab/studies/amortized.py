@@ -31,18 +31,42 @@ REFERENCES = ("ols", "truth", "intercept_only", "zero", "gd_1", "gd_3")
 FACTORS = ("n", "coef_scale", "x_dist", "noise_max")
 SEED_KEY = "seed"
 EXAMPLES = 5  # held-out datasets of the seed condition whose coefficients every artifact keeps
-METRIC_COLUMNS = ["loss", "floor", "excess_mean", "excess_p95", "excess_pct", "slope_err_rms",
-                  "intercept_err_rms", "slope_rel_err_median", "n_nonfinite"]
-EVAL_COLUMNS = ["name", "kind", "family", "condition", "factor", "value", "n", "coef_scale", "x_dist", "noise_max",
-                *METRIC_COLUMNS]
+METRIC_COLUMNS = [
+    "loss",
+    "floor",
+    "excess_mean",
+    "excess_p95",
+    "excess_pct",
+    "slope_err_rms",
+    "intercept_err_rms",
+    "slope_rel_err_median",
+    "n_nonfinite",
+]
+EVAL_COLUMNS = [
+    "name",
+    "kind",
+    "family",
+    "condition",
+    "factor",
+    "value",
+    "n",
+    "coef_scale",
+    "x_dist",
+    "noise_max",
+    *METRIC_COLUMNS,
+]
 
 
-def conditions(factors: Mapping[str, Sequence[Any]], base: Condition = SEED_CONDITION) -> dict[str, Condition]:
+def conditions(
+    factors: Mapping[str, Sequence[Any]], base: Condition = SEED_CONDITION
+) -> dict[str, Condition]:
     """The seed's condition (key ``seed``) and each factor's other values, one at a time (key ``n=30``)."""
     out = {SEED_KEY: base}
     for factor, values in factors.items():
         if factor not in FACTORS:
-            raise ValueError(f"amortized.evaluation.factors: unknown factor '{factor}'; expected one of {list(FACTORS)}")
+            raise ValueError(
+                f"amortized.evaluation.factors: unknown factor '{factor}'; expected one of {list(FACTORS)}"
+            )
         for v in values:
             cond = base.with_(**{factor: v})
             if cond != base:
@@ -69,18 +93,32 @@ def metrics(b: Batch, beta: np.ndarray, floor: np.ndarray, beta_ols: np.ndarray)
     # noise-free data: the floor is rounding error (relative to y's spread), and a percentage of it is noise
     floor_is_zero = mean_floor <= 1e-12 * float(np.mean(np.var(b.y, axis=1)))
     return {
-        "loss": float(np.mean(loss)), "floor": mean_floor, "excess_mean": mean_excess,
+        "loss": float(np.mean(loss)),
+        "floor": mean_floor,
+        "excess_mean": mean_excess,
         "excess_p95": float(np.quantile(excess, 0.95)) if not n_bad else math.nan,
         "excess_pct": None if floor_is_zero else 100.0 * mean_excess / mean_floor,
-        "slope_err_rms": float(np.sqrt(np.mean(ds * ds))), "intercept_err_rms": float(np.sqrt(np.mean(di * di))),
-        "slope_rel_err_median": float(np.median(rel)), "n_nonfinite": n_bad,
+        "slope_err_rms": float(np.sqrt(np.mean(ds * ds))),
+        "intercept_err_rms": float(np.sqrt(np.mean(di * di))),
+        "slope_rel_err_median": float(np.median(rel)),
+        "n_nonfinite": n_bad,
     }
 
 
-def _row(name: str, kind: str, family: str, key: str, cond: Condition, m: Mapping[str, Any]) -> dict[str, Any]:
+def _row(
+    name: str, kind: str, family: str, key: str, cond: Condition, m: Mapping[str, Any]
+) -> dict[str, Any]:
     factor, value = (None, None) if key == SEED_KEY else key.split("=", 1)
-    return {"name": name, "kind": kind, "family": family, "condition": key, "factor": factor, "value": value,
-            **cond.as_dict(), **{c: m[c] for c in METRIC_COLUMNS}}
+    return {
+        "name": name,
+        "kind": kind,
+        "family": family,
+        "condition": key,
+        "factor": factor,
+        "value": value,
+        **cond.as_dict(),
+        **{c: m[c] for c in METRIC_COLUMNS},
+    }
 
 
 class Evaluation:
@@ -97,8 +135,16 @@ class Evaluation:
         rows = []
         for key, b in self.batches.items():
             beta = np.asarray(coefficients(b.X, b.y), dtype=np.float64)
-            rows.append(_row(name, kind, family, key, self.conditions[key],
-                             metrics(b, beta, self.floor[key], self.ols[key])))
+            rows.append(
+                _row(
+                    name,
+                    kind,
+                    family,
+                    key,
+                    self.conditions[key],
+                    metrics(b, beta, self.floor[key], self.ols[key]),
+                )
+            )
         return pd.DataFrame(rows, columns=EVAL_COLUMNS)
 
     def permutation_change(self, coefficients, shuffles: int, rng: np.random.Generator) -> dict[str, float]:
@@ -110,8 +156,10 @@ class Evaluation:
         m, n = b.y.shape
         for _ in range(shuffles):
             perm = rng.permuted(np.tile(np.arange(n), (m, 1)), axis=1)
-            beta = np.asarray(coefficients(np.take_along_axis(b.X, perm[..., None], 1),
-                                           np.take_along_axis(b.y, perm, 1)), dtype=np.float64)
+            beta = np.asarray(
+                coefficients(np.take_along_axis(b.X, perm[..., None], 1), np.take_along_axis(b.y, perm, 1)),
+                dtype=np.float64,
+            )
             change = np.linalg.norm(beta - base, axis=1) / np.maximum(np.linalg.norm(base, axis=1), 1e-300)
             worst = np.maximum(worst, np.where(np.isfinite(change), change, np.inf))
         return {"max": float(np.max(worst)), "median": float(np.median(worst)), "shuffles": shuffles}
@@ -119,8 +167,12 @@ class Evaluation:
     def example(self) -> dict[str, Any]:
         """The first held-out seed-condition datasets (for figures), with their truth and OLS beta."""
         b = self.batches[SEED_KEY]
-        return {"x": b.X[:EXAMPLES, :, :-1].tolist(), "y": b.y[:EXAMPLES].tolist(), "beta_true": b.beta[:EXAMPLES].tolist(),
-                "beta_ols": self.ols[SEED_KEY][:EXAMPLES].tolist()}
+        return {
+            "x": b.X[:EXAMPLES, :, :-1].tolist(),
+            "y": b.y[:EXAMPLES].tolist(),
+            "beta_true": b.beta[:EXAMPLES].tolist(),
+            "beta_ols": self.ols[SEED_KEY][:EXAMPLES].tolist(),
+        }
 
 
 def reference_coefficients(name: str, X: np.ndarray, y: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -143,18 +195,32 @@ def evaluate_references(ev: Evaluation) -> pd.DataFrame:
         rows = []
         for key, b in ev.batches.items():
             beta = reference_coefficients(name, b.X, b.y, b.beta)
-            rows.append(_row(name, "reference", "reference", key, ev.conditions[key],
-                             metrics(b, beta, ev.floor[key], ev.ols[key])))
+            rows.append(
+                _row(
+                    name,
+                    "reference",
+                    "reference",
+                    key,
+                    ev.conditions[key],
+                    metrics(b, beta, ev.floor[key], ev.ols[key]),
+                )
+            )
         frames.append(pd.DataFrame(rows, columns=EVAL_COLUMNS))
     return pd.concat(frames, ignore_index=True)
 
 
-def training_batch(frame: pd.DataFrame, features: Sequence[str], target: str,
-                   truth: Mapping[str, Any] | None) -> Batch:
+def training_batch(
+    frame: pd.DataFrame, features: Sequence[str], target: str, truth: Mapping[str, Any] | None
+) -> Batch:
     """The seed's fixed training datasets from the ``amortized`` dataset artifact (one row per observation)."""
     t = (truth or {}).get(target, {})
-    return from_frame_arrays(frame[list(features)].to_numpy(), frame[target].to_numpy(), frame["group"].to_numpy(),
-                             t.get("coef_by_group"), t.get("noise_sd_by_group"))
+    return from_frame_arrays(
+        frame[list(features)].to_numpy(),
+        frame[target].to_numpy(),
+        frame["group"].to_numpy(),
+        t.get("coef_by_group"),
+        t.get("noise_sd_by_group"),
+    )
 
 
 def none_if_nan(v: Any) -> Any:
@@ -165,20 +231,26 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
     ev = Evaluation(seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)))
     table = evaluate_references(ev)
     seed_rows = table[table["condition"] == SEED_KEY].set_index("name")
-    by_cond = {key: {r["name"]: {c: none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in sub.iterrows()}
-               for key, sub in table.groupby("condition", sort=False)}
-    doc = {"references": {n: {c: none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
-           "by_condition": by_cond,
-           "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
-           "m": int(evaluation.get("m", 1000)), "example": ev.example()}
+    by_cond = {
+        key: {r["name"]: {c: none_if_nan(r[c]) for c in METRIC_COLUMNS} for _, r in sub.iterrows()}
+        for key, sub in table.groupby("condition", sort=False)
+    }
+    doc = {
+        "references": {n: {c: none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
+        "by_condition": by_cond,
+        "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
+        "m": int(evaluation.get("m", 1000)),
+        "example": ev.example(),
+    }
     return doc, table
 
 
 # --------------------------------------------------------------------------- merging
 
 
-def summarize(encoders: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any],
-              tables: Sequence[pd.DataFrame]) -> tuple[dict[str, Any], pd.DataFrame]:
+def summarize(
+    encoders: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any], tables: Sequence[pd.DataFrame]
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """The evaluation table of every encoder and reference, and the study's summary: the seed-condition
     numbers of each, and the best learned encoder (the lowest mean loss at the seed's setting among the
     trained encoders that are not ``unrolled``)."""
@@ -187,13 +259,19 @@ def summarize(encoders: Mapping[str, Mapping[str, Any]], references: Mapping[str
     best = min(learned, key=lambda n: learned[n]["eval_loss"]) if learned else None
     refs = references["references"]
     summary = {
-        "ols_floor_loss": refs["ols"]["loss"], "intercept_only_loss": refs["intercept_only"]["loss"],
-        "zero_loss": refs["zero"]["loss"], "truth_loss": refs["truth"]["loss"],
+        "ols_floor_loss": refs["ols"]["loss"],
+        "intercept_only_loss": refs["intercept_only"]["loss"],
+        "zero_loss": refs["zero"]["loss"],
+        "truth_loss": refs["truth"]["loss"],
         "best_encoder": best,
         "best_encoder_loss": learned[best]["eval_loss"] if best else None,
         "best_encoder_excess_pct": learned[best]["excess_pct"] if best else None,
-        "encoders": {n: {k: d[k] for k in ("kind", "params", "train_seconds", "eval_loss", "excess_pct", "permutation")}
-                     for n, d in sorted(encoders.items())},
+        "encoders": {
+            n: {
+                k: d[k] for k in ("kind", "params", "train_seconds", "eval_loss", "excess_pct", "permutation")
+            }
+            for n, d in sorted(encoders.items())
+        },
         "conditions": references["conditions"],
     }
     return summary, table

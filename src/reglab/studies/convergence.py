@@ -47,11 +47,27 @@ TOLERANCE_METRICS = ("mse", "rel_coef_error")
 MAX_CURVE_POINTS = 600
 #: Epochs at which full-batch SGD runs record measured and predicted loss (when reached).
 CHECKPOINTS = (100, 1000, 10_000, 20_000, 100_000)
-CURVE_COLUMNS = ["study", "solver", "family", "learning_rate", "batch_size", "dtype", "standardize", "repeat",
-                 "epoch", "seconds", "loss", "dist_closed_form", "dist_min_norm", "rel_coef_error"]
+CURVE_COLUMNS = [
+    "study",
+    "solver",
+    "family",
+    "learning_rate",
+    "batch_size",
+    "dtype",
+    "standardize",
+    "repeat",
+    "epoch",
+    "seconds",
+    "loss",
+    "dist_closed_form",
+    "dist_min_norm",
+    "rel_coef_error",
+]
 
 
-def time_to_tolerance(epochs: np.ndarray, values: np.ndarray, seconds: np.ndarray, tol: float) -> dict[str, Any]:
+def time_to_tolerance(
+    epochs: np.ndarray, values: np.ndarray, seconds: np.ndarray, tol: float
+) -> dict[str, Any]:
     """First epoch (and seconds) where ``values <= tol``; else where it stalled: best value and its epoch."""
     finite = np.isfinite(values)
     hit = np.flatnonzero(finite & (values <= tol))
@@ -71,8 +87,9 @@ def thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFram
     return frame if len(frame) <= max_points else frame.iloc[thin_positions(len(frame), max_points)]
 
 
-def update_ulp_ratio(A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dtype: str,
-                     batch_size: int | None = None) -> float:
+def update_ulp_ratio(
+    A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dtype: str, batch_size: int | None = None
+) -> float:
     """Median over weights (and consecutive batches) of |lr * gradient_i| / (half an ulp of w_i in ``dtype``), at ``w``.
 
     Below 1, a step rounds back to the same weight in that dtype: the update is lost, and
@@ -82,7 +99,7 @@ def update_ulp_ratio(A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dty
     n = len(b)
     size = n if batch_size is None else min(int(batch_size), n)
     r = A @ w - b
-    grads = [(2.0 / len(r[i:i + size])) * (A[i:i + size].T @ r[i:i + size]) for i in range(0, n, size)]
+    grads = [(2.0 / len(r[i : i + size])) * (A[i : i + size].T @ r[i : i + size]) for i in range(0, n, size)]
     half_ulp = np.spacing(np.abs(w).astype(dtype)).astype(np.float64) / 2
     return float(np.median(np.abs(lr * np.array(grads)) / half_ulp))
 
@@ -92,11 +109,11 @@ class Problem:
     """One parametrization of the study's least-squares problem (raw or standardized features)."""
 
     standardize: bool
-    A: np.ndarray            # (n, p) design incl. the intercept column when fitted
-    b: np.ndarray            # (n,)
-    X: np.ndarray            # (n, f) features in the trained parametrization
-    w_cf: np.ndarray         # closed-form (recommended) solution, trained parametrization
-    w_mn: np.ndarray         # minimum-norm solution
+    A: np.ndarray  # (n, p) design incl. the intercept column when fitted
+    b: np.ndarray  # (n,)
+    X: np.ndarray  # (n, f) features in the trained parametrization
+    w_cf: np.ndarray  # closed-form (recommended) solution, trained parametrization
+    w_mn: np.ndarray  # minimum-norm solution
     spectrum: theory.Spectrum
 
     def metric(self, kind: str, losses: np.ndarray, dist_cf: np.ndarray) -> np.ndarray:
@@ -110,43 +127,97 @@ def _problem(data: Dataset, closed: Mapping[str, Any], *, standardize: bool, use
     spec = FitSpec(model="linear", epochs=1, learning_rate=1.0, use_bias=use_bias)
     refs = references(closed, data.target, spec, data.features, scaling)
     A = design_matrix(Xt, use_bias)
-    return Problem(standardize, A, data.y(split="train"), Xt, refs["closed_form"], refs["min_norm"],
-                   theory.hessian_spectrum(A))
+    return Problem(
+        standardize,
+        A,
+        data.y(split="train"),
+        Xt,
+        refs["closed_form"],
+        refs["min_norm"],
+        theory.hessian_spectrum(A),
+    )
 
 
-def _curve(study: str, solver: str, family: str, lr: float | None, bs: int | None, dtype: str, standardize: bool,
-           repeat: int, epochs: np.ndarray, seconds: np.ndarray, loss: np.ndarray, dist_cf: np.ndarray,
-           dist_mn: np.ndarray, w_cf_norm: float) -> pd.DataFrame:
-    frame = pd.DataFrame({"epoch": epochs, "seconds": seconds, "loss": loss, "dist_closed_form": dist_cf,
-                          "dist_min_norm": dist_mn, "rel_coef_error": dist_cf / w_cf_norm})
+def _curve(
+    study: str,
+    solver: str,
+    family: str,
+    lr: float | None,
+    bs: int | None,
+    dtype: str,
+    standardize: bool,
+    repeat: int,
+    epochs: np.ndarray,
+    seconds: np.ndarray,
+    loss: np.ndarray,
+    dist_cf: np.ndarray,
+    dist_mn: np.ndarray,
+    w_cf_norm: float,
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "epoch": epochs,
+            "seconds": seconds,
+            "loss": loss,
+            "dist_closed_form": dist_cf,
+            "dist_min_norm": dist_mn,
+            "rel_coef_error": dist_cf / w_cf_norm,
+        }
+    )
     frame = thin(frame)
-    for col, value in (("study", study), ("solver", solver), ("family", family), ("learning_rate", lr),
-                       ("batch_size", -1 if bs is None else bs), ("dtype", dtype), ("standardize", standardize),
-                       ("repeat", repeat)):
+    for col, value in (
+        ("study", study),
+        ("solver", solver),
+        ("family", family),
+        ("learning_rate", lr),
+        ("batch_size", -1 if bs is None else bs),
+        ("dtype", dtype),
+        ("standardize", standardize),
+        ("repeat", repeat),
+    ):
         frame[col] = value
     return frame[CURVE_COLUMNS]
 
 
-def _problems(data: Dataset, closed: Mapping[str, Any], standardize: Iterable[bool], *,
-              use_bias: bool) -> dict[bool, Problem]:
+def _problems(
+    data: Dataset, closed: Mapping[str, Any], standardize: Iterable[bool], *, use_bias: bool
+) -> dict[bool, Problem]:
     """One :class:`Problem` per feature scaling, in the order given."""
     return {s: _problem(data, closed, standardize=s, use_bias=use_bias) for s in standardize}
 
 
-def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: Dataset, prob: Problem, *,
-                        seed: int, threads: int | None) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+def _configuration_runs(
+    name: str,
+    v: Variant,
+    entry: Mapping[str, Any],
+    data: Dataset,
+    prob: Problem,
+    *,
+    seed: int,
+    threads: int | None,
+) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """The curves and run records of one Keras configuration (all its repeats)."""
     curves, runs = [], []
     tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
     # seeded by the study, as all its configurations: comparisons inside a study are paired
     run_seed = derive_seed(seed, "convergence", name)
     opt, options = OPTIMIZERS[v.optimizer]
-    spec = FitSpec(model="linear", epochs=v.epochs, learning_rate=v.learning_rate, optimizer=opt,
-                   optimizer_options=options, batch_size=v.batch_size, dtype=v.dtype,
-                   use_bias=entry["use_bias"], initializer=entry["initializer"], repeats=entry["repeats"])
+    spec = FitSpec(
+        model="linear",
+        epochs=v.epochs,
+        learning_rate=v.learning_rate,
+        optimizer=opt,
+        optimizer_options=options,
+        batch_size=v.batch_size,
+        dtype=v.dtype,
+        use_bias=entry["use_bias"],
+        initializer=entry["initializer"],
+        repeats=entry["repeats"],
+    )
     refs = {"closed_form": prob.w_cf, "min_norm": prob.w_mn}
-    for res in train(spec, prob.X, prob.b, seed=run_seed, feature_names=data.features, references=refs,
-                     threads=threads):
+    for res in train(
+        spec, prob.X, prob.b, seed=run_seed, feature_names=data.features, references=refs, threads=threads
+    ):
         h = res.history
         epochs, secs = h["epoch"].to_numpy(), h["seconds"].to_numpy()
         loss = h["loss_end"].to_numpy(np.float64)
@@ -154,12 +225,18 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
         w_final = np.append(res.coef, res.intercept) if spec.use_bias else np.asarray(res.coef)
         w_final = w_final.astype(np.float64)
         # one definition of divergence (reglab.core.stats.divergence): the loss against the zero model's
-        div_epoch, nonfinite = divergence(loss, float(np.mean(prob.b * prob.b)),
-                                          stopped_at=res.diverged_epoch if res.diverged else None)
+        div_epoch, nonfinite = divergence(
+            loss, float(np.mean(prob.b * prob.b)), stopped_at=res.diverged_epoch if res.diverged else None
+        )
         diverged = div_epoch is not None
         record = {
-            "solver": v.solver, "family": "keras", **dataclasses.asdict(v), "repeat": res.repeat,
-            "diverged": diverged, "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
+            "solver": v.solver,
+            "family": "keras",
+            **dataclasses.asdict(v),
+            "repeat": res.repeat,
+            "diverged": diverged,
+            "diverged_epoch": div_epoch,
+            "nonfinite_epoch": nonfinite,
             "epochs_run": res.epochs_run,
             "seconds": res.seconds,
             "final_loss_float64": mse(prob.A @ w_final - prob.b) if np.all(np.isfinite(w_final)) else None,
@@ -168,11 +245,15 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
             "w_final": w_final.tolist() if w_final.size <= 50 else None,
         }
         w0 = initial_parameters(spec, prob.X.shape[1], seed=run_seed, repeat=res.repeat)
-        record["implicit_bias_distance"] = None if diverged or not np.all(np.isfinite(w_final)) else float(
-            np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
+        record["implicit_bias_distance"] = (
+            None
+            if diverged or not np.all(np.isfinite(w_final))
+            else float(np.linalg.norm(theory.implicit_bias_limit(prob.A, prob.b, w0) - w_final))
+        )
         if v.optimizer == "sgd" and np.all(np.isfinite(w_final)):
-            record["update_ulp_ratio"] = update_ulp_ratio(prob.A, prob.b, w_final, v.learning_rate, v.dtype,
-                                                          v.batch_size)
+            record["update_ulp_ratio"] = update_ulp_ratio(
+                prob.A, prob.b, w_final, v.learning_rate, v.dtype, v.batch_size
+            )
         if v.optimizer == "sgd" and v.batch_size is None:
             # a full-batch Keras SGD epoch is one gradient-descent step: theory predicts its loss exactly
             checks = np.array(sorted({k for k in CHECKPOINTS if k <= res.epochs_run} | {res.epochs_run}))
@@ -181,21 +262,50 @@ def _configuration_runs(name: str, v: Variant, entry: Mapping[str, Any], data: D
             record["loss_at"] = {int(k): float(measured.get(k, np.nan)) for k in checks}
             record["predicted_loss_at"] = {int(k): float(x) for k, x in zip(checks, predicted)}
             if kind == "mse":
-                record["predicted_steps"] = theory.predicted_gd_steps(prob.A, prob.b, w0, v.learning_rate, tol)
+                record["predicted_steps"] = theory.predicted_gd_steps(
+                    prob.A, prob.b, w0, v.learning_rate, tol
+                )
         wcols = [c for c in h.columns if c.startswith("w_")]
         if v.batch_size is not None and wcols and len(h) >= 2:
             iterates = h[wcols].to_numpy(np.float64)
-            for label, avg in (("polyak", theory.polyak_average(iterates)),
-                               ("tail", theory.polyak_average(iterates, tail=True))):
+            for label, avg in (
+                ("polyak", theory.polyak_average(iterates)),
+                ("tail", theory.polyak_average(iterates, tail=True)),
+            ):
                 record[f"rel_coef_error_{label}"] = theory.relative_coef_error(avg, prob.w_cf)
         runs.append(record)
-        curves.append(_curve(name, v.solver, "keras", v.learning_rate, v.batch_size, v.dtype, v.standardize,
-                             res.repeat, epochs, secs, loss, dcf, dmn, float(np.linalg.norm(prob.w_cf))))
+        curves.append(
+            _curve(
+                name,
+                v.solver,
+                "keras",
+                v.learning_rate,
+                v.batch_size,
+                v.dtype,
+                v.standardize,
+                res.repeat,
+                epochs,
+                secs,
+                loss,
+                dcf,
+                dmn,
+                float(np.linalg.norm(prob.w_cf)),
+            )
+        )
     return curves, runs
 
 
-def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str, lr: float | None,
-                bs: int | None, tol: float, kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _trace_rows(
+    name: str,
+    trace: ref.SolverTrace,
+    prob: Problem,
+    *,
+    family: str,
+    lr: float | None,
+    bs: int | None,
+    tol: float,
+    kind: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     steps = np.asarray(trace.steps)
     losses = np.asarray(trace.losses, dtype=np.float64)
     if trace.weights is not None:
@@ -205,22 +315,53 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
         dcf = dmn = np.full(len(steps), np.nan)
         dcf[-1] = np.linalg.norm(trace.w_final - prob.w_cf)
         dmn[-1] = np.linalg.norm(trace.w_final - prob.w_mn)
-    curve = _curve(name, trace.name, family, lr, bs, "float64", prob.standardize, 0, steps,
-                   np.asarray(trace.seconds), losses, dcf, dmn, float(np.linalg.norm(prob.w_cf)))
+    curve = _curve(
+        name,
+        trace.name,
+        family,
+        lr,
+        bs,
+        "float64",
+        prob.standardize,
+        0,
+        steps,
+        np.asarray(trace.seconds),
+        losses,
+        dcf,
+        dmn,
+        float(np.linalg.norm(prob.w_cf)),
+    )
     w = np.asarray(trace.w_final, dtype=np.float64)
     div_epoch, nonfinite = divergence(losses, float(np.mean(prob.b * prob.b)))
-    diverged = (bool(trace.extra.get("diverged")) or div_epoch is not None or not np.all(np.isfinite(w))
-                or not np.isfinite(mse(prob.A @ w - prob.b)))
-    record = {"solver": trace.name, "family": family, "learning_rate": lr, "batch_size": bs, "dtype": "float64",
-              "standardize": prob.standardize, "repeat": 0, "epochs_run": int(steps[-1]) if len(steps) else 0,
-              "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0, "diverged": diverged,
-              "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
-              "final_loss_float64": None if diverged else mse(prob.A @ w - prob.b),
-              "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
-              "time_to_tolerance": time_to_tolerance(steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds),
-                                                     tol) if trace.weights is not None or kind == "mse" else None,
-              "w_final": w.tolist() if w.size <= 50 else None,
-              "extra": {k: v for k, v in trace.extra.items() if np.ndim(v) == 0 or np.size(v) <= 50}}
+    diverged = (
+        bool(trace.extra.get("diverged"))
+        or div_epoch is not None
+        or not np.all(np.isfinite(w))
+        or not np.isfinite(mse(prob.A @ w - prob.b))
+    )
+    record = {
+        "solver": trace.name,
+        "family": family,
+        "learning_rate": lr,
+        "batch_size": bs,
+        "dtype": "float64",
+        "standardize": prob.standardize,
+        "repeat": 0,
+        "epochs_run": int(steps[-1]) if len(steps) else 0,
+        "seconds": float(trace.seconds[-1]) if len(trace.seconds) else 0.0,
+        "diverged": diverged,
+        "diverged_epoch": div_epoch,
+        "nonfinite_epoch": nonfinite,
+        "final_loss_float64": None if diverged else mse(prob.A @ w - prob.b),
+        "final_rel_coef_error": theory.relative_coef_error(w, prob.w_cf) if np.all(np.isfinite(w)) else None,
+        "time_to_tolerance": time_to_tolerance(
+            steps, prob.metric(kind, losses, dcf), np.asarray(trace.seconds), tol
+        )
+        if trace.weights is not None or kind == "mse"
+        else None,
+        "w_final": w.tolist() if w.size <= 50 else None,
+        "extra": {k: v for k, v in trace.extra.items() if np.ndim(v) == 0 or np.size(v) <= 50},
+    }
     if trace.weights is not None and len(steps) > 3:
         # stationary fluctuation of the iterates: sd over the logged iterates of the second half of the run
         tail = np.asarray(trace.weights)[steps > steps[-1] / 2]
@@ -228,8 +369,9 @@ def _trace_rows(name: str, trace: ref.SolverTrace, prob: Problem, *, family: str
     return curve, record
 
 
-def _reference_runs(name: str, entry: Mapping[str, Any], problems: dict[bool, Problem], *,
-                    seed: int) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+def _reference_runs(
+    name: str, entry: Mapping[str, Any], problems: dict[bool, Problem], *, seed: int
+) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     curves, runs = [], []
     tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
     wanted = entry["reference_solvers"]
@@ -242,7 +384,9 @@ def _reference_runs(name: str, entry: Mapping[str, Any], problems: dict[bool, Pr
             eta = 1.0 / prob.spectrum.lambda_max
             traces.append((ref.gradient_descent(prob.A, prob.b, w0, eta, epochs), "reference", eta, None))
         if "cg" in wanted:
-            traces.append((ref.conjugate_gradient(prob.A, prob.b, min(epochs, 20 * p)), "reference", None, None))
+            traces.append(
+                (ref.conjugate_gradient(prob.A, prob.b, min(epochs, 20 * p)), "reference", None, None)
+            )
         if "lbfgs" in wanted:
             traces.append((ref.lbfgs(prob.A, prob.b, w0, min(epochs, 2000)), "reference", None, None))
         # the study's smallest batch (the full batch when it has none) and smallest learning rate
@@ -250,13 +394,30 @@ def _reference_runs(name: str, entry: Mapping[str, Any], problems: dict[bool, Pr
         lr = entry["sgd_learning_rate"]
         if "sgd_averaged" in wanted:
             rng = generator(seed, "convergence", name, "sgd_averaged", int(prob.standardize))
-            traces.append((ref.sgd_numpy(prob.A, prob.b, w0, lr, bs, entry["epochs"], rng, averaging=True),
-                           "reference", lr, bs))
+            traces.append(
+                (
+                    ref.sgd_numpy(prob.A, prob.b, w0, lr, bs, entry["epochs"], rng, averaging=True),
+                    "reference",
+                    lr,
+                    bs,
+                )
+            )
         if "sklearn_sgd" in wanted:
-            traces.append((ref.sklearn_sgd(prob.X, prob.b, intercept=entry["use_bias"], eta0=2 * lr,
-                                           epochs=entry["epochs"],
-                                           rng_seed=derive_seed(seed, "convergence", name, "sklearn")),
-                           "reference", lr, bs))
+            traces.append(
+                (
+                    ref.sklearn_sgd(
+                        prob.X,
+                        prob.b,
+                        intercept=entry["use_bias"],
+                        eta0=2 * lr,
+                        epochs=entry["epochs"],
+                        rng_seed=derive_seed(seed, "convergence", name, "sklearn"),
+                    ),
+                    "reference",
+                    lr,
+                    bs,
+                )
+            )
         for trace, family, lr_, bs_ in traces:
             curve, record = _trace_rows(name, trace, prob, family=family, lr=lr_, bs=bs_, tol=tol, kind=kind)
             curves.append(curve)
@@ -264,15 +425,18 @@ def _reference_runs(name: str, entry: Mapping[str, Any], problems: dict[bool, Pr
     return curves, runs
 
 
-def _article_runs(name: str, article: Mapping[str, Any], problems: dict[bool, Problem], *, seed: int,
-                  tol: float, kind: str) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+def _article_runs(
+    name: str, article: Mapping[str, Any], problems: dict[bool, Problem], *, seed: int, tol: float, kind: str
+) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """Seed 004's own algorithms as printed (sum-of-squares loss, w0 = ones), on raw and standardized features."""
     curves, runs = [], []
     for prob in problems.values():
         w0 = np.ones(prob.A.shape[1])
         gd = ref.article_gd(prob.A, prob.b, w0, article["gd_eta"], article["steps"])
         rng = generator(seed, "convergence", name, "article_sgd", int(prob.standardize))
-        sgd = ref.article_sgd(prob.A, prob.b, w0, article["sgd_eta"], article["sgd_batch"], article["steps"], rng)
+        sgd = ref.article_sgd(
+            prob.A, prob.b, w0, article["sgd_eta"], article["sgd_batch"], article["steps"], rng
+        )
         for trace, lr, bs in ((gd, article["gd_eta"], None), (sgd, article["sgd_eta"], article["sgd_batch"])):
             curve, record = _trace_rows(name, trace, prob, family="article", lr=lr, bs=bs, tol=tol, kind=kind)
             curves.append(curve)
@@ -280,15 +444,25 @@ def _article_runs(name: str, article: Mapping[str, Any], problems: dict[bool, Pr
     return curves, runs
 
 
-def run_group(name: str, group: str, entry: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *,
-              seed: int, threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def run_group(
+    name: str,
+    group: str,
+    entry: Mapping[str, Any],
+    data: Dataset,
+    closed: Mapping[str, Any],
+    *,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The Keras runs of one group of study ``name`` (``entry``: :func:`reglab.studies.grid.group_entry`).
 
     Returns the group's curve rows and a document with, per configuration in order, its curve row count
     and its run records: what :func:`merge` puts back into the study's order.
     """
     members = configurations(entry)
-    problems = _problems(data, closed, dict.fromkeys(v.standardize for v in members), use_bias=entry["use_bias"])
+    problems = _problems(
+        data, closed, dict.fromkeys(v.standardize for v in members), use_bias=entry["use_bias"]
+    )
     curves: list[pd.DataFrame] = []
     rows, runs = [], []
     for v in members:
@@ -296,13 +470,20 @@ def run_group(name: str, group: str, entry: Mapping[str, Any], data: Dataset, cl
         curves += c
         rows.append(int(sum(len(f) for f in c)))
         runs.append(r)
-    doc = {"study": name, "group": group, "dataset": data.name,
-           "configurations": [dataclasses.asdict(v) for v in members], "curve_rows": rows, "runs": runs}
+    doc = {
+        "study": name,
+        "group": group,
+        "dataset": data.name,
+        "configurations": [dataclasses.asdict(v) for v in members],
+        "curve_rows": rows,
+        "runs": runs,
+    }
     return pd.concat(curves, ignore_index=True), doc
 
 
-def run_references(name: str, entry: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *,
-                   seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def run_references(
+    name: str, entry: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Study ``name``'s reference solvers, seed 004's article runs and its theory (``entry``:
     :func:`reglab.studies.grid.reference_entry`); the document carries the summary's study-level keys."""
     tol, kind = entry["tolerance"]["value"], entry["tolerance"]["metric"]
@@ -314,23 +495,34 @@ def run_references(name: str, entry: Mapping[str, Any], data: Dataset, closed: M
         runs += r3
     theory_doc = {}
     for s, prob in problems.items():
-        doc: dict[str, Any] = {"spectrum": prob.spectrum.as_dict(),
-                               "w_closed_form": prob.w_cf.tolist() if prob.w_cf.size <= 50 else None,
-                               "w_min_norm": prob.w_mn.tolist() if prob.w_mn.size <= 50 else None}
+        doc: dict[str, Any] = {
+            "spectrum": prob.spectrum.as_dict(),
+            "w_closed_form": prob.w_cf.tolist() if prob.w_cf.size <= 50 else None,
+            "w_min_norm": prob.w_mn.tolist() if prob.w_mn.size <= 50 else None,
+        }
         for dt in sorted(set(entry["dtypes"]) - {"float64"}):
             doc[f"float_floor_{dt}"] = theory.float_floor(prob.A, prob.b, prob.w_mn, dt)
         doc["float_floor_float64"] = theory.float_floor(prob.A, prob.b, prob.w_mn, "float64")
         theory_doc["standardized" if s else "raw"] = doc
     summary = {
-        "study": name, "dataset": data.name, "tolerance": dict(entry["tolerance"]), "use_bias": entry["use_bias"],
-        "features": data.features, "n": len(problems[next(iter(problems))].b),
-        "theory": theory_doc, "runs": runs,
+        "study": name,
+        "dataset": data.name,
+        "tolerance": dict(entry["tolerance"]),
+        "use_bias": entry["use_bias"],
+        "features": data.features,
+        "n": len(problems[next(iter(problems))].b),
+        "theory": theory_doc,
+        "runs": runs,
     }
     return pd.concat(curves, ignore_index=True), summary
 
 
-def merge(name: str, study: Mapping[str, Any], parts: Sequence[tuple[pd.DataFrame, Mapping[str, Any]]],
-          references: tuple[pd.DataFrame, Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def merge(
+    name: str,
+    study: Mapping[str, Any],
+    parts: Sequence[tuple[pd.DataFrame, Mapping[str, Any]]],
+    references: tuple[pd.DataFrame, Mapping[str, Any]],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Study ``name``'s curve table and summary from its groups' (:func:`run_group`) and references'
     (:func:`run_references`) outputs: the Keras runs in grid order, then references, as one job writes them.
 
@@ -344,11 +536,17 @@ def merge(name: str, study: Mapping[str, Any], parts: Sequence[tuple[pd.DataFram
     for gid, members in expected.items():
         curves, doc = by_group[gid]
         if configurations(doc) != members:
-            raise ValueError(f"study '{name}': group '{gid}' holds other configurations than the study declares")
+            raise ValueError(
+                f"study '{name}': group '{gid}' holds other configurations than the study declares"
+            )
         ends = np.cumsum(doc["curve_rows"])
         if len(curves) != (ends[-1] if len(ends) else 0):
-            raise ValueError(f"study '{name}': group '{gid}' has {len(curves)} curve rows, its document {ends[-1]}")
-        pending[gid] = [(curves.iloc[end - k:end], runs) for k, end, runs in zip(doc["curve_rows"], ends, doc["runs"])]
+            raise ValueError(
+                f"study '{name}': group '{gid}' has {len(curves)} curve rows, its document {ends[-1]}"
+            )
+        pending[gid] = [
+            (curves.iloc[end - k : end], runs) for k, end, runs in zip(doc["curve_rows"], ends, doc["runs"])
+        ]
     frames: list[pd.DataFrame] = []
     runs: list[dict[str, Any]] = []
     fields = group_by(study)
@@ -362,10 +560,19 @@ def merge(name: str, study: Mapping[str, Any], parts: Sequence[tuple[pd.DataFram
     return pd.concat([*frames, ref_curves], ignore_index=True), summary
 
 
-def run_study(name: str, study: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int,
-              threads: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def run_study(
+    name: str,
+    study: Mapping[str, Any],
+    data: Dataset,
+    closed: Mapping[str, Any],
+    *,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run one study in one process (its groups, its references, the merge); return its tidy curve table and
     its JSON summary (keys in docs/results.md)."""
-    parts = [run_group(name, gid, group_entry(study, gid), data, closed, seed=seed, threads=threads)
-             for gid in groups(study)]
+    parts = [
+        run_group(name, gid, group_entry(study, gid), data, closed, seed=seed, threads=threads)
+        for gid in groups(study)
+    ]
     return merge(name, study, parts, run_references(name, reference_entry(study), data, closed, seed=seed))

@@ -54,11 +54,20 @@ class Variant:
 def variants(study: Mapping[str, Any]) -> list[Variant]:
     """The grid a study declares; full-batch runs may get their own epoch count (``epochs_full_batch``)."""
     out = []
-    for opt, lr, bs, dt, std in itertools.product(study["optimizers"], study["learning_rates"], study["batch_sizes"],
-                                                  study["dtypes"], study["standardize"]):
+    for opt, lr, bs, dt, std in itertools.product(
+        study["optimizers"],
+        study["learning_rates"],
+        study["batch_sizes"],
+        study["dtypes"],
+        study["standardize"],
+    ):
         if opt not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer '{opt}'; expected one of {sorted(OPTIMIZERS)}")
-        epochs = study.get("epochs_full_batch") if bs is None and study.get("epochs_full_batch") else study["epochs"]
+        epochs = (
+            study.get("epochs_full_batch")
+            if bs is None and study.get("epochs_full_batch")
+            else study["epochs"]
+        )
         out.append(Variant(opt, float(lr), bs, dt, bool(std), int(epochs)))
     return out
 
@@ -105,8 +114,7 @@ def group_entry(study: Mapping[str, Any], group: str) -> dict[str, Any]:
     members = groups(study).get(group)
     if members is None:
         raise ValueError(f"study has no group '{group}'; its groups are {sorted(groups(study))}")
-    return {**{k: study[k] for k in RUN_KEYS},
-            "configurations": [dataclasses.asdict(v) for v in members]}
+    return {**{k: study[k] for k in RUN_KEYS}, "configurations": [dataclasses.asdict(v) for v in members]}
 
 
 def configurations(entry: Mapping[str, Any]) -> list[Variant]:

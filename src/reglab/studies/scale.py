@@ -14,8 +14,8 @@ adam_comparison`: nothing here imports TensorFlow, so these jobs' code digests d
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,15 +33,22 @@ def source_of(spec: Mapping[str, Any], first_input: str) -> str:
 
 def parts_of(source: str, spec: Mapping[str, Any]) -> tuple[list[streaming.Part], list[str]]:
     shards = spec.get("shards") if spec.get("kind", "file") == "file" else None
-    return streaming.source_parts(source, target=spec.get("target", "y"), features=spec.get("features"),
-                                  chunk_rows=spec.get("chunk_rows"), shards=shards)
+    return streaming.source_parts(
+        source,
+        target=spec.get("target", "y"),
+        features=spec.get("features"),
+        chunk_rows=spec.get("chunk_rows"),
+        shards=shards,
+    )
 
 
 def shard_count(spec: Mapping[str, Any]) -> int:
     return int(spec.get("shards") or 1)
 
 
-def shard_stat(source: str, spec: Mapping[str, Any], index: int, threads: int | None = None) -> dict[str, Any]:
+def shard_stat(
+    source: str, spec: Mapping[str, Any], index: int, threads: int | None = None
+) -> dict[str, Any]:
     """The mergeable statistic of part ``index`` of the source (one shard job, on ``threads`` threads: the
     bits do not depend on them)."""
     t0 = time.perf_counter()
@@ -49,8 +56,15 @@ def shard_stat(source: str, spec: Mapping[str, Any], index: int, threads: int | 
     if not 0 <= index < len(parts):
         raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
     stat = streaming.accumulate_part(parts[index], features=feats, threads=threads)
-    return {"shard": index, "parts": len(parts), "rows": int(stat.n), "features": feats,
-            "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(), "stat": stat.to_dict()}
+    return {
+        "shard": index,
+        "parts": len(parts),
+        "rows": int(stat.n),
+        "features": feats,
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_mb": peak_rss_mb(),
+        "stat": stat.to_dict(),
+    }
 
 
 def merge_shards(shard_docs: Sequence[Mapping[str, Any]], *, threshold: float = 1e8) -> dict[str, Any]:
@@ -62,14 +76,24 @@ def merge_shards(shard_docs: Sequence[Mapping[str, Any]], *, threshold: float = 
     stat = streaming.merge_in_order([streaming.GramStat.from_dict(s["stat"]) for s in docs])
     res = streaming.solve(stat, features=feats, threshold=threshold)
     needed = bool(res["k"] and res["needs_second_pass"])
-    return {"features": feats, "shards": len(docs), "n": int(stat.n), "stat": stat.to_dict(),
-            "needs_second_pass": needed, "plan": res["plan"], "why": res["why"],
-            "first_pass_method": res["method"], "first_pass_digits": res["correct_digits_estimate"],
-            "merge_seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "features": feats,
+        "shards": len(docs),
+        "n": int(stat.n),
+        "stat": stat.to_dict(),
+        "needs_second_pass": needed,
+        "plan": res["plan"],
+        "why": res["why"],
+        "first_pass_method": res["method"],
+        "first_pass_digits": res["correct_digits_estimate"],
+        "merge_seconds": time.perf_counter() - t0,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
-def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any],
-                threads: int | None = None) -> dict[str, Any]:
+def refine_stat(
+    source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any], threads: int | None = None
+) -> dict[str, Any]:
     """One refinement job of the optional second scatter: the TSQR statistic (R factor) of part ``index``,
     centred and scaled by the merge job's ``plan`` (on ``threads`` threads: the bits do not depend on them)."""
     t0 = time.perf_counter()
@@ -77,13 +101,23 @@ def refine_stat(source: str, spec: Mapping[str, Any], index: int, plan: Mapping[
     if not 0 <= index < len(parts):
         raise ValueError(f"{source}: shard {index} of {len(parts)} parts does not exist")
     rstat = streaming.accumulate_r_part(parts[index], dict(plan), threads=threads)
-    return {"shard": index, "rows": int(rstat.n), "seconds": time.perf_counter() - t0,
-            "peak_rss_mb": peak_rss_mb(), "rstat": rstat.to_dict()}
+    return {
+        "shard": index,
+        "rows": int(rstat.n),
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_mb": peak_rss_mb(),
+        "rstat": rstat.to_dict(),
+    }
 
 
-def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any],
-                 shard_docs: Sequence[Mapping[str, Any]], refine_docs: Sequence[Mapping[str, Any]] = (),
-                 threads: int | None = None) -> dict[str, Any]:
+def solve_merged(
+    source: str,
+    spec: Mapping[str, Any],
+    merged: Mapping[str, Any],
+    shard_docs: Sequence[Mapping[str, Any]],
+    refine_docs: Sequence[Mapping[str, Any]] = (),
+    threads: int | None = None,
+) -> dict[str, Any]:
     """The solve job: the merged statistic (and, when the merge job asked for it, the merged refinement
     statistics) solved, beside a timed single-process streaming solve of the same source (on ``threads``
     threads) that must agree."""
@@ -91,31 +125,49 @@ def solve_merged(source: str, spec: Mapping[str, Any], merged: Mapping[str, Any]
     refines = sorted(refine_docs, key=lambda s: s["shard"])
     feats = list(merged["features"])
     if merged["needs_second_pass"] and len(refines) != len(docs):
-        raise ValueError(f"{source}: the merge job asked for a second pass over {len(docs)} shards, "
-                         f"but {len(refines)} refinement statistics were given")
+        raise ValueError(
+            f"{source}: the merge job asked for a second pass over {len(docs)} shards, "
+            f"but {len(refines)} refinement statistics were given"
+        )
     stat = streaming.GramStat.from_dict(merged["stat"])
-    rstat = (streaming.merge_in_order([streaming.RStat.from_dict(r["rstat"]) for r in refines])
-             if merged["needs_second_pass"] else None)
+    rstat = (
+        streaming.merge_in_order([streaming.RStat.from_dict(r["rstat"]) for r in refines])
+        if merged["needs_second_pass"]
+        else None
+    )
     res = streaming.solve(stat, rstat=rstat, features=feats)
     parts, _ = parts_of(source, spec)
     single = streaming.solve_stream(parts, features=feats, threads=threads)
     merged_vec, single_vec = coef_vector(res, feats), coef_vector(single, feats)
     agree = float(np.max(np.abs(merged_vec - single_vec)) / max(np.max(np.abs(single_vec)), 1e-300))
-    by_job = {"merge": merged["peak_rss_mb"], "solve": peak_rss_mb(),
-              **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs},
-              **{f"refine_{r['shard']}": r["peak_rss_mb"] for r in refines}}
+    by_job = {
+        "merge": merged["peak_rss_mb"],
+        "solve": peak_rss_mb(),
+        **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs},
+        **{f"refine_{r['shard']}": r["peak_rss_mb"] for r in refines},
+    }
     doc = {k: v for k, v in res.items() if k not in ("plan",)}
-    doc.update({
-        "n": int(stat.n), "d": len(feats), "features": feats, "shards": len(docs),
-        "condition_number": res.get("condition_raw"), "second_scatter": bool(refines),
-        "shard_seconds": [s["seconds"] for s in docs], "refine_seconds": [r["seconds"] for r in refines],
-        "merge_seconds": merged["merge_seconds"],
-        "seconds": single["seconds"], "seconds_pass1": single["seconds_pass1"],
-        "seconds_pass2": single["seconds_pass2"], "single_process_passes": single["passes"],
-        "threads": single["threads"],
-        "merged_vs_single_rel_diff": agree,
-        "peak_rss_mb": max(by_job.values()), "peak_rss_mb_by_job": by_job,
-    })
+    doc.update(
+        {
+            "n": int(stat.n),
+            "d": len(feats),
+            "features": feats,
+            "shards": len(docs),
+            "condition_number": res.get("condition_raw"),
+            "second_scatter": bool(refines),
+            "shard_seconds": [s["seconds"] for s in docs],
+            "refine_seconds": [r["seconds"] for r in refines],
+            "merge_seconds": merged["merge_seconds"],
+            "seconds": single["seconds"],
+            "seconds_pass1": single["seconds_pass1"],
+            "seconds_pass2": single["seconds_pass2"],
+            "single_process_passes": single["passes"],
+            "threads": single["threads"],
+            "merged_vs_single_rel_diff": agree,
+            "peak_rss_mb": max(by_job.values()),
+            "peak_rss_mb_by_job": by_job,
+        }
+    )
     return doc
 
 
@@ -124,6 +176,9 @@ def solve_sharded(source: str, spec: Mapping[str, Any], threads: int | None = No
     scatter when the merge asks for it, the solve (for tests and benchmarks)."""
     shards = [shard_stat(source, spec, i, threads) for i in range(len(parts_of(source, spec)[0]))]
     merged = merge_shards(shards)
-    refines = ([refine_stat(source, spec, s["shard"], merged["plan"], threads) for s in shards]
-               if merged["needs_second_pass"] else [])
+    refines = (
+        [refine_stat(source, spec, s["shard"], merged["plan"], threads) for s in shards]
+        if merged["needs_second_pass"]
+        else []
+    )
     return solve_merged(source, spec, merged, shards, refines, threads)

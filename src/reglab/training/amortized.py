@@ -117,11 +117,13 @@ class Trained:
         tf, _ = tensorflow()
         if self._predict is None:  # one compiled graph (eager Keras LSTMs step through time in Python)
             model, normalize = self.model, self.encoder.normalize
-            self._predict = tf.function(lambda xb, yb: _predict(model, normalize, xb, yb), reduce_retracing=True)
+            self._predict = tf.function(
+                lambda xb, yb: _predict(model, normalize, xb, yb), reduce_retracing=True
+            )
         out = []
         for i in range(0, len(X), batch):
-            xb = tf.constant(X[i:i + batch], tf.float32)
-            yb = tf.constant(y[i:i + batch], tf.float32)
+            xb = tf.constant(X[i : i + batch], tf.float32)
+            yb = tf.constant(y[i : i + batch], tf.float32)
             out.append(self._predict(xb, yb).numpy())
         return np.concatenate(out).astype(np.float64)
 
@@ -155,31 +157,55 @@ def _model_class():
             self.spec, self.d = spec, d
             s, act = spec, spec.activation
             if s.kind == "lstm":
-                self.lstms = [keras.layers.Bidirectional(keras.layers.LSTM(s.width, return_sequences=k < s.depth - 1),
-                                                         name=f"bilstm_{k}") for k in range(s.depth)]
+                self.lstms = [
+                    keras.layers.Bidirectional(
+                        keras.layers.LSTM(s.width, return_sequences=k < s.depth - 1), name=f"bilstm_{k}"
+                    )
+                    for k in range(s.depth)
+                ]
                 self.head = _mlp(keras, s.head_width, s.head_depth, d, "leaky_relu", "head")
             elif s.kind == "unrolled":
                 eye = np.tile(0.5 * np.eye(d, dtype=np.float32), (s.unroll_steps, 1, 1))
-                self.P = self.add_weight(shape=(s.unroll_steps, d, d), initializer=keras.initializers.Constant(eye),
-                                         name="preconditioners")
+                self.P = self.add_weight(
+                    shape=(s.unroll_steps, d, d),
+                    initializer=keras.initializers.Constant(eye),
+                    name="preconditioners",
+                )
             elif s.kind == "moments":
-                self.head = _mlp(keras, s.head_width, s.head_depth, d * d if s.linear_in_y else d, act, "head")
+                self.head = _mlp(
+                    keras, s.head_width, s.head_depth, d * d if s.linear_in_y else d, act, "head"
+                )
             else:
                 if s.kind == "deepsets":
-                    self.phi = [keras.layers.Dense(s.width, activation=act, name=f"phi_{k}") for k in range(s.depth)]
+                    self.phi = [
+                        keras.layers.Dense(s.width, activation=act, name=f"phi_{k}") for k in range(s.depth)
+                    ]
                 else:
                     self.embed = keras.layers.Dense(s.width, name="embed")
-                    self.blocks = [(keras.layers.MultiHeadAttention(s.num_heads, max(s.width // s.num_heads, 1),
-                                                                    name=f"mha_{k}"),
-                                    keras.layers.LayerNormalization(name=f"ln_a{k}"),
-                                    keras.Sequential([keras.layers.Dense(2 * s.width, activation=act),
-                                                      keras.layers.Dense(s.width)], name=f"ffn_{k}"),
-                                    keras.layers.LayerNormalization(name=f"ln_f{k}")) for k in range(s.depth)]
+                    self.blocks = [
+                        (
+                            keras.layers.MultiHeadAttention(
+                                s.num_heads, max(s.width // s.num_heads, 1), name=f"mha_{k}"
+                            ),
+                            keras.layers.LayerNormalization(name=f"ln_a{k}"),
+                            keras.Sequential(
+                                [
+                                    keras.layers.Dense(2 * s.width, activation=act),
+                                    keras.layers.Dense(s.width),
+                                ],
+                                name=f"ffn_{k}",
+                            ),
+                            keras.layers.LayerNormalization(name=f"ln_f{k}"),
+                        )
+                        for k in range(s.depth)
+                    ]
                     if s.pooling == "attention" and not s.linear_in_y:
-                        self.query = self.add_weight(shape=(1, 1, s.width), initializer="glorot_uniform",
-                                                     name="pool_seed")
-                        self.pool_att = keras.layers.MultiHeadAttention(s.num_heads, max(s.width // s.num_heads, 1),
-                                                                        name="pool")
+                        self.query = self.add_weight(
+                            shape=(1, 1, s.width), initializer="glorot_uniform", name="pool_seed"
+                        )
+                        self.pool_att = keras.layers.MultiHeadAttention(
+                            s.num_heads, max(s.width // s.num_heads, 1), name="pool"
+                        )
                 if s.linear_in_y:
                     self.y_features = keras.layers.Dense(s.width, name="y_features")
                     self.head = _mlp(keras, s.head_width, s.head_depth, d * (s.width + 1), act, "head")
@@ -323,8 +349,9 @@ def _draw_n(spec: TrainSpec, rng: np.random.Generator) -> int:
     return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
 
 
-def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | None = None,
-          log_every: int = 50) -> Trained:
+def train(
+    encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | None = None, log_every: int = 50
+) -> Trained:
     """Train an encoder with Adam on the seed's loss (or the supervised one).
 
     ``data='fixed'`` trains on ``fixed`` (or m datasets drawn from the condition) for ``epochs``
@@ -341,8 +368,11 @@ def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | No
     steps_total = spec.steps if spec.data == "fresh" else None
     lr: Any = spec.learning_rate
     if spec.lr_decay:
-        total = spec.steps if spec.data == "fresh" else spec.epochs * math.ceil(
-            spec.m * (1 - spec.validation_split) / spec.batch_size)
+        total = (
+            spec.steps
+            if spec.data == "fresh"
+            else spec.epochs * math.ceil(spec.m * (1 - spec.validation_split) / spec.batch_size)
+        )
         lr = keras.optimizers.schedules.CosineDecay(spec.learning_rate, total, alpha=0.01)
     opt = keras.optimizers.Adam(lr)
     loss_of = _loss_fn(spec, encoder.normalize)
@@ -360,7 +390,11 @@ def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | No
         return loss_of(model, X, y, t, False)
 
     def tensors(b: Batch):
-        t = _supervised_target(b.X, b.y, encoder.normalize and spec.loss_units == "normalized") if spec.loss == "supervised" else np.zeros(b.beta.shape)
+        t = (
+            _supervised_target(b.X, b.y, encoder.normalize and spec.loss_units == "normalized")
+            if spec.loss == "supervised"
+            else np.zeros(b.beta.shape)
+        )
         return (tf.constant(b.X, tf.float32), tf.constant(b.y, tf.float32), tf.constant(t, tf.float32))
 
     history: list[dict[str, float]] = []
@@ -370,8 +404,8 @@ def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | No
         data = fixed if fixed is not None else sample(spec.condition, spec.m, rng)
         m = len(data.X)
         n_val = int(round(m * spec.validation_split))
-        tr = Batch(data.X[:m - n_val], data.y[:m - n_val], data.beta[:m - n_val], data.sd[:m - n_val])
-        va = Batch(data.X[m - n_val:], data.y[m - n_val:], data.beta[m - n_val:], data.sd[m - n_val:])
+        tr = Batch(data.X[: m - n_val], data.y[: m - n_val], data.beta[: m - n_val], data.sd[: m - n_val])
+        va = Batch(data.X[m - n_val :], data.y[m - n_val :], data.beta[m - n_val :], data.sd[m - n_val :])
         Xt, yt, tt = tensors(tr)
         val = tensors(va) if n_val else None
         stopper = _early_stopping(keras, spec, has_val=val is not None)
@@ -379,11 +413,15 @@ def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | No
             perm = rng.permutation(len(tr.X))
             losses = []
             for i in range(0, len(perm), spec.batch_size):
-                idx = tf.constant(perm[i:i + spec.batch_size])
+                idx = tf.constant(perm[i : i + spec.batch_size])
                 losses.append(float(step(tf.gather(Xt, idx), tf.gather(yt, idx), tf.gather(tt, idx))))
                 steps_run += 1
-            logs = {"epoch": epoch + 1, "step": steps_run, "loss": float(np.mean(losses)),
-                    "seconds": time.perf_counter() - t0}
+            logs = {
+                "epoch": epoch + 1,
+                "step": steps_run,
+                "loss": float(np.mean(losses)),
+                "seconds": time.perf_counter() - t0,
+            }
             if val is not None:
                 logs["val_loss"] = float(evaluate(*val))
             history.append(logs)
@@ -400,8 +438,15 @@ def train(encoder: EncoderSpec, spec: TrainSpec, *, seed: int, fixed: Batch | No
             losses.append(float(step(*tensors(b))))
             steps_run += 1
             if (s + 1) % log_every == 0 or s + 1 == steps_total:
-                history.append({"epoch": None, "step": s + 1, "loss": float(np.mean(losses)),
-                                "val_loss": float(evaluate(*val)), "seconds": time.perf_counter() - t0})
+                history.append(
+                    {
+                        "epoch": None,
+                        "step": s + 1,
+                        "loss": float(np.mean(losses)),
+                        "val_loss": float(evaluate(*val)),
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
                 losses = []
     seconds = time.perf_counter() - t0
     return Trained(model, encoder, spec, history, seconds, steps_run, n_params)
@@ -415,8 +460,9 @@ def _early_stopping(keras, spec: TrainSpec, *, has_val: bool):
     class _Holder:
         stop_training = False
 
-    cb = keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss",
-                                       patience=spec.early_stopping_patience)
+    cb = keras.callbacks.EarlyStopping(
+        monitor="val_loss" if has_val else "loss", patience=spec.early_stopping_patience
+    )
     cb.set_model(_Holder())  # EarlyStopping only reads and sets model.stop_training (no weight restoring)
     cb.on_train_begin()
     return cb

@@ -80,8 +80,9 @@ def _vector(fit: Mapping[str, Any], features: list[str], use_bias: bool) -> np.n
     return np.array(values, dtype=float)
 
 
-def references(closed: Mapping[str, Any], target: str, spec: FitSpec, features: list[str],
-               scaling: Scaling) -> dict[str, np.ndarray]:
+def references(
+    closed: Mapping[str, Any], target: str, spec: FitSpec, features: list[str], scaling: Scaling
+) -> dict[str, np.ndarray]:
     """Reference parameter vectors in the trained parametrization, from the closed-form artifact.
 
     Linear models: ``closed_form`` (the recommended answer) and ``min_norm`` (SVD/lstsq);
@@ -96,7 +97,11 @@ def references(closed: Mapping[str, Any], target: str, spec: FitSpec, features: 
         fit = (logistic.get("solvers") or {}).get("statsmodels_logit", {})
         pairs = {"mle": fit} if logistic.get("mle_exists") else {}
     else:
-        ls = entry["least_squares"] if spec.use_bias == closed["intercept"] else entry.get("least_squares_no_intercept")
+        ls = (
+            entry["least_squares"]
+            if spec.use_bias == closed["intercept"]
+            else entry.get("least_squares_no_intercept")
+        )
         if ls is None:
             return {}
         pairs = {"closed_form": ls["solvers"][ls["recommended"]], "min_norm": ls["solvers"]["lstsq"]}
@@ -116,19 +121,39 @@ def _float64_loss(spec: FitSpec, X: np.ndarray, y: np.ndarray, w: np.ndarray, b:
     return bce(eta, y) if spec.model == "logistic" else mse(eta - y)
 
 
-def _repeat_record(spec: FitSpec, res: FitResult, features: list[str], scaling: Scaling,
-                   X: np.ndarray, y: np.ndarray, refs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+def _repeat_record(
+    spec: FitSpec,
+    res: FitResult,
+    features: list[str],
+    scaling: Scaling,
+    X: np.ndarray,
+    y: np.ndarray,
+    refs: Mapping[str, np.ndarray],
+) -> dict[str, Any]:
     # one definition of divergence (reglab.core.stats.divergence), from the loss against the zero model's;
     # the trainer itself stops only where the loss or a weight became non-finite
     baseline = math.log(2.0) if spec.model in ("logistic", "mlp_classification") else float(np.mean(y * y))
-    div_epoch, nonfinite = divergence(res.history["train_loss"].to_numpy(), baseline,
-                                      stopped_at=res.diverged_epoch if res.diverged else None)
+    div_epoch, nonfinite = divergence(
+        res.history["train_loss"].to_numpy(),
+        baseline,
+        stopped_at=res.diverged_epoch if res.diverged else None,
+    )
     rec: dict[str, Any] = {
-        "repeat": res.repeat, "seed": res.seed, "final_train_loss": res.final_train_loss,
-        "final_val_loss": res.final_val_loss, "epochs_run": res.epochs_run, "diverged": div_epoch is not None,
-        "diverged_epoch": div_epoch, "nonfinite_epoch": nonfinite,
-        "divergence_baseline": baseline, "seconds": res.seconds, "optimizer_steps": res.optimizer_steps,
-        "coef": None, "intercept": None, "final_mse_float64": None, "distance": {},
+        "repeat": res.repeat,
+        "seed": res.seed,
+        "final_train_loss": res.final_train_loss,
+        "final_val_loss": res.final_val_loss,
+        "epochs_run": res.epochs_run,
+        "diverged": div_epoch is not None,
+        "diverged_epoch": div_epoch,
+        "nonfinite_epoch": nonfinite,
+        "divergence_baseline": baseline,
+        "seconds": res.seconds,
+        "optimizer_steps": res.optimizer_steps,
+        "coef": None,
+        "intercept": None,
+        "final_mse_float64": None,
+        "distance": {},
     }
     if res.coef is not None:
         w_t = np.asarray(res.coef, dtype=np.float64)
@@ -137,7 +162,9 @@ def _repeat_record(spec: FitSpec, res: FitResult, features: list[str], scaling: 
         rec["intercept"] = b_raw
         rec["coef_trained"] = dict(zip(features, w_t.tolist()))
         rec["intercept_trained"] = res.intercept
-        rec["final_mse_float64"] = _float64_loss(spec, X, y, w_t, res.intercept) if np.all(np.isfinite(w_t)) else None
+        rec["final_mse_float64"] = (
+            _float64_loss(spec, X, y, w_t, res.intercept) if np.all(np.isfinite(w_t)) else None
+        )
         theta = np.append(w_t, res.intercept) if spec.use_bias else w_t
         rec["distance"] = {name: float(np.linalg.norm(theta - ref)) for name, ref in refs.items()}
     return rec
@@ -148,45 +175,91 @@ def _summary(records: list[dict[str, Any]], names: list[str]) -> dict[str, dict[
     ok = [r for r in records if not r["diverged"] and r["coef"] is not None]
     if not ok:
         return {}
-    table = np.array([[*(r["coef"][f] for f in names if f != "intercept"),
-                       *([r["intercept"]] if "intercept" in names else [])] for r in ok], dtype=float)
+    table = np.array(
+        [
+            [
+                *(r["coef"][f] for f in names if f != "intercept"),
+                *([r["intercept"]] if "intercept" in names else []),
+            ]
+            for r in ok
+        ],
+        dtype=float,
+    )
     q05, med, q95 = np.quantile(table, [0.05, 0.5, 0.95], axis=0)
-    return {n: {"median": float(med[i]), "q05": float(q05[i]), "q95": float(q95[i])} for i, n in enumerate(names)}
+    return {
+        n: {"median": float(med[i]), "q05": float(q05[i]), "q95": float(q95[i])} for i, n in enumerate(names)
+    }
 
 
-def run_one(name: str, run: Mapping[str, Any], data: Dataset, closed: Mapping[str, Any], *, seed: int,
-            threads: int | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+def run_one(
+    name: str,
+    run: Mapping[str, Any],
+    data: Dataset,
+    closed: Mapping[str, Any],
+    *,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Train one config run (all its repeats); return its JSON document and tidy history."""
     spec = fit_spec(run)
     target = run.get("target") or data.target
     if target not in data.targets:
-        raise ValueError(f"keras run '{name}': target '{target}' is not a target of dataset "
-                         f"'{data.name}' ({data.targets})")
+        raise ValueError(
+            f"keras run '{name}': target '{target}' is not a target of dataset '{data.name}' ({data.targets})"
+        )
     X, y = data.X("train"), data.y(target, "train")
     scaling = Scaling.fit(X) if run.get("standardize") else Scaling.identity(X.shape[1])
     Xt = scaling.apply(X)
     X_val = y_val = None
     if data.has_split:
         if spec.validation_split:
-            raise ValueError(f"keras run '{name}': dataset '{data.name}' has its own validation part; "
-                             "leave validation_split at 0")
+            raise ValueError(
+                f"keras run '{name}': dataset '{data.name}' has its own validation part; "
+                "leave validation_split at 0"
+            )
         X_val, y_val = scaling.apply(data.X("validation")), data.y(target, "validation")
     refs = references(closed, target, spec, data.features, scaling)
     # Seeded by dataset, not run name: runs on one dataset start from the same initialisations
     # (same architecture and dtype), so optimizer/batch/dtype comparisons are paired.
     run_seed = derive_seed(seed, "keras", data.name)
-    results = train(spec, Xt, y, seed=run_seed, feature_names=data.features, X_val=X_val, y_val=y_val,
-                    references=refs, threads=threads)
+    results = train(
+        spec,
+        Xt,
+        y,
+        seed=run_seed,
+        feature_names=data.features,
+        X_val=X_val,
+        y_val=y_val,
+        references=refs,
+        threads=threads,
+    )
     records = [_repeat_record(spec, r, data.features, scaling, Xt, y, refs) for r in results]
     names = [*data.features, *(["intercept"] if spec.use_bias else [])]
     first = records[0]
     doc = {
-        "run": name, "dataset": data.name, "target": target, "standardize": bool(run.get("standardize")),
-        "spec": {**dataclasses.asdict(spec), "hidden": list(spec.hidden)}, "seed": run_seed,
+        "run": name,
+        "dataset": data.name,
+        "target": target,
+        "standardize": bool(run.get("standardize")),
+        "spec": {**dataclasses.asdict(spec), "hidden": list(spec.hidden)},
+        "seed": run_seed,
         "param_names": names if not spec.is_mlp else [],
-        **{k: first[k] for k in ("coef", "intercept", "final_train_loss", "final_val_loss", "epochs_run",
-                                 "diverged", "diverged_epoch", "nonfinite_epoch", "seconds", "final_mse_float64",
-                                 "distance")},
+        **{
+            k: first[k]
+            for k in (
+                "coef",
+                "intercept",
+                "final_train_loss",
+                "final_val_loss",
+                "epochs_run",
+                "diverged",
+                "diverged_epoch",
+                "nonfinite_epoch",
+                "seconds",
+                "final_mse_float64",
+                "distance",
+            )
+        },
         # a batch larger than the data is full batch: say so rather than let it pass silently
         "batch_size_effective": len(y) if spec.batch_size is None else min(int(spec.batch_size), len(y)),
         "full_batch": spec.batch_size is None or int(spec.batch_size) >= len(y),

@@ -117,8 +117,8 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
 INITIALIZERS = ("random_normal", "zeros", "glorot_uniform")
 DTYPES = ("float32", "float64")
 MAX_PARAMS_IN_HISTORY = 20
-_CHUNK_EPOCHS = 256          # epochs per compiled call (upper bound)
-_CHUNK_PERM_ELEMENTS = 1 << 22   # bound on the int32 permutation block sent per call
+_CHUNK_EPOCHS = 256  # epochs per compiled call (upper bound)
+_CHUNK_PERM_ELEMENTS = 1 << 22  # bound on the int32 permutation block sent per call
 _ENGINE_CACHE_SIZE = 16
 
 
@@ -224,19 +224,24 @@ def _check_spec(spec: FitSpec) -> None:
     if spec.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {spec.optimizer!r}; expected one of {OPTIMIZERS}")
     if spec.initializer not in INITIALIZERS:
-        raise ValueError(
-            f"unknown initializer {spec.initializer!r}; expected one of {INITIALIZERS}")
+        raise ValueError(f"unknown initializer {spec.initializer!r}; expected one of {INITIALIZERS}")
     if spec.dtype not in DTYPES:
         raise ValueError(f"unknown dtype {spec.dtype!r}; expected one of {DTYPES}")
     if isinstance(spec.epochs, bool) or not isinstance(spec.epochs, (int, np.integer)) or spec.epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {spec.epochs!r}")
     lr = spec.learning_rate
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(float(lr)) or float(lr) <= 0:
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, (int, float, np.floating, np.integer))
+        or not math.isfinite(float(lr))
+        or float(lr) <= 0
+    ):
         raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
     if spec.batch_size is not None and (
-            isinstance(spec.batch_size, bool)
-            or not isinstance(spec.batch_size, (int, np.integer)) or spec.batch_size < 1):
+        isinstance(spec.batch_size, bool)
+        or not isinstance(spec.batch_size, (int, np.integer))
+        or spec.batch_size < 1
+    ):
         raise ValueError(f"batch_size must be an integer >= 1 or None, got {spec.batch_size!r}")
     if not isinstance(spec.repeats, (int, np.integer)) or spec.repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {spec.repeats!r}")
@@ -248,12 +253,11 @@ def _check_spec(spec: FitSpec) -> None:
     if not isinstance(spec.optimizer_options, Mapping):
         raise ValueError("optimizer_options must be a mapping of Keras optimizer arguments")
     if "learning_rate" in spec.optimizer_options:
-        raise ValueError("give the learning rate as FitSpec.learning_rate, "
-                         "not in optimizer_options")
+        raise ValueError("give the learning rate as FitSpec.learning_rate, not in optimizer_options")
     if spec.is_mlp:
         if len(spec.hidden) == 0 or any(
-                isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
-                for h in spec.hidden):
+            isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in spec.hidden
+        ):
             raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {spec.hidden!r}")
 
 
@@ -267,8 +271,7 @@ def _as_design(X, y, dtype: str, spec: FitSpec, what: str) -> tuple[np.ndarray, 
     if y.ndim != 1:
         raise ValueError(f"{what}y must be 1-D (n_rows,) or (n_rows, 1), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"shape mismatch: {what}X has {X.shape[0]} rows but {what}y has {y.shape[0]}")
+        raise ValueError(f"shape mismatch: {what}X has {X.shape[0]} rows but {what}y has {y.shape[0]}")
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{what}X must have at least one row and one column, got {X.shape}")
     try:
@@ -283,7 +286,8 @@ def _as_design(X, y, dtype: str, spec: FitSpec, what: str) -> tuple[np.ndarray, 
         if bad.any():
             raise ValueError(
                 f"{spec.model} needs a binary {what}y in {{0, 1}}; found values "
-                f"{np.unique(y[bad])[:5].tolist()}")
+                f"{np.unique(y[bad])[:5].tolist()}"
+            )
     return np.ascontiguousarray(X), np.ascontiguousarray(y.reshape(-1, 1))
 
 
@@ -309,7 +313,8 @@ def _prepare(spec, X, y, feature_names, X_val, y_val):
         if split_at == 0 or split_at == n:
             raise ValueError(
                 f"{n} rows are not enough for validation_split={spec.validation_split} "
-                "(Keras would refuse too)")
+                "(Keras would refuse too)"
+            )
         X, X_val = X[:split_at], X[split_at:]
         y, y_val = y[:split_at], y[split_at:]
     return X, y, X_val, y_val, feature_names
@@ -344,20 +349,36 @@ def _build_model(spec: FitSpec, p: int, kernel_seeds: Sequence[int]):
         except (ValueError, TypeError):
             raise ValueError(f"unknown activation {spec.activation!r} (not a Keras activation)") from None
     for i, h in enumerate(units):
-        layers.append(keras.layers.Dense(
-            h, activation=spec.activation, use_bias=spec.use_bias, dtype=spec.dtype,
-            kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[i])))
+        layers.append(
+            keras.layers.Dense(
+                h,
+                activation=spec.activation,
+                use_bias=spec.use_bias,
+                dtype=spec.dtype,
+                kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[i]),
+            )
+        )
     out_act = "sigmoid" if spec.is_classifier else None
-    layers.append(keras.layers.Dense(
-        1, activation=out_act, use_bias=spec.use_bias, dtype=spec.dtype,
-        kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[len(units)])))
+    layers.append(
+        keras.layers.Dense(
+            1,
+            activation=out_act,
+            use_bias=spec.use_bias,
+            dtype=spec.dtype,
+            kernel_initializer=_make_initializer(spec.initializer, kernel_seeds[len(units)]),
+        )
+    )
     return keras.Sequential(layers)
 
 
 def _make_optimizer(spec: FitSpec):
     _, keras = _tf()
-    cls = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
-           "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad}[spec.optimizer]
+    cls = {
+        "sgd": keras.optimizers.SGD,
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "adagrad": keras.optimizers.Adagrad,
+    }[spec.optimizer]
     try:
         return cls(learning_rate=float(spec.learning_rate), **dict(spec.optimizer_options))
     except (TypeError, ValueError) as e:
@@ -418,8 +439,15 @@ def _param_names(spec: FitSpec, feature_names: Sequence[str], shapes) -> list[st
 class _Engine:
     """A Keras model + optimizer + loss + metrics, and the compiled multi-epoch loop."""
 
-    def __init__(self, spec: FitSpec, p: int, has_val: bool, record_params: bool,
-                 jit_compile: bool, init_weights: list[np.ndarray]):
+    def __init__(
+        self,
+        spec: FitSpec,
+        p: int,
+        has_val: bool,
+        record_params: bool,
+        jit_compile: bool,
+        init_weights: list[np.ndarray],
+    ):
         tf, keras = _tf()
         self.dtype = spec.dtype
         self.has_val = has_val
@@ -478,14 +506,15 @@ class _Engine:
             return tf.slice(X, [start, 0], [size, p]), tf.slice(y, [start, 0], [size, 1])
 
         total = count = tf.constant(0, X.dtype)
-        if n_full == 1:          # one full batch: no inner loop (saves its overhead)
+        if n_full == 1:  # one full batch: no inner loop (saves its overhead)
             total, count = self._train_batch(*batch(0, bs), total, count)
         elif n_full:
+
             def bbody(b, total, count):
                 return (b + 1, *self._train_batch(*batch(b * bs, bs), total, count))
-            _, total, count = tf.while_loop(lambda b, *_: b < n_full, bbody,
-                                            (tf.constant(0), total, count))
-        if rem:                  # fit keeps the last partial batch
+
+            _, total, count = tf.while_loop(lambda b, *_: b < n_full, bbody, (tf.constant(0), total, count))
+        if rem:  # fit keeps the last partial batch
             total, count = self._train_batch(*batch(n_full * bs, rem), total, count)
         return tf.math.divide_no_nan(total, count)
 
@@ -505,10 +534,11 @@ class _Engine:
         if nv_full == 1:
             total, count = vstep(0, val_bs, total, count)
         elif nv_full:
+
             def vbody(b, total, count):
                 return (b + 1, *vstep(b * val_bs, val_bs, total, count))
-            _, total, count = tf.while_loop(lambda b, *_: b < nv_full, vbody,
-                                            (tf.constant(0), total, count))
+
+            _, total, count = tf.while_loop(lambda b, *_: b < nv_full, vbody, (tf.constant(0), total, count))
         if v_rem:
             total, count = vstep(nv_full * val_bs, v_rem, total, count)
         return tf.math.divide_no_nan(total, count)
@@ -528,8 +558,28 @@ class _Engine:
 
     # The compiled loop.  Python-valued keyword arguments (n, bs, ...) are static:
     # tf.function traces once per distinct combination (and per engine).
-    def _chunk(self, X, y, Xv, yv, perms, n_epochs, epoch0, patience, es_best, es_wait,
-               es_started, *, n, bs, n_val, val_bs, cap, shuffle, early_stopping):
+    def _chunk(
+        self,
+        X,
+        y,
+        Xv,
+        yv,
+        perms,
+        n_epochs,
+        epoch0,
+        patience,
+        es_best,
+        es_wait,
+        es_started,
+        *,
+        n,
+        bs,
+        n_val,
+        val_bs,
+        cap,
+        shuffle,
+        early_stopping,
+    ):
         tf, _ = _tf()
         dt = X.dtype
         ta_train = tf.TensorArray(dt, size=cap, element_shape=())
@@ -555,8 +605,9 @@ class _Engine:
                 current = train_loss
             stop = tf.where(finite, 0, 1)
             if early_stopping:
-                es_stop, best, wait, started = self._early_stopping(current, best, wait, started,
-                                                                    epoch0 + e, patience)
+                es_stop, best, wait, started = self._early_stopping(
+                    current, best, wait, started, epoch0 + e, patience
+                )
                 stop = tf.where(tf.logical_and(finite, es_stop), 2, stop)
             ta_train = ta_train.write(e, train_loss)
             ta_end = ta_end.write(e, loss_end)
@@ -565,13 +616,22 @@ class _Engine:
                 ta_par = ta_par.write(e, params)
             return (e + 1, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par)
 
-        loop_vars = (tf.constant(0), tf.constant(0), es_best, es_wait, es_started,
-                     ta_train, ta_end, ta_val, ta_par)
+        loop_vars = (
+            tf.constant(0),
+            tf.constant(0),
+            es_best,
+            es_wait,
+            es_started,
+            ta_train,
+            ta_end,
+            ta_val,
+            ta_par,
+        )
         e, stop, best, wait, started, ta_train, ta_end, ta_val, ta_par = tf.while_loop(
-            cond, epoch_body, loop_vars, maximum_iterations=cap)
+            cond, epoch_body, loop_vars, maximum_iterations=cap
+        )
         params = ta_par.stack() if self.record_params else tf.zeros([0, self.n_params], dt)
-        return (e, stop, best, wait, started, ta_train.stack(), ta_end.stack(),
-                ta_val.stack(), params)
+        return (e, stop, best, wait, started, ta_train.stack(), ta_end.stack(), ta_val.stack(), params)
 
     def run(self, X, y, Xv, yv, *, epochs, bs, val_bs, shuffle, patience, rng):
         """Train ``epochs`` epochs from the current state; returns per-epoch arrays."""
@@ -588,8 +648,15 @@ class _Engine:
             Xvt, yvt = tf.zeros([0, p], X.dtype), tf.zeros([0, 1], X.dtype)
         else:
             Xvt, yvt = tf.constant(Xv), tf.constant(yv)
-        static = dict(n=n, bs=bs, n_val=n_val, val_bs=val_bs, cap=cap, shuffle=shuffle,
-                      early_stopping=patience is not None)
+        static = dict(
+            n=n,
+            bs=bs,
+            n_val=n_val,
+            val_bs=val_bs,
+            cap=cap,
+            shuffle=shuffle,
+            early_stopping=patience is not None,
+        )
         dummy_perms = tf.zeros([cap, n] if shuffle else [0], tf.int32)
         pat = tf.constant(-1 if patience is None else int(patience), tf.int32)
         best = tf.constant(np.inf, X.dtype)
@@ -597,8 +664,20 @@ class _Engine:
         started = tf.constant(False)
         with _floatx(self.dtype):
             # Trace (and XLA-compile) outside the timed region: a zero-epoch call.
-            self._fn(Xt, yt, Xvt, yvt, dummy_perms, tf.constant(0), tf.constant(0), pat,
-                     best, wait, started, **static)
+            self._fn(
+                Xt,
+                yt,
+                Xvt,
+                yvt,
+                dummy_perms,
+                tf.constant(0),
+                tf.constant(0),
+                pat,
+                best,
+                wait,
+                started,
+                **static,
+            )
             parts = {k: [] for k in ("train", "end", "val", "par", "sec")}
             done, stop, elapsed = 0, 0, 0.0
             while done < epochs and stop == 0:
@@ -611,13 +690,26 @@ class _Engine:
                     perms = tf.constant(perms)
                 else:
                     perms = dummy_perms
-                out = self._fn(Xt, yt, Xvt, yvt, perms, tf.constant(k), tf.constant(done), pat,
-                               best, wait, started, **static)
+                out = self._fn(
+                    Xt,
+                    yt,
+                    Xvt,
+                    yvt,
+                    perms,
+                    tf.constant(k),
+                    tf.constant(done),
+                    pat,
+                    best,
+                    wait,
+                    started,
+                    **static,
+                )
                 e, stop_t, best, wait, started, tr, en, va, par = out
                 ran, stop = int(e), int(stop_t)
                 tr, en, va, par = tr.numpy(), en.numpy(), va.numpy(), par.numpy()
                 dt = time.perf_counter() - t0
-                parts["train"].append(tr[:ran]); parts["end"].append(en[:ran])
+                parts["train"].append(tr[:ran])
+                parts["end"].append(en[:ran])
                 parts["val"].append(va[:ran])
                 if self.record_params:
                     parts["par"].append(par[:ran])
@@ -625,10 +717,16 @@ class _Engine:
                 elapsed += dt
                 done += ran
         cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0)  # noqa: E731
-        par = (np.concatenate(parts["par"]) if self.record_params
-               else np.zeros((done, 0)))
-        return dict(train=cat(parts["train"]), end=cat(parts["end"]), val=cat(parts["val"]),
-                    par=par, sec=cat(parts["sec"]), epochs_run=done, stop=stop)
+        par = np.concatenate(parts["par"]) if self.record_params else np.zeros((done, 0))
+        return dict(
+            train=cat(parts["train"]),
+            end=cat(parts["end"]),
+            val=cat(parts["val"]),
+            par=par,
+            sec=cat(parts["sec"]),
+            epochs_run=done,
+            stop=stop,
+        )
 
 
 _ENGINES: "collections.OrderedDict[tuple, _Engine]" = collections.OrderedDict()
@@ -636,9 +734,19 @@ _ENGINES: "collections.OrderedDict[tuple, _Engine]" = collections.OrderedDict()
 
 def _engine_key(spec: FitSpec, p: int, has_val: bool, record_params: bool, jit: bool):
     opts = tuple(sorted((k, repr(v)) for k, v in dict(spec.optimizer_options).items()))
-    return (spec.model, spec.optimizer, opts, spec.use_bias,
-            tuple(spec.hidden) if spec.is_mlp else (), spec.activation if spec.is_mlp else "",
-            spec.dtype, p, has_val, record_params, bool(jit))
+    return (
+        spec.model,
+        spec.optimizer,
+        opts,
+        spec.use_bias,
+        tuple(spec.hidden) if spec.is_mlp else (),
+        spec.activation if spec.is_mlp else "",
+        spec.dtype,
+        p,
+        has_val,
+        record_params,
+        bool(jit),
+    )
 
 
 def _get_engine(spec, p, has_val, record_params, jit, init_weights) -> _Engine:
@@ -694,7 +802,8 @@ def _check_references(spec, references, n_params):
         if ref.shape[0] != n_params:
             raise ValueError(
                 f"reference {name!r} has {ref.shape[0]} values but the model has {n_params} "
-                f"parameters (w_1..w_p{', intercept' if spec.use_bias else ''})")
+                f"parameters (w_1..w_p{', intercept' if spec.use_bias else ''})"
+            )
         out[str(name)] = ref
     return out
 
@@ -711,21 +820,38 @@ def _result(spec, repeat, rseed, res, weights, feature_names, references, second
     n = res["epochs_run"]
     fv = float(res["val"][-1]) if n else float("nan")
     return FitResult(
-        repeat=repeat, seed=rseed, history=hist, coef=coef, intercept=intercept,
+        repeat=repeat,
+        seed=rseed,
+        history=hist,
+        coef=coef,
+        intercept=intercept,
         final_train_loss=float(res["end"][-1]) if n else float("nan"),
         final_val_loss=fv if res["has_val"] else None,
-        epochs_run=n, diverged=bool(diverged), diverged_epoch=n if diverged else None,
-        seconds=float(seconds), weights=weights, optimizer_steps=int(steps))
+        epochs_run=n,
+        diverged=bool(diverged),
+        diverged_epoch=n if diverged else None,
+        seconds=float(seconds),
+        weights=weights,
+        optimizer_steps=int(steps),
+    )
 
 
 # ------------------------------------------------------------------------- public API
 
 
-def train(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
-          feature_names: Sequence[str], X_val: np.ndarray | None = None,
-          y_val: np.ndarray | None = None,
-          references: Mapping[str, np.ndarray] | None = None,
-          threads: int | None = None, jit_compile: bool = False) -> list[FitResult]:
+def train(
+    spec: FitSpec,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int,
+    feature_names: Sequence[str],
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    references: Mapping[str, np.ndarray] | None = None,
+    threads: int | None = None,
+    jit_compile: bool = False,
+) -> list[FitResult]:
     """Train ``spec.repeats`` independent Keras models; one :class:`FitResult` each.
 
     ``X`` is (n, p), ``y`` is (n,) (or (n, 1)); ``X_val``/``y_val`` an explicit validation
@@ -748,8 +874,9 @@ def train(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
     val_bs = n if spec.batch_size is None else int(spec.batch_size)
     has_val = X_val is not None
     dims = [p] + (list(spec.hidden) if spec.is_mlp else []) + [1]
-    n_params = sum(dims[i] * dims[i + 1] + (dims[i + 1] if spec.use_bias else 0)
-                   for i in range(len(dims) - 1))
+    n_params = sum(
+        dims[i] * dims[i + 1] + (dims[i + 1] if spec.use_bias else 0) for i in range(len(dims) - 1)
+    )
     record_params = (not spec.is_mlp) or n_params <= MAX_PARAMS_IN_HISTORY
     results = []
     for r in range(int(spec.repeats)):
@@ -757,23 +884,51 @@ def train(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
         rseed = repeat_seed(seed, r)
         init = _initial_weights(spec, p, rseed)
         eng = _get_engine(spec, p, has_val, record_params, jit_compile, init)
-        res = eng.run(X, y, X_val, y_val, epochs=int(spec.epochs), bs=bs, val_bs=val_bs,
-                      shuffle=bool(spec.shuffle), patience=spec.early_stopping_patience,
-                      rng=_shuffle_rng(rseed))
+        res = eng.run(
+            X,
+            y,
+            X_val,
+            y_val,
+            epochs=int(spec.epochs),
+            bs=bs,
+            val_bs=val_bs,
+            shuffle=bool(spec.shuffle),
+            patience=spec.early_stopping_patience,
+            rng=_shuffle_rng(rseed),
+        )
         res["has_val"] = has_val
         if res["epochs_run"] > 0:
             # what fit() does after the last epoch (only matters with use_ema)
             eng.optimizer.finalize_variable_values(eng.tvars)
         weights = [np.array(v.numpy()) for v in eng.tvars]
-        results.append(_result(spec, r, rseed, res, weights, feature_names, refs,
-                               time.perf_counter() - t0, int(eng.optimizer.iterations)))
+        results.append(
+            _result(
+                spec,
+                r,
+                rseed,
+                res,
+                weights,
+                feature_names,
+                refs,
+                time.perf_counter() - t0,
+                int(eng.optimizer.iterations),
+            )
+        )
     return results
 
 
-def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: int,
-                         feature_names: Sequence[str], X_val: np.ndarray | None = None,
-                         y_val: np.ndarray | None = None, repeat: int = 0,
-                         threads: int | None = None) -> FitResult:
+def train_with_model_fit(
+    spec: FitSpec,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int,
+    feature_names: Sequence[str],
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    repeat: int = 0,
+    threads: int | None = None,
+) -> FitResult:
     """The naive reference: ``model.compile(...); model.fit(...)`` for repeat ``repeat``.
 
     Same model, same initial weights (same seeded initializers), same optimizer / loss
@@ -798,20 +953,25 @@ def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: i
             raise RuntimeError("internal: fit's model did not get the trainer's initial weights")
         opt = _make_optimizer(spec)
         loss = _make_loss(spec)
-        model.compile(optimizer=opt, loss=loss)   # jit_compile="auto" (False on CPU)
+        model.compile(optimizer=opt, loss=loss)  # jit_compile="auto" (False on CPU)
         weights_log = []
 
         class _Record(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                weights_log.append(np.concatenate(
-                    [np.asarray(v.numpy()).reshape(-1) for v in model.trainable_variables]))
+                weights_log.append(
+                    np.concatenate([np.asarray(v.numpy()).reshape(-1) for v in model.trainable_variables])
+                )
 
         callbacks = [_Record()]
         has_val = Xv is not None
         if spec.early_stopping_patience is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss" if has_val else "loss",
-                patience=int(spec.early_stopping_patience), restore_best_weights=False))
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if has_val else "loss",
+                    patience=int(spec.early_stopping_patience),
+                    restore_best_weights=False,
+                )
+            )
         n_train = Xtr.shape[0]
         bs = n_train if spec.batch_size is None else int(spec.batch_size)
         kw = {}
@@ -823,8 +983,16 @@ def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: i
         # fit's shuffle is tf.random.shuffle inside tf.data; with op determinism on it
         # needs a global TF seed.  (Changes TF's global seed: reference use only.)
         tf.random.set_seed(rseed)
-        h = model.fit(fit_x, fit_y, batch_size=bs, epochs=int(spec.epochs),
-                      shuffle=bool(spec.shuffle), verbose=0, callbacks=callbacks, **kw)
+        h = model.fit(
+            fit_x,
+            fit_y,
+            batch_size=bs,
+            epochs=int(spec.epochs),
+            shuffle=bool(spec.shuffle),
+            verbose=0,
+            callbacks=callbacks,
+            **kw,
+        )
         final_end = float(loss(ytr, model(Xtr, training=False)))
     seconds = time.perf_counter() - t0
     k = len(h.history["loss"])
@@ -835,10 +1003,16 @@ def train_with_model_fit(spec: FitSpec, X: np.ndarray, y: np.ndarray, *, seed: i
     bad = ~(np.isfinite(train_loss) & (np.isfinite(val) | (not has_val)))
     div_epoch = int(np.argmax(bad)) + 1 if bad.any() else None
     weights = [np.array(v.numpy()) for v in model.trainable_variables]
-    res = dict(train=train_loss, end=end, val=val, par=np.asarray(weights_log),
-               sec=np.linspace(seconds / k, seconds, k), epochs_run=k,
-               stop=1 if div_epoch else 0, has_val=has_val)
-    out = _result(spec, repeat, rseed, res, weights, feature_names, {}, seconds,
-                  int(opt.iterations))
+    res = dict(
+        train=train_loss,
+        end=end,
+        val=val,
+        par=np.asarray(weights_log),
+        sec=np.linspace(seconds / k, seconds, k),
+        epochs_run=k,
+        stop=1 if div_epoch else 0,
+        has_val=has_val,
+    )
+    out = _result(spec, repeat, rseed, res, weights, feature_names, {}, seconds, int(opt.iterations))
     out.diverged_epoch = div_epoch
     return out

@@ -28,8 +28,10 @@ def configure_threads(n: int | None) -> None:
     n = int(n)
     import tensorflow as tf
 
-    cur = (tf.config.threading.get_intra_op_parallelism_threads(),
-           tf.config.threading.get_inter_op_parallelism_threads())
+    cur = (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
     if cur == (n, n):
         return
     try:
@@ -39,7 +41,9 @@ def configure_threads(n: int | None) -> None:
         warnings.warn(
             f"TensorFlow is already initialised with intra/inter-op threads {cur}; "
             f"cannot change them to {n}. Call configure_threads() before any training.",
-            RuntimeWarning, stacklevel=2)
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def tensorflow():
@@ -52,7 +56,8 @@ def tensorflow():
         if keras.backend.backend() != "tensorflow":
             raise RuntimeError(
                 f"reglab's trainers need the TensorFlow Keras backend, found "
-                f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)")
+                f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)"
+            )
         tf.config.experimental.enable_op_determinism()
         _READY = True
     return tf, keras

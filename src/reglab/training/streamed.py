@@ -5,8 +5,7 @@ one graph call; rows are shuffled within each chunk (a whole-file shuffle would 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,9 @@ from reglab.training.session import tensorflow
 Part = Callable[[], Iterator[tuple[np.ndarray, np.ndarray, int]]]
 
 
-def adam_stream(parts: Sequence[Part], d: int, *, epochs: int, batch_size: int, learning_rate: float = 1e-3,
-                seed: int = 0) -> dict[str, Any]:
+def adam_stream(
+    parts: Sequence[Part], d: int, *, epochs: int, batch_size: int, learning_rate: float = 1e-3, seed: int = 0
+) -> dict[str, Any]:
     """Train Dense(1) (MSE, Adam) for ``epochs`` passes over ``parts``; returns coefficients and timing."""
     tf, keras = tensorflow()
     keras.utils.set_random_seed(seed)
@@ -37,7 +37,7 @@ def adam_stream(parts: Sequence[Part], d: int, *, epochs: int, batch_size: int, 
         nb = (n + bs - 1) // bs
         total = tf.constant(0.0)
         for i in tf.range(nb):
-            xb, yb = X[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
+            xb, yb = X[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
             with tf.GradientTape() as tape:
                 loss = loss_fn(yb, layer(xb))
             grads = tape.gradient(loss, layer.trainable_weights)
@@ -52,17 +52,35 @@ def adam_stream(parts: Sequence[Part], d: int, *, epochs: int, batch_size: int, 
         for part in parts:
             for X, y, _ in part():
                 perm = rng.permutation(len(y))
-                losses.append(float(train_chunk(tf.constant(X[perm], tf.float32),
-                                                tf.constant(y[perm, None], tf.float32))))
+                losses.append(
+                    float(
+                        train_chunk(tf.constant(X[perm], tf.float32), tf.constant(y[perm, None], tf.float32))
+                    )
+                )
                 steps += -(-len(y) // bs)
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0})
+        history.append(
+            {"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0}
+        )
     kernel, bias = (np.asarray(w, dtype=np.float64) for w in layer.get_weights())
-    return {"coef": kernel[:, 0].tolist(), "intercept": float(bias[0]), "epochs": epochs, "batch_size": bs,
-            "learning_rate": learning_rate, "steps": steps, "seconds": time.perf_counter() - t0, "history": history}
+    return {
+        "coef": kernel[:, 0].tolist(),
+        "intercept": float(bias[0]),
+        "epochs": epochs,
+        "batch_size": bs,
+        "learning_rate": learning_rate,
+        "steps": steps,
+        "seconds": time.perf_counter() - t0,
+        "history": history,
+    }
 
 
-def adam_comparison(parts: Sequence[Part], features: Sequence[str], ols: Mapping[str, Any],
-                    runs: Sequence[Mapping[str, Any]], seed: int) -> dict[str, Any]:
+def adam_comparison(
+    parts: Sequence[Part],
+    features: Sequence[str],
+    ols: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    seed: int,
+) -> dict[str, Any]:
     """Keras Dense(1) + Adam streaming ``parts`` once per configured run, each run's coefficients (slopes
     and intercept) in correct digits (:func:`reglab.linalg.lsq.digits.lre`) against the streamed least-squares
     fit ``ols`` (a ``results/scale/<dataset>.json`` document)."""
@@ -70,12 +88,21 @@ def adam_comparison(parts: Sequence[Part], features: Sequence[str], ols: Mapping
     reference = coef_vector(ols, feats)
     out = {}
     for run in runs:
-        res = adam_stream(parts, len(feats), epochs=int(run["epochs"]), batch_size=int(run["batch_size"]),
-                          learning_rate=float(run.get("learning_rate", 1e-3)), seed=seed)
+        res = adam_stream(
+            parts,
+            len(feats),
+            epochs=int(run["epochs"]),
+            batch_size=int(run["batch_size"]),
+            learning_rate=float(run.get("learning_rate", 1e-3)),
+            seed=seed,
+        )
         est = np.array([*res["coef"], res["intercept"]])
         res["coef_digits"] = lre(est, reference) if np.all(np.isfinite(est)) else None
         res["coef_digits_metric"] = METRIC
         res["coef"] = dict(zip(feats, res["coef"], strict=True))
         out[run["name"]] = res
-    return {"runs": out, "reference": "streamed least squares (results/scale/<dataset>.json)",
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "runs": out,
+        "reference": "streamed least squares (results/scale/<dataset>.json)",
+        "peak_rss_mb": peak_rss_mb(),
+    }

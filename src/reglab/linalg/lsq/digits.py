@@ -40,7 +40,7 @@ def apriori(kappa: float, tan_theta: float, normal: bool) -> float:
     if not math.isfinite(kappa):
         return 0.0
     eps = float(np.finfo(np.float64).eps)
-    err = eps * (kappa ** 2 if normal else kappa + kappa ** 2 * tan_theta)
+    err = eps * (kappa**2 if normal else kappa + kappa**2 * tan_theta)
     return float(np.clip(-math.log10(max(err, 1e-300)), 0.0, 15.9))
 
 

@@ -19,8 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
-__all__ = ["EPS", "Rank", "column_norms", "decide", "gram_resolves", "of_design", "of_triangular",
-           "pow2_scales", "pow2_of"]
+__all__ = [
+    "EPS",
+    "Rank",
+    "column_norms",
+    "decide",
+    "gram_resolves",
+    "of_design",
+    "of_triangular",
+    "pow2_scales",
+    "pow2_of",
+]
 
 EPS: float = float(np.finfo(np.float64).eps)
 

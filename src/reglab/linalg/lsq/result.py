@@ -21,7 +21,7 @@ __all__ = ["CONDITION_NAMES", "coef_vector"]
 CONDITION_NAMES: dict[str, str] = {
     "condition_scaled": "2-norm condition number of the design [X, 1] (uncentred) with unit-norm columns",
     "condition_centred_scaled": "2-norm condition number of the centred design [X - mean, 1] with unit-norm "
-                                "columns (what the streamed solve factors)",
+    "columns (what the streamed solve factors)",
     "condition_raw": "2-norm condition number of the raw design [X, 1], in the data's units",
 }
 

@@ -4,8 +4,18 @@ rule's input group ``<name>`` (filled by the stage's rule file)."""
 
 from __future__ import annotations
 
-from reglab.report.sections import amortized, convergence, datasets, findings, jobs, keras_runs, provenance
-from reglab.report.sections import questions, reproduction, scale
+from reglab.report.sections import (
+    amortized,
+    convergence,
+    datasets,
+    findings,
+    jobs,
+    keras_runs,
+    provenance,
+    questions,
+    reproduction,
+    scale,
+)
 from reglab.report.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (

@@ -15,12 +15,21 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
     summary, refs = art.amortized.get("summary"), art.amortized.get("references")
     if not summary or not refs:
         return None
-    encoders = [{"name": n, **art.amortized[n], "source": art.source("amortized", n, "eval_loss")}
-                for n in summary["encoders"] if n in art.amortized]
+    encoders = [
+        {"name": n, **art.amortized[n], "source": art.source("amortized", n, "eval_loss")}
+        for n in summary["encoders"]
+        if n in art.amortized
+    ]
     conditions = sorted({k for e in encoders for k in e["conditions"]}, key=lambda k: (k != "seed", k))
-    return {"answer": answer(art), "encoders": encoders, "references": refs["references"],
-            "conditions": conditions, "best": summary["best_encoder"], "m": refs["m"],
-            "figures": inputs.figures("amortized").get("amortized", {})}
+    return {
+        "answer": answer(art),
+        "encoders": encoders,
+        "references": refs["references"],
+        "conditions": conditions,
+        "best": summary["best_encoder"],
+        "m": refs["m"],
+        "figures": inputs.figures("amortized").get("amortized", {}),
+    }
 
 
 SECTION = Section("amortized", "Seed 000: amortized regression encoders", build)

@@ -19,8 +19,15 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
     for name in sorted(studies):
         summary = studies[name]
         table = predicted_vs_measured(summary)
-        out.append({"name": name, "summary": summary, "answer": questions.study_answer(name, summary),
-                    "figures": figs.get(name, {}), "predicted": table.to_dict("records") if len(table) else []})
+        out.append(
+            {
+                "name": name,
+                "summary": summary,
+                "answer": questions.study_answer(name, summary),
+                "figures": figs.get(name, {}),
+                "predicted": table.to_dict("records") if len(table) else [],
+            }
+        )
     return {"studies": out}
 
 

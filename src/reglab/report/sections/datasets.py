@@ -11,8 +11,11 @@ from reglab.report.sections.base import Section
 def build(inputs: Inputs) -> dict[str, Any] | None:
     art, figs = inputs.art, inputs.figures("datasets")
     names = inputs.params.get("datasets") or sorted(art.closed)
-    entries = [{"name": n, "closed": art.closed.get(n), "diag": art.diag.get(n), "figures": figs.get(n, {})}
-               for n in names if n in art.closed]
+    entries = [
+        {"name": n, "closed": art.closed.get(n), "diag": art.diag.get(n), "figures": figs.get(n, {})}
+        for n in names
+        if n in art.closed
+    ]
     return {"datasets": entries} if entries else None
 
 

@@ -35,9 +35,16 @@ def read_benchmarks(root: str | Path) -> pd.DataFrame:
         if table.empty:
             continue
         last = table.iloc[-1]  # one line per repeat; reglab runs each once
-        rows.append({"family": rel[0], "rule": rel[1], "job": "/".join(rel[2:]),
-                     "seconds": _number(last.get("s")), "max_rss_mb": _number(last.get("max_rss")),
-                     "cpu_seconds": _number(last.get("cpu_time"))})
+        rows.append(
+            {
+                "family": rel[0],
+                "rule": rel[1],
+                "job": "/".join(rel[2:]),
+                "seconds": _number(last.get("s")),
+                "max_rss_mb": _number(last.get("max_rss")),
+                "cpu_seconds": _number(last.get("cpu_time")),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -45,13 +52,21 @@ def families(table: pd.DataFrame, sizes: Mapping[str, Any]) -> list[dict[str, An
     """Per family: job count, largest wall time and peak, the first attempt's request, and the headroom."""
     out = []
     for fam, g in table.groupby("family", sort=True):
-        mem, minutes = (sizes.get(fam) or (math.nan, math.nan))
+        mem, minutes = sizes.get(fam) or (math.nan, math.nan)
         peak = float(g["max_rss_mb"].max()) if g["max_rss_mb"].notna().any() else math.nan
         longest = float(g["seconds"].max()) if g["seconds"].notna().any() else math.nan
-        out.append({"family": fam, "jobs": len(g), "max_seconds": longest, "max_rss_mb": peak,
-                    "mem_mb": mem, "runtime_min": minutes,
-                    "mem_headroom": mem / peak if peak and peak > 0 else math.nan,
-                    "time_headroom": minutes * 60 / longest if longest and longest > 0 else math.nan})
+        out.append(
+            {
+                "family": fam,
+                "jobs": len(g),
+                "max_seconds": longest,
+                "max_rss_mb": peak,
+                "mem_mb": mem,
+                "runtime_min": minutes,
+                "mem_headroom": mem / peak if peak and peak > 0 else math.nan,
+                "time_headroom": minutes * 60 / longest if longest and longest > 0 else math.nan,
+            }
+        )
     return out
 
 
@@ -64,8 +79,12 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
         return None
     sizes = inputs.params.get("job_sizes") or {}
     jobs = table.sort_values(["seconds"], ascending=False, na_position="last").to_dict("records")
-    return {"families": families(table, sizes), "jobs": jobs, "total_seconds": float(table["seconds"].sum()),
-            "root": str(root)}
+    return {
+        "families": families(table, sizes),
+        "jobs": jobs,
+        "total_seconds": float(table["seconds"].sum()),
+        "root": str(root),
+    }
 
 
 SECTION = Section("jobs", "Jobs: measured wall time and peak memory", build)

@@ -17,8 +17,16 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
     by_dataset: dict[str, list] = {}
     for doc in docs:
         by_dataset.setdefault(doc["dataset"], []).append(doc)
-    return {"datasets": [{"name": ds, "runs": final_vs_reference_table(ds_docs).to_dict("records"),
-                          "figures": figs.get(ds, {})} for ds, ds_docs in sorted(by_dataset.items())]}
+    return {
+        "datasets": [
+            {
+                "name": ds,
+                "runs": final_vs_reference_table(ds_docs).to_dict("records"),
+                "figures": figs.get(ds, {}),
+            }
+            for ds, ds_docs in sorted(by_dataset.items())
+        ]
+    }
 
 
 SECTION = Section("keras", "Keras runs", build)

@@ -16,12 +16,21 @@ def build(inputs: Inputs) -> dict[str, Any]:
     for q in questions.QUESTIONS:
         answer = q.answer(art)
         docs = [art.keras[r] for r in q.runs if r in art.keras]
-        out.append({"id": q.doc_id, "anchor": q.section, "question": q.title, "answer": answer,
-                    "runs": final_vs_reference_table(docs).to_dict("records") if docs else [],
-                    "datasets": [d for d in q.datasets if d in art.closed],
-                    # only datasets with Keras runs have a Keras section to link to
-                    "keras_datasets": [d for d in q.datasets if any(doc.get("dataset") == d for doc in art.keras.values())],
-                    "studies": [s for s in q.studies if s in art.studies]})
+        out.append(
+            {
+                "id": q.doc_id,
+                "anchor": q.section,
+                "question": q.title,
+                "answer": answer,
+                "runs": final_vs_reference_table(docs).to_dict("records") if docs else [],
+                "datasets": [d for d in q.datasets if d in art.closed],
+                # only datasets with Keras runs have a Keras section to link to
+                "keras_datasets": [
+                    d for d in q.datasets if any(doc.get("dataset") == d for doc in art.keras.values())
+                ],
+                "studies": [s for s in q.studies if s in art.studies],
+            }
+        )
     return {"questions": out}
 
 

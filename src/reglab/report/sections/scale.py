@@ -18,9 +18,15 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
     for name in names:
         doc = art.scale[name]
         adam = (art.scale.get(f"{name}_adam") or {}).get("runs", {})
-        out.append({"name": name, "doc": doc, "adam": adam,
-                    "source": art.source("scale", name, "seconds"),
-                    "coef": list(doc["coef"].items())[:8] if isinstance(doc["coef"], dict) else []})
+        out.append(
+            {
+                "name": name,
+                "doc": doc,
+                "adam": adam,
+                "source": art.source("scale", name, "seconds"),
+                "coef": list(doc["coef"].items())[:8] if isinstance(doc["coef"], dict) else [],
+            }
+        )
     return {"datasets": out}
 
 
