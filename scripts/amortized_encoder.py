@@ -22,6 +22,6 @@ with log_to(snakemake.log[0]):
     write_parquet(snakemake.output.history, history)
     write_json(snakemake.output.doc, stamp(doc, job_block(snakemake)))
     print(
-        f"{doc['name']}: {doc['params']} parameters, {doc['train_seconds']:.1f} s, loss {doc['eval_loss']:.4g} "
-        f"(floor {doc['floor_loss']:.4g}, excess {doc['excess_pct']}%)"
+        f"{doc['name']}: {doc['params']} parameters, {doc['train_seconds']:.1f} s, loss "
+        f"{doc['eval_loss']:.4g} (floor {doc['floor_loss']:.4g}, excess {doc['excess_pct']}%)"
     )

@@ -19,5 +19,6 @@ with log_to(snakemake.log[0]):
     )
     write_json(snakemake.output.summary, stamp(summary, job_block(snakemake)))
     print(
-        f"best learned encoder: {summary['best_encoder']} ({summary['best_encoder_excess_pct']}% over the floor)"
+        f"best learned encoder: {summary['best_encoder']} "
+        f"({summary['best_encoder_excess_pct']}% over the floor)"
     )

@@ -21,5 +21,6 @@ with log_to(snakemake.log[0]):
     write_parquet(snakemake.output.curves, curves)
     write_json(snakemake.output.doc, stamp(doc, job_block(snakemake)))
     print(
-        f"{len(doc['configurations'])} configurations, {sum(map(len, doc['runs']))} runs, {len(curves)} curve points"
+        f"{len(doc['configurations'])} configurations, {sum(map(len, doc['runs']))} runs, {len(curves)} "
+        "curve points"
     )

@@ -16,5 +16,6 @@ with log_to(snakemake.log[0]):
     )
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     print(
-        f"refine shard {doc['shard']}: {doc['rows']} rows in {doc['seconds']:.2f} s, peak {doc['peak_rss_mb']:.0f} MB"
+        f"refine shard {doc['shard']}: {doc['rows']} rows in {doc['seconds']:.2f} s, peak "
+        f"{doc['peak_rss_mb']:.0f} MB"
     )

@@ -34,6 +34,14 @@ def test_snakemake_lint_is_clean():
     assert titles == [] and "your workflow is in a good condition" in out, sorted(set(titles))
 
 
+def test_ruff_lint_and_import_order_are_clean():
+    """ruff (pycodestyle, pyflakes, import order) over the library, scripts, tests and benchmarks, with the
+    configuration in pyproject.toml (one line length: 110, as snakefmt's)."""
+    for command in (("check",), ("format", "--check")):
+        result = _run(str(BIN / "ruff"), *command, "src", "scripts", "tests", "bench")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
 def test_snakefmt_check_passes():
     result = _run(str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -78,7 +86,9 @@ def test_schema_and_library_lists_agree():
     assert set(enc["data"]["enum"]) == set(DATA_MODES)
     assert set(enc["loss"]["enum"]) == set(LOSSES)
     assert set(enc["pooling"]["enum"]) == set(POOLINGS)
-    factors = SCHEMA["properties"]["amortized"]["properties"]["evaluation"]["properties"]["factors"]["properties"]
+    factors = SCHEMA["properties"]["amortized"]["properties"]["evaluation"]["properties"]["factors"][
+        "properties"
+    ]
     assert set(factors) == set(FACTORS) and set(factors["x_dist"]["items"]["enum"]) == set(X_DISTRIBUTIONS)
     kinds = set(defs["dataset"]["properties"]["kind"]["enum"])
     assert kinds == set(GENERATORS) | {"file", "large"}  # large: written shard by shard (reglab.data.large)

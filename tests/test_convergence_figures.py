@@ -37,7 +37,8 @@ PREDICTED = {0.01: 40, 0.1: None}  # predicted_steps per learning rate (None: th
 
 
 def _time_to_tolerance(epochs, values, seconds, tol):
-    """Same contract as reglab.studies.convergence.time_to_tolerance (not imported: its module needs solvers)."""
+    """Same contract as reglab.studies.convergence.time_to_tolerance (not imported: its module needs
+    solvers)."""
     finite = np.isfinite(values)
     hit = np.flatnonzero(finite & (values <= tol))
     best = int(np.nanargmin(np.where(finite, values, np.nan))) if finite.any() else None

@@ -130,7 +130,8 @@ def test_every_env_pin_equals_constraints(family):
 
 @pytest.mark.parametrize("family", sorted(ENVS))
 def test_every_env_pins_what_its_pins_require(family):
-    """What a pinned package needs (by its metadata here) is pinned too, so conda and pip choose no versions."""
+    """What a pinned package needs (by its metadata here) is pinned too, so conda and pip choose no
+    versions."""
     _, pins = ENVS[family]
     missing = {}
     for name, pin in pins.items():

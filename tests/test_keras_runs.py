@@ -1,4 +1,5 @@
-"""The Keras stage's orchestration: parametrizations, references from the closed-form artifact, run documents."""
+"""The Keras stage's orchestration: parametrizations, references from the closed-form artifact, run
+documents."""
 
 from __future__ import annotations
 

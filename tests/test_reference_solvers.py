@@ -1,5 +1,6 @@
-"""Tests for reglab.linalg.reference_solvers against independent references: numpy lstsq, scipy's LSQR, literal loops
-written here, scikit-learn's own ``fit``, and counting arguments for sampling without replacement."""
+"""Tests for reglab.linalg.reference_solvers against independent references: numpy lstsq, scipy's LSQR,
+literal loops written here, scikit-learn's own ``fit``, and counting arguments for sampling without
+replacement."""
 
 from __future__ import annotations
 
@@ -185,7 +186,8 @@ def test_sgd_numpy_equals_literal_keras_loop() -> None:
 
 
 def test_sgd_numpy_interpolation_reaches_solution() -> None:
-    """Consistent data (b = A w*): every per-sample gradient vanishes at w*, so constant-step SGD converges."""
+    """Consistent data (b = A w*): every per-sample gradient vanishes at w*, so constant-step SGD
+    converges."""
     rng = np.random.default_rng(9)
     A = design_matrix(rng.standard_normal((30, 2)), True)
     w_star = np.array([0.5, -1.0, 2.0])
@@ -194,9 +196,9 @@ def test_sgd_numpy_interpolation_reaches_solution() -> None:
 
 
 def test_sgd_numpy_tail_average_beats_last_iterate(problem) -> None:
-    """Noisy data and a fixed step: the iterates do not converge but fluctuate around w* with a spread of order
-    sqrt(eta); averaging the second half of many weakly correlated iterates cancels most of that noise, so the
-    tail average lands much closer to w* than the last iterate (asserted for one fixed seed)."""
+    """Noisy data and a fixed step: the iterates do not converge but fluctuate around w* with a spread of
+    order sqrt(eta); averaging the second half of many weakly correlated iterates cancels most of that noise,
+    so the tail average lands much closer to w* than the last iterate (asserted for one fixed seed)."""
     X, y, A = problem
     y_noisy = y + 1.0 * np.random.default_rng(5).standard_normal(y.size)
     w_star = lstsq(A, y_noisy)
@@ -232,9 +234,9 @@ def test_sklearn_sgd_first_epoch_is_sklearn_fit_and_order(problem) -> None:
 
 
 def test_sklearn_sgd_converges_and_averages(problem) -> None:
-    """The last iterate hovers within O(sqrt(eta0) * noise) of w*.  sklearn averages from the very first update,
-    so the average carries the start-up transient with weight ~ (transient length) / (number of updates):
-    a bias shrinking like 1/epochs (here ~0.05 after 100 epochs, ~0.02 after 300)."""
+    """The last iterate hovers within O(sqrt(eta0) * noise) of w*.  sklearn averages from the very first
+    update, so the average carries the start-up transient with weight ~ (transient length) / (number of
+    updates): a bias shrinking like 1/epochs (here ~0.05 after 100 epochs, ~0.02 after 300)."""
     X, y, A = problem
     w_star = lstsq(A, y)
     tr = sklearn_sgd(X, y, intercept=True, eta0=0.01, epochs=300, rng_seed=3, average=True)

@@ -1,4 +1,5 @@
-"""The report's Jobs section reads Snakemake's benchmark files and sets each family's peak beside its request."""
+"""The report's Jobs section reads Snakemake's benchmark files and sets each family's peak beside its
+request."""
 
 from __future__ import annotations
 

@@ -9,7 +9,10 @@ import time
 
 from reglab.core import runlock
 
-HOLDER = "import sys, time; from reglab.core import runlock; runlock.hold(sys.argv[1]); print('held', flush=True); time.sleep(600)"
+HOLDER = (
+    "import sys, time; from reglab.core import runlock; runlock.hold(sys.argv[1]); "
+    "print('held', flush=True); time.sleep(600)"
+)
 
 
 def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float = 60.0) -> None:

@@ -1,8 +1,9 @@
 """Tests for reglab.linalg.solvers against answers constructed independently of the code under test.
 
-Every least-squares reference is exact: either ``y = X @ beta`` with integer / dyadic data (so ``y`` is computed
-exactly and ``beta`` is THE least-squares solution), or a residual constructed orthogonal to the design, or a
-minimum-norm solution derived by hand.  Logistic references are the score equations and the geometry of the data.
+Every least-squares reference is exact: either ``y = X @ beta`` with integer / dyadic data (so ``y`` is
+computed exactly and ``beta`` is THE least-squares solution), or a residual constructed orthogonal to the
+design, or a minimum-norm solution derived by hand.  Logistic references are the score equations and the
+geometry of the data.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def names(p: int) -> list[str]:
 
 
 def exact_y(D: np.ndarray, beta: list[float]) -> np.ndarray:
-    """y = D @ beta computed in rational arithmetic; asserts every entry is exactly representable in float64."""
+    """y = D @ beta computed in rational arithmetic; asserts every entry is exactly representable in
+    float64."""
     out = []
     for row in D:
         v = sum((Fraction(float(a)) * Fraction(b) for a, b in zip(row, beta, strict=True)), Fraction(0))
@@ -59,7 +61,8 @@ def digits(est: np.ndarray, truth: np.ndarray) -> float:
 
 
 def assert_plain_json(obj: object) -> None:
-    """Only dict/list/str/float/int/bool/None, no numpy scalars, no NaN/inf; json.dumps must accept it strictly."""
+    """Only dict/list/str/float/int/bool/None, no numpy scalars, no NaN/inf; json.dumps must accept it
+    strictly."""
     json.dumps(obj, allow_nan=False)
 
     def walk(o: object) -> None:
@@ -100,13 +103,13 @@ def test_numerical_rank_helper() -> None:
     assert numerical_rank(np.column_stack([t * 1e-200, np.ones(5) * 1e200]))[0] == 2
 
 
-# ------------------------------------------------------------------------------------------------ well conditioned
+# ------------------------------------------------------------------------------------------- well conditioned
 
 
 def test_well_conditioned_with_orthogonal_residual() -> None:
-    # Columns of the Hadamard matrix H8 are orthogonal.  Features live in span(h1, h2, h3), the intercept is h0,
-    # and the residual e lives in span(h4, h6, h7), so e is orthogonal to the design and beta is EXACTLY the
-    # least-squares solution, RSS = ||e||^2 = 8 * (1 + 0.25 + 1) = 18, MSE = 18 / 8 = 2.25.
+    # Columns of the Hadamard matrix H8 are orthogonal.  Features live in span(h1, h2, h3), the intercept is
+    # h0, and the residual e lives in span(h4, h6, h7), so e is orthogonal to the design and beta is EXACTLY
+    # the least-squares solution, RSS = ||e||^2 = 8 * (1 + 0.25 + 1) = 18, MSE = 18 / 8 = 2.25.
     H = scipy.linalg.hadamard(8).astype(float)
     h = [H[:, k] for k in range(8)]
     X = np.column_stack([3 * h[1] + h[2], h[2] - 2 * h[3], h[1] + h[3]])
@@ -180,7 +183,7 @@ def test_intercept_only_model() -> None:
         assert sk["message"] and sk["coef"] is None and sk["train_mse"] is None
 
 
-# ------------------------------------------------------------------------------------------------ rank deficient
+# --------------------------------------------------------------------------------------------- rank deficient
 
 
 def test_rank_deficient_minimum_norm_by_hand() -> None:
@@ -278,7 +281,7 @@ def test_collinear_only_up_to_rounding_does_not_use_exact_reference() -> None:
     assert all(e["correct_digits"] is None for e in res["solvers"].values())
 
 
-# ------------------------------------------------------------------------------------------------ ill conditioned
+# -------------------------------------------------------------------------------------------- ill conditioned
 
 
 def collinear_design(n: int, seed: int, spread: int) -> np.ndarray:
@@ -377,9 +380,10 @@ def test_rank_deficient_large_numeric_min_norm() -> None:
         assert res["solvers"][name]["train_mse"] == pytest.approx(0.0, abs=1e-24)
     actual = digits(params_of(res["solvers"]["refined"], feats, True), truth)
     assert actual >= 13.0 and actual >= res["correct_digits"] - 0.5
-    # numpy.linalg.pinv and statsmodels use a fixed cutoff rcond = 1e-15; here the rounding-level singular value
-    # (~1.4e-15 * sigma_max with this LAPACK) can survive it.  Whatever happens, the report must be honest:
-    # either the minimum-norm answer, or a message saying it is not one / not even a least-squares solution.
+    # numpy.linalg.pinv and statsmodels use a fixed cutoff rcond = 1e-15; here the rounding-level singular
+    # value (~1.4e-15 * sigma_max with this LAPACK) can survive it.  Whatever happens, the report must be
+    # honest: either the minimum-norm answer, or a message saying it is not one / not even a least-squares
+    # solution.
     for name in ("pinv", "statsmodels"):
         entry = res["solvers"][name]
         assert entry["status"] == "ok"

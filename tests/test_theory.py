@@ -150,7 +150,8 @@ def test_gd_loss_curve_matches_simulation(
     ks = np.arange(401)
     pred = gd_loss_curve(A, b, w0, eta, ks)
     assert pred.shape == (401,)
-    # compare while the simulated loss is well above its float64 rounding floor (the consistent problem decays to 0)
+    # compare while the simulated loss is well above its float64 rounding floor (the consistent problem decays
+    # to 0)
     ok = sim > 1e-12 * sim[0]
     assert ok.sum() > 50
     np.testing.assert_allclose(pred[ok], sim[ok], rtol=1e-9)
@@ -176,7 +177,7 @@ def test_gd_loss_curve_limit_is_least_squares_minimum(full_rank_problem) -> None
     assert gd_loss_curve(A, b, w0, eta, np.array([10**8]))[0] == pytest.approx(L_star, rel=1e-12)
 
 
-# ------------------------------------------------------------------------------------------------ predicted steps
+# -------------------------------------------------------------------------------------------- predicted steps
 
 
 def first_below(values: np.ndarray, tol: float) -> int | None:
@@ -219,9 +220,9 @@ def test_predicted_steps_match_simulation(problem: str, request: pytest.FixtureR
 
 
 def test_predicted_steps_unstable_step(full_rank_problem) -> None:
-    """eta > 2/lambda_max: GD diverges.  The answer is the first simulated step at or below tol -- None when the
-    loss never gets there before blowing up (once the simulated loss exceeds its start and keeps growing, the
-    convex loss sequence cannot come back)."""
+    """eta > 2/lambda_max: GD diverges.  The answer is the first simulated step at or below tol -- None when
+    the loss never gets there before blowing up (once the simulated loss exceeds its start and keeps growing,
+    the convex loss sequence cannot come back)."""
     A, b, w0 = full_rank_problem
     lam_max = 2 * np.linalg.norm(A, 2) ** 2 / A.shape[0]
     L0 = np.mean((A @ w0 - b) ** 2)
@@ -240,8 +241,8 @@ def test_predicted_steps_unstable_step(full_rank_problem) -> None:
 
 
 def test_predicted_steps_unstable_but_dips_first() -> None:
-    """With an unstable step whose growing mode starts tiny, the loss first falls, then blows up: the answer is
-    the first simulated step below tol (the loss is convex in k), not None."""
+    """With an unstable step whose growing mode starts tiny, the loss first falls, then blows up: the answer
+    is the first simulated step below tol (the loss is convex in k), not None."""
     A = np.diag([1.0, 10.0])  # n = 2, lambda = 1, 100
     b = np.zeros(2)
     w0 = np.array([1.0, 1e-14])
@@ -269,7 +270,7 @@ def test_predicted_steps_validation(full_rank_problem) -> None:
         gd_loss_curve(A, b, w0, 0.1, np.array([-1]))
 
 
-# ------------------------------------------------------------------------------------------------ implicit bias
+# ---------------------------------------------------------------------------------------------- implicit bias
 
 
 def test_implicit_bias_limit_is_where_gd_goes(underdetermined_problem) -> None:
@@ -366,7 +367,7 @@ def test_float_floor_validation() -> None:
         float_floor(np.eye(2), np.ones(2), np.ones(3))
 
 
-# ------------------------------------------------------------------------------------------------ small helpers
+# ---------------------------------------------------------------------------------------------- small helpers
 
 
 def test_relative_coef_error() -> None:

@@ -1,4 +1,5 @@
-"""End-to-end: the whole workflow on config/tiny.yaml in a temporary directory, plus rerun/validation checks."""
+"""End-to-end: the whole workflow on config/tiny.yaml in a temporary directory, plus rerun/validation
+checks."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def snakemake(
 
 
 def planned_job_wildcards(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
-    """(rule, its wildcards as printed (``study=seed002, group=lr0.05_full``) or '') for every job a dry run plans."""
+    """(rule, its wildcards as printed (``study=seed002, group=lr0.05_full``) or '') for every job a dry run
+    plans."""
     jobs, rule = set(), None
     for line in result.stdout.splitlines() + result.stderr.splitlines():
         line = line.strip()
@@ -618,12 +620,14 @@ def browser():
 def _check_page(driver, page: Path) -> None:
     driver.get(page.as_uri())
     broken = driver.execute_script(
-        "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src.slice(0, 60));"
+        "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || "
+        "i.src.slice(0, 60));"
     )
     assert broken == [], broken  # every image decodes
     dangling = driver.execute_script(
-        "return [...document.querySelectorAll('a[href^=\"#\"]')].map(a => decodeURIComponent(a.getAttribute('href').slice(1)))"
-        ".filter(id => id && !document.getElementById(id));"
+        "return [...document.querySelectorAll('a[href^=\"#\"]')].map(a => "
+        "decodeURIComponent(a.getAttribute('href').slice(1))).filter(id => id && "
+        "!document.getElementById(id));"
     )
     assert dangling == [], dangling  # every in-page link has its target
     wide = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")

@@ -86,7 +86,8 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` merged into a copy of ``base``: mappings key by key, anything else replaced (Snakemake's rule)."""
+    """``over`` merged into a copy of ``base``: mappings key by key, anything else replaced (Snakemake's
+    rule)."""
     out = copy.deepcopy(dict(base))
     for key, value in over.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):

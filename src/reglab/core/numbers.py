@@ -18,7 +18,8 @@ def sig(x: float | None, digits: int = 3) -> str:
 
 
 def fmt(value: Any, digits: int = 4) -> str:
-    """Numbers for tables: significant digits, scientific for very large/small, 'yes'/'no', a dash for missing."""
+    """Numbers for tables: significant digits, scientific for very large/small, 'yes'/'no', a dash for
+    missing."""
     if value is None or value is pd.NA:
         return DASH
     if isinstance(value, (bool, np.bool_)):

@@ -133,7 +133,10 @@ def collinear_toy(name: str = "collinear_toy") -> Dataset:
         targets=["y"],
         intercept=True,
         provenance=_provenance("collinear_toy", {}, None),
-        notes="x2 = x1 + 1 in every row, y = 2*x1 + 1: every (w1, w2, b) with w1 + w2 = 2 and w2 + b = 1 fits exactly.",
+        notes=(
+            "x2 = x1 + 1 in every row, y = 2*x1 + 1: every (w1, w2, b) with w1 + w2 = 2 and w2 + b = 1 "
+            "fits exactly."
+        ),
     )
 
 
@@ -147,7 +150,8 @@ def collinear(
     seed: int,
     name: str = "collinear",
 ) -> Dataset:
-    """x1, x2 ~ N(0, 1); x3 = x1 + x2 + dependency_noise * N(0, 1); y = X @ coef + intercept + noise * N(0, 1)."""
+    """x1, x2 ~ N(0, 1); x3 = x1 + x2 + dependency_noise * N(0, 1); y = X @ coef + intercept + noise *
+    N(0, 1)."""
     if n < 2:
         raise DataError(f"dataset '{name}': n must be >= 2, got {n}")
     if len(coef) != 3:
@@ -307,13 +311,15 @@ _PANDAS_LINE = re.compile(r"\bline (\d+)\b")
 
 
 def _data_rows_in(message: str) -> str:
-    """pandas counts file lines (the header is line 1); reglab says data rows: ``line L`` → ``data row L−1``."""
+    """pandas counts file lines (the header is line 1); reglab says data rows: ``line L`` →
+    ``data row L−1``."""
     return _PANDAS_LINE.sub(lambda m: f"data row {int(m.group(1)) - 1}", message)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, refusing duplicate column names (pandas would rename them). A CSV whose
-    header is one field holding ``;``, tab or ``|`` is read with that delimiter (``frame.attrs["delimiter"]``)."""
+    header is one field holding ``;``, tab or ``|`` is read with that delimiter
+    (``frame.attrs["delimiter"]``)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")

@@ -280,7 +280,8 @@ def make_design(
     intercept: float = 0.5,
     chunk_rows: int = 100_000,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """In memory, the same rows :func:`write_large` (single file, same ``chunk_rows``) writes: ``(X, y, meta)``."""
+    """In memory, the same rows :func:`write_large` (single file, same ``chunk_rows``) writes:
+    ``(X, y, meta)``."""
     params = _params(n, d, seed, condition, scale_spread, mean, constant_column, noise, coef, intercept)
     rng, mix = generator(seed, "large", 0), design_matrix(seed, d, condition)
     xs, ys = [], []
@@ -292,7 +293,8 @@ def make_design(
 
 
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """The ``b"reglab"`` JSON metadata of a file written by :func:`write_large` (first shard of a directory)."""
+    """The ``b"reglab"`` JSON metadata of a file written by :func:`write_large` (first shard of a
+    directory)."""
     p = Path(path)
     if p.is_dir():
         p = parquet_files(p)[0]

@@ -77,8 +77,8 @@ VifMethod = Literal["auto", "statsmodels", "correlation"]
 # small helpers
 # --------------------------------------------------------------------------------------
 def _svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`reglab.linalg.lapack.svd` of an ``(m, k)`` array as ``(s, U, V)``: ``V`` the ``(k, k)`` (``full``)
-    or ``(k, min(m, k))`` matrix of right singular vectors as columns."""
+    """:func:`reglab.linalg.lapack.svd` of an ``(m, k)`` array as ``(s, U, V)``: ``V`` the ``(k, k)``
+    (``full``) or ``(k, min(m, k))`` matrix of right singular vectors as columns."""
     u, s, vt = svd(a, full_matrices=full, check_finite=False)
     return s, u, vt.T
 
@@ -564,9 +564,9 @@ def _identifiable_verdict(f: _Findings) -> str:
         f"max VIF {spelled(max(f.finite_vifs))} <= {VIF_THRESHOLD:g}" if f.finite_vifs else "no VIF to check"
     )
     return (
-        f"identifiable: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value of the unit-norm-"
-        f"column design {spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), scaled condition number {spelled(f.cond_scaled)} <= "
-        f"{BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
+        f"identifiable: rank {f.rank} = {_plural(f.k, 'parameter')} (smallest singular value of the "
+        f"unit-norm-column design {spelled(f.s_min, 2)} > tol {spelled(f.tol, 2)}), scaled condition number "
+        f"{spelled(f.cond_scaled)} <= {BKW_CONDITION_THRESHOLD:g}, {vif_txt}"
     )
 
 
@@ -582,7 +582,10 @@ def _verdict(f: _Findings) -> tuple[str, str]:
     if f.constant_columns and not f.intercept:
         verdict += f" (constant column(s) {', '.join(f.constant_columns)}: VIF undefined, not counted)"
     for group in f.copies:
-        verdict += f"; {', '.join(group[1:])} {'is an exact copy' if len(group) == 2 else 'are exact copies'} of {group[0]}"
+        verdict += (
+            f"; {', '.join(group[1:])} {'is an exact copy' if len(group) == 2 else 'are exact copies'} "
+            f"of {group[0]}"
+        )
     if f.equal_to_target:
         verdict += (
             f"; {', '.join(f.equal_to_target)} {'is' if len(f.equal_to_target) == 1 else 'are'} identical to "

@@ -249,7 +249,8 @@ def _check_pos_int(v: Any, name: str, minimum: int = 1) -> int:
 def _check_rng(rng: Any) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise ValueError(
-            f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)); got {type(rng).__name__}"
+            "rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)); got "
+            f"{type(rng).__name__}"
         )
     return rng
 
@@ -320,15 +321,16 @@ def conjugate_gradient(
     w0: np.ndarray | None = None,
     max_logged: int = 2000,
 ) -> SolverTrace:
-    """Conjugate gradients on the normal equations, as CGLS (Hestenes-Stiefel / Bjorck), logging every iterate.
+    """Conjugate gradients on the normal equations, as CGLS (Hestenes-Stiefel / Bjorck), logging every
+    iterate.
 
     Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,) (default zeros, whence the iterates converge to the
-    minimum-norm solution).  CGLS updates the residual ``r = b - A x`` in R^n and never forms ``A'A``; in exact
-    arithmetic its iterates are LSQR's (``scipy.sparse.linalg.lsqr``) and those of CG on ``A'A x = A'b``.  It
-    was chosen over scipy because ``lsqr`` has no per-iteration callback (re-running it with ``iter_lim=k``
-    costs ``O(k^2)``) and ``scipy.sparse.linalg.cg`` on ``A'A`` is the less stable CGNR.  The loss is
-    scale-free here: CG on the MSE and on the sum of squares give the same iterates.  Stops early, with
-    ``extra["converged_exactly"]``, when the normal-equations residual or the search direction is exactly
+    minimum-norm solution).  CGLS updates the residual ``r = b - A x`` in R^n and never forms ``A'A``; in
+    exact arithmetic its iterates are LSQR's (``scipy.sparse.linalg.lsqr``) and those of CG on
+    ``A'A x = A'b``.  It was chosen over scipy because ``lsqr`` has no per-iteration callback (re-running it
+    with ``iter_lim=k`` costs ``O(k^2)``) and ``scipy.sparse.linalg.cg`` on ``A'A`` is the less stable CGNR.
+    The loss is scale-free here: CG on the MSE and on the sum of squares give the same iterates.  Stops early,
+    with ``extra["converged_exactly"]``, when the normal-equations residual or the search direction is exactly
     zero (a further step would divide by zero).
     """
     Aa = check_A(A)
@@ -378,10 +380,11 @@ def lbfgs(
     maxcor: int = 10,
     max_logged: int = 2000,
 ) -> SolverTrace:
-    """``scipy.optimize.minimize(method="L-BFGS-B")`` on the MSE with its analytic gradient ``(2/n) A'(A w - b)``.
+    """``scipy.optimize.minimize(method="L-BFGS-B")`` on the MSE with its analytic gradient
+    ``(2/n) A'(A w - b)``.
 
-    Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,).  ``gtol = ftol = 0`` so it runs ``steps`` iterations or until
-    its line search can make no more progress (the usual end at machine precision); ``maxfun`` is set
+    Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,).  ``gtol = ftol = 0`` so it runs ``steps`` iterations or
+    until its line search can make no more progress (the usual end at machine precision); ``maxfun`` is set
     generously (``max(15000, 50 * steps)``).  Iterates are logged through the per-iteration callback; the
     wall time includes the function evaluations made by the line search.  ``extra`` carries scipy's
     ``message``, ``nit``, ``nfev``.
@@ -448,9 +451,9 @@ def sgd_numpy(
 
     With ``averaging=True`` ``extra`` also holds, over the post-update iterates ``w_1 .. w_T``
     (``T = epochs * steps_per_epoch``): ``"w_polyak"`` (mean of all), ``"w_tail"`` (mean of ``w_t`` for
-    ``t > T // 2``, as :func:`reglab.linalg.theory.polyak_average` with ``tail=True``), their MSEs ``"loss_polyak"``,
-    ``"loss_tail"``, and the running Polyak average's MSE at each logged epoch (``"losses_polyak"``).
-    ``w_final`` is always the last iterate.
+    ``t > T // 2``, as :func:`reglab.linalg.theory.polyak_average` with ``tail=True``), their MSEs
+    ``"loss_polyak"``, ``"loss_tail"``, and the running Polyak average's MSE at each logged epoch
+    (``"losses_polyak"``). ``w_final`` is always the last iterate.
     """
     Aa, ba, w = check_Abw(A, b, w0)
     e = check_eta(eta)
@@ -616,7 +619,8 @@ def article_gd(
     A: np.ndarray, b: np.ndarray, w0: np.ndarray, eta: float, steps: int, *, max_logged: int = 2000
 ) -> SolverTrace:
     """The article's gradient descent on the SUM of squares ``||A w - b||**2``, exactly as printed:
-    ``w <- w - eta * (2 A'A w - 2 A'b)`` (the article's ``X = A'`` is (p, n), features as rows, ones row last).
+    ``w <- w - eta * (2 A'A w - 2 A'b)`` (the article's ``X = A'`` is (p, n), features as rows, ones row
+    last).
 
     Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,).  ``A'A`` and ``A'b`` are computed once (``O(p^2)`` per
     step; the factor 2 is applied as in the formula, an exact scaling).  Note the step is ``n/2`` times

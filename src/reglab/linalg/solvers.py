@@ -231,7 +231,8 @@ def numerical_rank(D: np.ndarray) -> tuple[int, float | None]:
 
 
 def _dyadic_ints(v: np.ndarray) -> tuple[list[int], int]:
-    """Exact integers ``z`` and exponent ``k`` with ``v == z * 2**-k`` (k may be negative), z as small as possible."""
+    """Exact integers ``z`` and exponent ``k`` with ``v == z * 2**-k`` (k may be negative), z as small as
+    possible."""
     ratios = [float(x).as_integer_ratio() for x in v]
     k = max(den.bit_length() - 1 for _, den in ratios)
     z = [num << (k - (den.bit_length() - 1)) for num, den in ratios]
@@ -329,11 +330,11 @@ class _Exact:
 def _exact_lstsq(D: np.ndarray, y: np.ndarray) -> _Exact:
     """Exact minimum-norm least-squares solution of float64 ``D`` (n, m), ``y`` (n,) in rational arithmetic.
 
-    Each column ``j`` is written exactly as ``Z[:, j] * 2**-k_j`` with integer ``Z`` and ``y = y_int * 2**-k_y``.
-    Fraction-free (Bareiss) elimination of the integer Gram matrix ``G = Z'Z`` gives the exact rank ``r``.
-    Full column rank: ``w = (D'D)^-1 D'y`` exactly.  Rank deficient: ``r`` exactly independent rows ``D_R``
-    span the row space, in which the minimum-norm solution lies, so ``w = D_R' s`` with
-    ``(D D_R')'(D D_R') s = (D D_R')' y`` (an r x r nonsingular system), all in integers.
+    Each column ``j`` is written exactly as ``Z[:, j] * 2**-k_j`` with integer ``Z`` and
+    ``y = y_int * 2**-k_y``. Fraction-free (Bareiss) elimination of the integer Gram matrix ``G = Z'Z`` gives
+    the exact rank ``r``. Full column rank: ``w = (D'D)^-1 D'y`` exactly.  Rank deficient: ``r`` exactly
+    independent rows ``D_R`` span the row space, in which the minimum-norm solution lies, so ``w = D_R' s``
+    with ``(D D_R')'(D D_R') s = (D D_R')' y`` (an r x r nonsingular system), all in integers.
     """
     n, m = D.shape
     cols = [_dyadic_ints(D[:, j]) for j in range(m)]
@@ -360,7 +361,8 @@ def _exact_lstsq(D: np.ndarray, y: np.ndarray) -> _Exact:
     else:
         # Minimum-norm solution lies in the row space of D, spanned by r independent rows D_R:
         # w = D_R' s with (D D_R')'(D D_R') s = (D D_R')' y.  In integers, with W = diag(2^(2(kmax-k_j))):
-        # A = Z W Z_R' (n, r) = D D_R' * 2^(2 kmax);  A'A sigma = A' y_int;  w_j = 2^(2kmax-ky-k_j) (Z_R' sigma)_j.
+        # A = Z W Z_R' (n, r) = D D_R' * 2^(2 kmax);  A'A sigma = A' y_int;
+        # w_j = 2^(2kmax-ky-k_j) (Z_R' sigma)_j.
         rows = _independent_rows([[Z[j][i] for j in piv] for i in range(n)], r)
         kmax = max(k)
         wt = [1 << (2 * (kmax - kj)) for kj in k]
@@ -466,7 +468,8 @@ def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _acc_sum(T: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum along ``axis`` as if in twice the working precision: returns ``(hi, err)`` with the sum ~= hi + err.
+    """Sum along ``axis`` as if in twice the working precision: returns ``(hi, err)`` with the sum
+    ~= hi + err.
 
     Pairwise TwoSum tree; the rounding errors (each ~eps times a partial sum) are summed in float64."""
     T = np.moveaxis(np.asarray(T, dtype=np.float64), axis, 0)
@@ -545,8 +548,8 @@ def _estimate_digits(w: np.ndarray, dw: np.ndarray | None, floor: float = 0.0) -
 
 
 def _converged(d: np.ndarray, x: np.ndarray, prev: float) -> tuple[bool, float]:
-    """Componentwise relative correction size max_i |d_i| / |x_i| (zero x_i measured against max |x|); stop when it
-    is below float64 resolution or did not shrink by at least half (stagnation / no contraction)."""
+    """Componentwise relative correction size max_i |d_i| / |x_i| (zero x_i measured against max |x|); stop
+    when it is below float64 resolution or did not shrink by at least half (stagnation / no contraction)."""
     xa = np.abs(x)
     xmax = float(np.max(xa, initial=0.0))
     if xmax == 0.0:
@@ -596,8 +599,8 @@ def _refine_min_norm(
 ) -> tuple[np.ndarray, int, np.ndarray | None]:
     """Minimum-norm (over the ORIGINAL parameters) solution of the rank-``r`` truncation of ``D``.
 
-    With the scaled SVD ``D S^-1 ~ U_r Sig_r V_r'`` the truncated design is ``D_r = U_r Sig_r V_r' S``; its row
-    space is spanned by ``B = S V_r`` (m, r) = ``Qb Rb``, and its minimum-norm solution is
+    With the scaled SVD ``D S^-1 ~ U_r Sig_r V_r'`` the truncated design is ``D_r = U_r Sig_r V_r' S``; its
+    row space is spanned by ``B = S V_r`` (m, r) = ``Qb Rb``, and its minimum-norm solution is
     ``w = Qb Rb^-T Sig_r^-1 U_r' y``.  That linear map is then applied to residuals ``y - D w`` computed in
     double-double (iterative refinement).  Returns (w, steps, last correction or None)."""
     r = info.rank
@@ -676,13 +679,13 @@ def _solve_qr(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
     if bad.size:
         kk = int(bad[0])
         raise _SolverFailure(
-            f"design is rank deficient: R[{kk},{kk}]={R[kk, kk]:.3g} (|R[{kk},{kk}]|/||column {kk}|| = {rel[kk]:.3g} "
-            f"<= tol {tol:.3g}); numerical rank is {info.rank} of {m} parameters (SVD)"
+            f"design is rank deficient: R[{kk},{kk}]={R[kk, kk]:.3g} (|R[{kk},{kk}]|/||column {kk}|| = "
+            f"{rel[kk]:.3g} <= tol {tol:.3g}); numerical rank is {info.rank} of {m} parameters (SVD)"
         )
     if info.rank < m:
         raise _SolverFailure(
-            f"design is numerically rank deficient (SVD rank {info.rank} of {m} parameters) although no R diagonal "
-            f"is below tol; QR without pivoting would return an arbitrary solution"
+            f"design is numerically rank deficient (SVD rank {info.rank} of {m} parameters) although no R "
+            "diagonal is below tol; QR without pivoting would return an arbitrary solution"
         )
     w = sla.solve_triangular(R, Q.T @ y)
     return w, {}, _ill_cond_note(info)
@@ -701,7 +704,8 @@ def _solve_cholesky(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut
         raise _SolverFailure(
             "X'X cannot be formed in float64: squaring the columns overflows or underflows "
             "(column 2-norms range from "
-            f"{float(np.min(rank_rule.column_norms(D))):.3g} to {float(np.max(rank_rule.column_norms(D))):.3g})"
+            f"{float(np.min(rank_rule.column_norms(D))):.3g} to "
+            f"{float(np.max(rank_rule.column_norms(D))):.3g})"
         )
     try:
         c, lower = sla.cho_factor(G, lower=False, check_finite=False)
@@ -712,8 +716,9 @@ def _solve_cholesky(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut
     kk = int(np.argmin(ratio))
     if ratio[kk] <= tol:
         raise _SolverFailure(
-            f"X'X is not positive definite numerically: Cholesky pivot {kk} has L[{kk},{kk}]^2/(X'X)[{kk},{kk}] = "
-            f"{ratio[kk]:.3g} <= {tol:.3g} (rounding noise); numerical rank of the design is {info.rank} of {m}"
+            f"X'X is not positive definite numerically: Cholesky pivot {kk} has "
+            f"L[{kk},{kk}]^2/(X'X)[{kk},{kk}] = {ratio[kk]:.3g} <= {tol:.3g} (rounding noise); numerical "
+            f"rank of the design is {info.rank} of {m}"
         )
     w = sla.cho_solve((c, lower), b, check_finite=False)
     note = ""
@@ -738,8 +743,8 @@ def _pinv_cutoff_note(D: np.ndarray, info: _RankInfo, who: str) -> str:
         return ""
     return (
         f"{who}'s default cutoff rcond=1e-15 keeps {kept} singular values (smallest kept sigma/sigma_max = "
-        f"{sv[kept - 1] / sv[0]:.2g}, rounding noise) although the numerical rank is {info.rank}: this is NOT the "
-        f"minimum-norm solution of the rank-{info.rank} problem"
+        f"{sv[kept - 1] / sv[0]:.2g}, rounding noise) although the numerical rank is {info.rank}: this is "
+        f"NOT the minimum-norm solution of the rank-{info.rank} problem"
     )
 
 
@@ -883,7 +888,10 @@ def _refine_numerically(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> tuple[
     m = D.shape[1]
     if info.rank == m:
         w_num, steps, last = _refine_full_rank(D, y, info.scales)
-        how = "Householder QR of the column-scaled design + augmented-system refinement (double-double residuals)"
+        how = (
+            "Householder QR of the column-scaled design + augmented-system refinement "
+            "(double-double residuals)"
+        )
     else:
         w_num, steps, last = _refine_min_norm(D, y, info)
         how = (
@@ -919,13 +927,14 @@ def _exact_reference(
         ref.note = f"exact rational solution unavailable ({type(e).__name__}: {e})"
         return None
     if ref.exact.rank != info.rank:
-        # The float64 data are exactly of rank exact.rank but numerically of rank info.rank: the exact solution
-        # is then decided by rounding errors in the data (typically huge), so it is not a meaningful
+        # The float64 data are exactly of rank exact.rank but numerically of rank info.rank: the exact
+        # solution is then decided by rounding errors in the data (typically huge), so it is not a meaningful
         # reference.  Keep the numerical minimum-norm answer of the rank-info.rank problem instead.
         ref.note = (
-            f"exact rank {ref.exact.rank} differs from numerical rank {info.rank} (tol {info.tol:.3g}): the exact "
-            f"least-squares solution of the stored data (max |w| = {float(np.max(np.abs(w_exact))):.3g}) is "
-            f"decided by rounding errors in the data and is not used as a reference"
+            f"exact rank {ref.exact.rank} differs from numerical rank {info.rank} (tol {info.tol:.3g}): the "
+            "exact least-squares solution of the stored data (max |w| = "
+            f"{float(np.max(np.abs(w_exact))):.3g}) is decided by rounding errors in the data and is not "
+            "used as a reference"
         )
         ref.mismatch, ref.exact = ref.exact, None
         return None
@@ -1143,31 +1152,32 @@ def least_squares_all(
 
     ``refined`` (the recommended answer):
 
-    1. Columns are scaled to unit 2-norm by exact powers of two.  Full numerical rank (see the module docstring
-       for the rank tolerance ``max(n, m) * eps * sigma_max``) -> Householder QR and Bjorck's iterative
-       refinement of the augmented system ``[I D; D' 0][r; w] = [y; 0]``; numerically rank deficient -> the
-       minimum-norm solution (over the original parameters, intercept included) of the SVD-truncated design,
-       refined with the same minimum-norm map.  Residuals are computed with error-free transformations
+    1. Columns are scaled to unit 2-norm by exact powers of two.  Full numerical rank (see the module
+       docstring for the rank tolerance ``max(n, m) * eps * sigma_max``) -> Householder QR and Bjorck's
+       iterative refinement of the augmented system ``[I D; D' 0][r; w] = [y; 0]``; numerically rank deficient
+       -> the minimum-norm solution (over the original parameters, intercept included) of the SVD-truncated
+       design, refined with the same minimum-norm map.  Residuals are computed with error-free transformations
        (TwoProduct/TwoSum, i.e. double-double), iterates are kept as float64 pairs.  This is more precise than
        ``np.longdouble`` (64-bit mantissa on x86-64, float64 elsewhere) and recovers full float64 accuracy
        whenever ``cond * eps < 1/2``.  Refinement stops when the componentwise correction is below 2^-60 or
        shrinks by less than half (at most 20 steps).
-    2. When ``n*m <= exact_limit`` (and ``m <= EXACT_MAX_PARAMS``, and entries fit ``EXACT_MAX_BITS`` bits after
-       exact integer scaling) the EXACT minimum-norm least-squares solution of the float64 data is computed in
-       rational arithmetic (fraction-free integer elimination).  If its rank equals the numerical rank,
-       ``refined`` returns it correctly rounded to float64 and every ok solver gets ``correct_digits`` = min over
-       parameters of -log10(relative error vs the exact solution), in [0, 16] (a parameter whose exact value is 0
-       is measured relative to the largest |parameter|); ``exact_available`` is then True.  If the exact rank
-       differs (columns collinear only up to rounding, e.g. ``x3 = x1 + x2`` computed in floats), the exact
-       solution is decided by rounding errors in the data, so it is NOT used: ``exact_rank`` reports it and the
-       numerical minimum-norm answer is kept.
+    2. When ``n*m <= exact_limit`` (and ``m <= EXACT_MAX_PARAMS``, and entries fit ``EXACT_MAX_BITS`` bits
+       after exact integer scaling) the EXACT minimum-norm least-squares solution of the float64 data is
+       computed in rational arithmetic (fraction-free integer elimination).  If its rank equals the numerical
+       rank, ``refined`` returns it correctly rounded to float64 and every ok solver gets ``correct_digits`` =
+       min over parameters of -log10(relative error vs the exact solution), in [0, 16] (a parameter whose
+       exact value is 0 is measured relative to the largest |parameter|); ``exact_available`` is then True.
+       If the exact rank differs (columns collinear only up to rounding, e.g. ``x3 = x1 + x2`` computed in
+       floats), the exact solution is decided by rounding errors in the data, so it is NOT used:
+       ``exact_rank`` reports it and the numerical minimum-norm answer is kept.
     3. Otherwise the top-level ``correct_digits`` is the refinement estimate (``refined.estimated_digits``)
        ``min_i -log10((|dw_i| + floor) / |w_i| + 2^-53)``, where ``dw`` is the last refinement correction (it
-       bounds the remaining error while refinement contracts by <= 1/2 per step, and is the noise floor when it
-       stagnates), ``2^-53`` is the final rounding to float64, and ``floor = m * eps * (sigma_1/sigma_r) * max|w|``
-       in the rank-deficient case only (error of the computed row space, which refinement cannot see); zero
-       components are measured against max |w|.  ``refined.refinement_steps`` counts the steps and
-       ``refined.numeric_correct_digits`` measures step 1 against the exact answer when there is one.
+       bounds the remaining error while refinement contracts by <= 1/2 per step, and is the noise floor when
+       it stagnates), ``2^-53`` is the final rounding to float64, and
+       ``floor = m * eps * (sigma_1/sigma_r) * max|w|`` in the rank-deficient case only (error of the computed
+       row space, which refinement cannot see); zero components are measured against max |w|.
+       ``refined.refinement_steps`` counts the steps and ``refined.numeric_correct_digits`` measures step 1
+       against the exact answer when there is one.
 
     ``exact_train_mse`` is the exact minimal mean squared residual (whenever the exact solution was computed).
 
@@ -1197,8 +1207,8 @@ def least_squares_all(
             _inference(D, yf, w_ref, info, intercept, param_names(features, intercept), digits_w)
         )
         _check_statsmodels(solvers, param_names(features, intercept))
-    # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact one
-    # when the exact reference is used, else the recommended solver's.
+    # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact
+    # one when the exact reference is used, else the recommended solver's.
     _flag_excess_mse(
         solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf
     )
@@ -1305,7 +1315,7 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
                                            "train_bce", "seconds", "converged"},
                      "sklearn": {"status", "message", "coef", "intercept", "train_bce", "log_likelihood",
                                  "seconds", "converged", "n_iter"}},
-         "separation": "none" | "quasi-complete" | "complete"   ("unknown" only if the LP solver itself fails),
+         "separation": "none" | "quasi-complete" | "complete"  ("unknown" only if the LP solver itself fails),
          "separating_direction": {param: float} | None, "mle_exists": bool | None, "message": str,
          "rank": int, "n_params": int}
 
@@ -1335,9 +1345,10 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
         message = f"separation could not be checked: {lp_note}"
     else:
         message = (
-            f"{kind} separation detected by linear programming: the maximum-likelihood estimate does not exist "
-            f"(the log-likelihood keeps increasing as the coefficients diverge along the separating direction); "
-            f"the reported coefficients, standard errors and losses are wherever each optimiser stopped"
+            f"{kind} separation detected by linear programming: the maximum-likelihood estimate does not "
+            "exist (the log-likelihood keeps increasing as the coefficients diverge along the separating "
+            "direction); the reported coefficients, standard errors and losses are wherever each optimiser "
+            "stopped"
         )
 
     raw = {

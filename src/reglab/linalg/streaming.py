@@ -203,7 +203,8 @@ class GramStat:
         (``overwrite``: the chunk is the caller's to spend; when it comes from
         :func:`reglab.data.large.iter_chunks`, ``Z`` is formed in its buffer without a copy; ``shifted``:
         its values are ``X − shift``, ``y − shift_y`` already, as a :class:`reglab.data.large.BufferPool`
-        with this ``offset`` reads them). The first chunk fixes the shift (the means of its first :data:`SHIFT_ROWS` rows)."""
+        with this ``offset`` reads them). The first chunk fixes the shift (the means of its first
+        :data:`SHIFT_ROWS` rows)."""
         X, y = _as_chunk(X, y)
         if self.gram is None:
             if shifted:
@@ -241,14 +242,16 @@ class GramStat:
         return self
 
     def update(self, X: np.ndarray, y: np.ndarray, *, overwrite: bool = False) -> GramStat:
-        """Add one chunk (in place; returns self). The first chunk fixes the shift (the means of its first :data:`SHIFT_ROWS` rows)."""
+        """Add one chunk (in place; returns self). The first chunk fixes the shift (the means of its first
+        :data:`SHIFT_ROWS` rows)."""
         X, y = _as_chunk(X, y)
         if X.shape[0] == 0:
             return self
         return self.fold([task() for task in self.blocks(X, y, overwrite=overwrite)], X.shape[0])
 
     def reshift(self, shift: np.ndarray) -> GramStat:
-        """The same statistic at another shift, exactly: ``[Z − a, 1] = [Z − b, 1] T`` so ``G_a = Tᵀ G_b T``."""
+        """The same statistic at another shift, exactly: ``[Z − a, 1] = [Z − b, 1] T`` so
+        ``G_a = Tᵀ G_b T``."""
         shift = np.asarray(shift, dtype=float)
         if self.gram is None or np.array_equal(shift, self.shift):
             return GramStat(
@@ -316,12 +319,13 @@ class _Pass:
     """A pass over the chunks on ``threads`` threads (this one among them), for a statistic with
     ``blocks``, ``fold``, ``fixed`` and ``offset`` (:class:`GramStat`, :class:`RStat`). Each thread takes
     the next task: reading a chunk into a free buffer while fewer than ``min(2, threads)`` chunks are in
-    flight, else one block of a chunk already read (a :data:`ROW_BLOCK` Gram, an :data:`R_BLOCK` R). A source that reads by index
-    (:class:`reglab.data.large.RowGroups`) is read by several threads at once; an iterator by one at a
-    time. Chunks are folded into the statistic in order, each from its blocks in order, so the bits do
-    not depend on ``threads``; until the statistic is ``fixed`` (a Gram's shift comes from the first
-    non-empty chunk) chunks become blocks in chunk order. On an error no new chunk is started, the chunks before it
-    are finished, and the first error in chunk order is raised (the one a serial pass meets first)."""
+    flight, else one block of a chunk already read (a :data:`ROW_BLOCK` Gram, an :data:`R_BLOCK` R). A source
+    that reads by index (:class:`reglab.data.large.RowGroups`) is read by several threads at once; an iterator
+    by one at a time. Chunks are folded into the statistic in order, each from its blocks in order, so the
+    bits do not depend on ``threads``; until the statistic is ``fixed`` (a Gram's shift comes from the first
+    non-empty chunk) chunks become blocks in chunk order. On an error no new chunk is started, the chunks
+    before it are finished, and the first error in chunk order is raised (the one a serial pass meets
+    first)."""
 
     def __init__(self, stat: GramStat, source: Any, *, threads: int, overwrite: bool, pool: Any) -> None:
         self.stat, self.overwrite, self.pool, self.threads = stat, overwrite, pool, threads
@@ -1037,10 +1041,10 @@ def solve_stream(
     such callables (parts, e.g. shards: one statistic per part, merged in order, exactly as separate shard
     jobs would). A part with the attribute ``owned_chunks = True`` (as :func:`source_parts` makes) takes a
     ``pool=`` keyword and yields chunks that pass 1 may overwrite, saving a copy per chunk; its
-    ``indexed()``, where given, reads the same chunks by index (:func:`accumulate_part`). ``second_pass``: ``"auto"`` (when :func:`solve` says digits are at risk),
-    ``"always"``, ``"never"``. ``threads``: pass 1's worker threads (:func:`accumulate`; the bits do not
-    depend on it). The result of :func:`solve` plus ``seconds``, ``seconds_pass1``, ``seconds_pass2`` and
-    ``threads``.
+    ``indexed()``, where given, reads the same chunks by index (:func:`accumulate_part`). ``second_pass``:
+    ``"auto"`` (when :func:`solve` says digits are at risk), ``"always"``, ``"never"``. ``threads``: pass 1's
+    worker threads (:func:`accumulate`; the bits do not depend on it). The result of :func:`solve` plus
+    ``seconds``, ``seconds_pass1``, ``seconds_pass2`` and ``threads``.
     """
     if second_pass not in ("auto", "always", "never"):
         raise ValueError("second_pass must be 'auto', 'always' or 'never'")

@@ -117,7 +117,8 @@ def hessian_spectrum(A: np.ndarray, *, rtol: float | None = None) -> Spectrum:
     The eigenvalues are ``2 s**2 / n`` (never formed from ``A'A``, so small ones keep their relative
     accuracy down to ``eps * s_max``).  The rank is the one rule's (:mod:`reglab.linalg.lsq.rank`; ``rtol``
     overrides its relative tolerance ``max(n, p) * eps``) on the column-scaled ``A``; the eigenvalues are the
-    unscaled ``A``'s, which is what GD sees.  ``tol`` is the largest eigenvalue counted as zero (0 at full rank).
+    unscaled ``A``'s, which is what GD sees.  ``tol`` is the largest eigenvalue counted as zero (0 at full
+    rank).
     """
     Aa = check_A(A)
     n, p = Aa.shape
@@ -174,7 +175,8 @@ class _GDModes:
 
     @property
     def stable(self) -> bool:
-        """True when no mode that is present grows (every |1 - eta lambda| <= 1), so the loss is non-increasing."""
+        """True when no mode that is present grows (every |1 - eta lambda| <= 1), so the loss is
+        non-increasing."""
         return bool(np.all(self.qm1 <= 0.0))
 
 
@@ -239,8 +241,9 @@ def predicted_gd_steps(
     kind: Literal["loss", "excess_loss"] = "loss",
     max_steps: int = 10**9,
 ) -> int | None:
-    """Smallest ``k`` in ``[0, max_steps]`` with ``loss(k) <= tol`` (``kind="loss"``) or ``loss(k) - L* <= tol``
-    (``kind="excess_loss"``) for full-batch GD with step ``eta``; ``None`` when there is no such ``k``.
+    """Smallest ``k`` in ``[0, max_steps]`` with ``loss(k) <= tol`` (``kind="loss"``) or
+    ``loss(k) - L* <= tol`` (``kind="excess_loss"``) for full-batch GD with step ``eta``; ``None`` when there
+    is no such ``k``.
 
     Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,).  One SVD, then ``O(min(n, p))`` per evaluation and
     ``O(log max_steps)`` evaluations:
@@ -300,8 +303,9 @@ def implicit_bias_limit(A: np.ndarray, b: np.ndarray, w0: np.ndarray) -> np.ndar
     Shapes: ``A`` (n, p), ``b`` (n,), ``w0`` (p,) -> (p,).  GD moves only inside the row space of ``A``
     (every gradient is ``A' r``), so the null-space part ``P_null w0 = w0 - V_r V_r' w0`` is kept and the
     row-space part converges to the minimum-norm least-squares solution ``w_mn = V_r diag(1/s_r) U_r' b``
-    (``numpy.linalg.lstsq(A, b)`` where the rank is clear; the rank by the one rule, as :func:`hessian_spectrum`).
-    At exactly ``eta = 2 / lambda_max`` the top mode oscillates instead of converging.
+    (``numpy.linalg.lstsq(A, b)`` where the rank is clear; the rank by the one rule, as
+    :func:`hessian_spectrum`). At exactly ``eta = 2 / lambda_max`` the top mode oscillates instead of
+    converging.
     """
     Aa, ba, wa = check_Abw(A, b, w0)
     U, s, Vt = svd(Aa)
@@ -353,7 +357,8 @@ def float_floor(A: np.ndarray, b: np.ndarray, w_exact: np.ndarray, dtype: Any = 
 
 
 def relative_coef_error(w: np.ndarray, w_ref: np.ndarray) -> float:
-    """``||w - w_ref||_2 / ||w_ref||_2`` for vectors of the same shape (p,); ValueError when ``w_ref == 0``."""
+    """``||w - w_ref||_2 / ||w_ref||_2`` for vectors of the same shape (p,); ValueError when
+    ``w_ref == 0``."""
     wa = np.asarray(w, dtype=np.float64)
     wr = np.asarray(w_ref, dtype=np.float64)
     if wa.ndim != 1 or wa.shape != wr.shape:

@@ -12,7 +12,8 @@ __all__ = ["check_A", "check_vec", "check_Abw", "check_eta"]
 
 
 def check_A(A: Any) -> np.ndarray:
-    """``A`` as a C-contiguous float64 (n, p) array with n, p >= 1 and finite entries; ValueError otherwise."""
+    """``A`` as a C-contiguous float64 (n, p) array with n, p >= 1 and finite entries; ValueError
+    otherwise."""
     Aa = np.asarray(A, dtype=np.float64)
     if Aa.ndim != 2:
         raise ValueError(

@@ -3,8 +3,8 @@
 
 Inputs are already-loaded artifacts, never paths: the tidy curve table of a study (one row per
 curve point, columns :data:`reglab.studies.convergence.CURVE_COLUMNS`) and its JSON summary (written by
-:func:`reglab.studies.convergence.run_study`).  Save figures with :func:`reglab.plotting.style.save`.  Importing
-this module does not import TensorFlow.
+:func:`reglab.studies.convergence.run_study`).  Save figures with :func:`reglab.plotting.style.save`.
+Importing this module does not import TensorFlow.
 
 Conventions (all figures, as in :mod:`reglab.plotting.keras`):
 
@@ -318,7 +318,8 @@ def _curve_styles(base: Sequence[tuple], families: Mapping[str, str]) -> dict[tu
     others = [sv for sv in solvers if families.get(sv) != "keras"]
     deep = sns.color_palette("deep", 10)
     hues = palette(keras) if len(keras) > 10 else dict(zip(keras, deep))
-    # reference/article solvers: the colours Keras left, then black and grey, then again (their markers differ)
+    # reference/article solvers: the colours Keras left, then black and grey, then again (their markers
+    # differ)
     rest = deep[len(keras) :] + ["0.1", "0.5"] if len(keras) <= 10 else ["0.1", "0.5"]
     hues.update({sv: rest[i % len(rest)] for i, sv in enumerate(others)})
     other_marker = {sv: _MARKERS[1:][i % (len(_MARKERS) - 1)] for i, sv in enumerate(others)}

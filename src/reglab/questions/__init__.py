@@ -72,7 +72,8 @@ def study_answer(name: str, summary: Mapping[str, Any]) -> list[str]:
 
 
 def reads(config: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The configured datasets, Keras runs and studies the questions read (inputs of the reproduction table)."""
+    """The configured datasets, Keras runs and studies the questions read (inputs of the reproduction
+    table)."""
     runs = (config.get("keras") or {}).get("runs", {})
     studies = (config.get("convergence") or {}).get("studies", {})
     encoders = (config.get("amortized") or {}).get("encoders", {})

@@ -255,9 +255,9 @@ def runs_of(summary: Mapping[str, Any] | None, **match: Any) -> list[dict[str, A
 def spectrum_sentence(summary: Mapping[str, Any], key: str) -> str:
     sp = summary["theory"][key]["spectrum"]
     return (
-        f"The Hessian of the MSE ({key} features) has largest eigenvalue {sig(sp['lambda_max'])} and smallest "
-        f"nonzero eigenvalue {sig(sp['lambda_min_nonzero'])} (rank {sp['rank']}), a condition number of "
-        f"{sig(sp['condition_number'])}; gradient descent is stable only for learning rates below "
+        f"The Hessian of the MSE ({key} features) has largest eigenvalue {sig(sp['lambda_max'])} and "
+        f"smallest nonzero eigenvalue {sig(sp['lambda_min_nonzero'])} (rank {sp['rank']}), a condition "
+        f"number of {sig(sp['condition_number'])}; gradient descent is stable only for learning rates below "
         f"2/λmax = {sig(sp['stability_limit'])}."
     )
 
@@ -279,9 +279,9 @@ def averaging_sentence(summary: Mapping[str, Any]) -> list[str]:
     tail = median([r["rel_coef_error_tail"] for r in runs])
     return [
         f"Averaging minibatch Keras SGD ({len(runs)} runs): relative coefficient error of the last iterate "
-        f"{sig(last)}, of the average of all epoch-end iterates {sig(pol)}, of the second half's average {sig(tail)} "
-        "(medians): averaging all iterates keeps the early, far-off ones; the tail average removes most of the "
-        "noise without that bias."
+        f"{sig(last)}, of the average of all epoch-end iterates {sig(pol)}, of the second half's average "
+        f"{sig(tail)} (medians): averaging all iterates keeps the early, far-off ones; the tail average "
+        "removes most of the noise without that bias."
     ]
 
 

@@ -53,20 +53,21 @@ def answer(art: Artifacts) -> list[str]:
     floor, mean_only = r["ols"]["loss"], r["intercept_only"]["loss"]
     out = [
         f"On {refs['m']} held-out datasets of the seed's setting (n = 100 rows, coefficients with sd 100, "
-        f"x ~ U[0, 1), noise sd ~ U[0, 5)), the per-dataset OLS fit has mean loss {sig(floor, 4)}: no β can do "
-        f"better on the rows it reads. Predicting each dataset's mean (β = (0, 0, mean y)) gives "
+        f"x ~ U[0, 1), noise sd ~ U[0, 5)), the per-dataset OLS fit has mean loss {sig(floor, 4)}: no β can "
+        "do better on the rows it reads. Predicting each dataset's mean (β = (0, 0, mean y)) gives "
         f"{sig(mean_only, 4)}, β = 0 gives {sig(r['zero']['loss'], 4)}, one and three plain gradient steps "
         f"{sig(r['gd_1']['loss'], 4)} and {sig(r['gd_3']['loss'], 4)}."
     ]
     if seed:
         width = seed["spec"]["encoder"]["width"]
         out.append(
-            f"The seed's architecture ({seed['params']:,} parameters at LSTM width {width}; the seed used 512) "
-            f"trained as the seed did ({seed['steps_run']} Adam steps at lr "
-            f"{seed['spec']['train']['learning_rate']:g} on the same {seed.get('train_datasets') or '?'} datasets, "
-            f"{seed['spec']['train']['validation_split']:.0%} of them for validation) ends at "
+            f"The seed's architecture ({seed['params']:,} parameters at LSTM width {width}; the seed used "
+            f"512) trained as the seed did ({seed['steps_run']} Adam steps at lr "
+            f"{seed['spec']['train']['learning_rate']:g} on the same {seed.get('train_datasets') or '?'} "
+            f"datasets, {seed['spec']['train']['validation_split']:.0%} of them for validation) ends at "
             f"{sig(seed['eval_loss'], 4)}: {seed['eval_loss'] / mean_only:.2f}x the intercept-only loss and "
-            f"{seed['eval_loss'] / floor:.0f}x the floor. It has learned little more than each dataset's mean."
+            f"{seed['eval_loss'] / floor:.0f}x the floor. It has learned little more than each dataset's "
+            "mean."
         )
     for cause, (base, changed, what) in ABLATIONS.items():
         a, b = _loss(art, base), _loss(art, changed)
@@ -87,9 +88,9 @@ def answer(art: Artifacts) -> list[str]:
     set_p = [v for n, v in perms.items() if n in SET_ENCODERS]
     if lstm_p and set_p:
         out.append(
-            f"Order: shuffling a dataset's rows changes the LSTM's β by up to {sig(max(lstm_p))} of its norm; "
-            f"the set encoders change by at most {sig(max(set_p))} (float32 rounding of the pooled means): "
-            "a dataset is a set, and a sequence model must learn that the order does not matter."
+            f"Order: shuffling a dataset's rows changes the LSTM's β by up to {sig(max(lstm_p))} of its "
+            f"norm; the set encoders change by at most {sig(max(set_p))} (float32 rounding of the pooled "
+            "means): a dataset is a set, and a sequence model must learn that the order does not matter."
         )
     best = summary.get("best_encoder")
     if best and best in art.amortized:
@@ -143,9 +144,10 @@ def _precision_sentence(art: Artifacts, best: str, refs: Mapping[str, Any]) -> s
     )  # ≈ 1 − R²: the noise's share of var(y)
     precision = math.sqrt(0.005 * noise_share)
     return (
-        f"At coefficient sd 10,000 the noise is {noise_share:.1e} of y's variance, so staying within 0.5% of the "
-        f"floor asks for β to about {precision:.0e} relative: beyond a network fitted to ~1e-3 relative accuracy "
-        f"in float32 ({best} is {_pct(pct)} over the floor there); a solver, not a learned map, gets there."
+        f"At coefficient sd 10,000 the noise is {noise_share:.1e} of y's variance, so staying within 0.5% of "
+        f"the floor asks for β to about {precision:.0e} relative: beyond a network fitted to ~1e-3 relative "
+        f"accuracy in float32 ({best} is {_pct(pct)} over the floor there); a solver, not a learned map, "
+        "gets there."
     )
 
 
@@ -168,11 +170,15 @@ def _ablation_sentence(
         "capacity": "Capacity",
         "matrix_inverse": "Learning the inverse",
     }[cause]
-    text = f"{head}: {base} → {changed} ({what}) takes the held-out loss from {sig(a, 4)} to {sig(b, 4)} ({ratio:.2g}x)"
+    text = (
+        f"{head}: {base} → {changed} ({what}) takes the held-out loss from {sig(a, 4)} to {sig(b, 4)} "
+        f"({ratio:.2g}x)"
+    )
     if cause == "scale" and ratio < 0.5:
         text += (
-            "; coefficients with sd 100 must be right to about 0.2 for a loss near the floor, and 500 Adam steps "
-            "of 1e-4 hardly move an output that starts near 0, so in raw units the LSTM first learns the mean"
+            "; coefficients with sd 100 must be right to about 0.2 for a loss near the floor, and 500 Adam "
+            "steps of 1e-4 hardly move an output that starts near 0, so in raw units the LSTM first learns "
+            "the mean"
         )
     elif cause == "capacity":
         text += (
@@ -351,8 +357,10 @@ _QUESTION_LINE = (
 
 QUESTION = Question(
     doc_id="000",
-    title="Can a bidirectional-LSTM encoder read a whole dataset and output its OLS coefficients, trained only "
-    "on prediction error? Why does it fail, and what makes it work?",
+    title=(
+        "Can a bidirectional-LSTM encoder read a whole dataset and output its OLS coefficients, trained "
+        "only on prediction error? Why does it fail, and what makes it work?"
+    ),
     datasets=("amortized",),
     encoders=ENCODERS,
     answer=answer,

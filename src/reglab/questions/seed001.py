@@ -1,4 +1,5 @@
-"""Seed 001: why Keras' Dense(1) with Adam lands on (1.15, 0.85) on collinear data, and the 10^6 x 100 design."""
+"""Seed 001: why Keras' Dense(1) with Adam lands on (1.15, 0.85) on collinear data, and the 10^6 x 100
+design."""
 
 from __future__ import annotations
 
@@ -33,30 +34,32 @@ def seed_001(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
     s = adam["summary"]
     mn = d["min_norm_solution"]
     out = [
-        f"The design is {d['verdict_class']}: rank {d['rank']} for {d['n_params']} parameters, because x2 = x1 + 1 "
-        f"in every row. Every (w1, w2, b) with w1 + w2 = 2 and b = 1 - w2 fits the five rows exactly; the "
-        f"minimum-norm one is ({sig(mn['x1'])}, {sig(mn['x2'])}, {sig(mn['intercept'])}), which is the 'obvious' (1, 1).",
-        f"Keras' Dense(1) with Adam (lr {adam['spec']['learning_rate']}, {adam['spec']['epochs']} epochs) over "
-        f"{adam['n_repeats']} RandomNormal(0, 0.05) initialisations lands at w1 = {sig(s['x1']['median'])} "
-        f"(5-95%: {sig(s['x1']['q05'])} to {sig(s['x1']['q95'])}), w2 = {sig(s['x2']['median'])}, "
-        f"b = {sig(s['intercept']['median'])}: exact fits (final MSE {sig(adam['final_mse_float64'])}) on the line of "
-        "solutions, not at (1, 1). Nothing is wrong with Adam or the code: the loss is flat along that line, so "
-        "where training stops on it depends on the initialisation and on the optimizer's path.",
+        f"The design is {d['verdict_class']}: rank {d['rank']} for {d['n_params']} parameters, because x2 = "
+        "x1 + 1 in every row. Every (w1, w2, b) with w1 + w2 = 2 and b = 1 - w2 fits the five rows exactly; "
+        f"the minimum-norm one is ({sig(mn['x1'])}, {sig(mn['x2'])}, {sig(mn['intercept'])}), which is the "
+        "'obvious' (1, 1).",
+        f"Keras' Dense(1) with Adam (lr {adam['spec']['learning_rate']}, {adam['spec']['epochs']} epochs) "
+        f"over {adam['n_repeats']} RandomNormal(0, 0.05) initialisations lands at w1 = "
+        f"{sig(s['x1']['median'])} (5-95%: {sig(s['x1']['q05'])} to {sig(s['x1']['q95'])}), w2 = "
+        f"{sig(s['x2']['median'])}, b = {sig(s['intercept']['median'])}: exact fits (final MSE "
+        f"{sig(adam['final_mse_float64'])}) on the line of solutions, not at (1, 1). Nothing is wrong with "
+        "Adam or the code: the loss is flat along that line, so where training stops on it depends on the "
+        "initialisation and on the optimizer's path.",
     ]
     if sgd:
         t = sgd["summary"]
         out.append(
             f"Plain SGD (lr {sgd['spec']['learning_rate']}) from the same initialisations lands at w1 = "
             f"{sig(t['x1']['median'])} (5-95%: {sig(t['x1']['q05'])} to {sig(t['x1']['q95'])}), w2 = "
-            f"{sig(t['x2']['median'])}: gradient descent only moves within the row space of the design, so it ends "
-            "at the minimum-norm solution plus the initial weights' null-space component, which is small here; "
-            "Adam's per-coordinate scaling leaves the row space and drifts along the line."
+            f"{sig(t['x2']['median'])}: gradient descent only moves within the row space of the design, so "
+            "it ends at the minimum-norm solution plus the initial weights' null-space component, which is "
+            "small here; Adam's per-coordinate scaling leaves the row space and drifts along the line."
         )
     if nobias:
         t = nobias["summary"]
         out.append(
-            f"Without the bias (use_bias=False) the design [x1, x1 + 1] has full rank and the solution is unique: "
-            f"Adam gets w1 = {sig(t['x1']['median'])}, w2 = {sig(t['x2']['median'])} "
+            "Without the bias (use_bias=False) the design [x1, x1 + 1] has full rank and the solution is "
+            f"unique: Adam gets w1 = {sig(t['x1']['median'])}, w2 = {sig(t['x2']['median'])} "
             f"(closed form {sig(nobias['references'].get('closed_form', {}).get('x1'))}, "
             f"{sig(nobias['references'].get('closed_form', {}).get('x2'))})."
         )
@@ -72,9 +75,9 @@ def study_seed001(summary: Mapping[str, Any]) -> list[str]:
         d = median([r.get("implicit_bias_distance") for r in runs])
         reached = sum(bool(r["time_to_tolerance"] and r["time_to_tolerance"]["reached"]) for r in runs)
         out.append(
-            f"{opt}: {reached}/{len(runs)} runs reached MSE {summary['tolerance']['value']:g}; median distance "
-            f"of the final weights from gradient descent's predicted limit (minimum-norm solution + null-space "
-            f"part of the initial weights) {sig(d)}."
+            f"{opt}: {reached}/{len(runs)} runs reached MSE {summary['tolerance']['value']:g}; median "
+            "distance of the final weights from gradient descent's predicted limit (minimum-norm solution + "
+            f"null-space part of the initial weights) {sig(d)}."
         )
     if out:
         out.insert(
@@ -202,9 +205,9 @@ def rows_large(art: Artifacts) -> list[Row]:
             out.append(Row("001", q, nan, None, None, f"not run: no Adam run '{run}' in scale.adam", "", ""))
             continue
         v = (
-            f"measured: {r['epochs']} epoch(s) at batch {r['batch_size']} ({r['steps']:,} steps, {r['seconds']:.1f} s) "
-            f"leave {sig(r['coef_digits'])} correct digits against the least-squares solution that took "
-            f"{ols['seconds']:.2f} s"
+            f"measured: {r['epochs']} epoch(s) at batch {r['batch_size']} ({r['steps']:,} steps, "
+            f"{r['seconds']:.1f} s) leave {sig(r['coef_digits'])} correct digits against the least-squares "
+            f"solution that took {ols['seconds']:.2f} s"
         )
         out.append(
             Row(
@@ -254,8 +257,9 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
         answer = "Not run: this config has no large (streamed) dataset, so reglab has not measured it."
     else:
         answer = (
-            f"No: the exact least-squares solution of the {ols['n']:,} x {ols['d']} design costs one streaming "
-            f"pass over the files, {ols['seconds']:.2f} s and at most {ols['peak_rss_mb']:.0f} MB per job here"
+            f"No: the exact least-squares solution of the {ols['n']:,} x {ols['d']} design costs one "
+            f"streaming pass over the files, {ols['seconds']:.2f} s and at most {ols['peak_rss_mb']:.0f} MB "
+            "per job here"
         )
         if adam1 is not None and adam1.reglab is not None:
             answer += f"; Keras Adam after 1 epoch at batch 32 has {sig(adam1.reglab)} correct digits"

@@ -1,4 +1,5 @@
-"""Seed 002: why Keras SGD does not reach MSE 1e-10 on a 200 x 300 system numpy solves, and why batches help."""
+"""Seed 002: why Keras SGD does not reach MSE 1e-10 on a 200 x 300 system numpy solves, and why batches
+help."""
 
 from __future__ import annotations
 
@@ -36,14 +37,16 @@ def seed_002(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
         return []
     out = [
         f"numpy's least squares solves the {c['n']} x {len(c['features'])} system to MSE "
-        f"{sig(c['solvers']['lstsq']['train_mse'])}: it has more unknowns than equations, so exact solutions exist.",
-        f"Keras' full-batch SGD (lr {full['spec']['learning_rate']}) reaches MSE {sig(full['final_mse_float64'])} "
-        f"after {full['epochs_run']} epochs in float32"
+        f"{sig(c['solvers']['lstsq']['train_mse'])}: it has more unknowns than equations, so exact solutions "
+        "exist.",
+        f"Keras' full-batch SGD (lr {full['spec']['learning_rate']}) reaches MSE "
+        f"{sig(full['final_mse_float64'])} after {full['epochs_run']} epochs in float32"
         + (f" and {sig(full64['final_mse_float64'])} in float64" if full64 else "")
-        + ": at this point float32 is not what holds it back (float64 is no better). Gradient descent contracts the "
-        "error along each eigenvector of A'A at its own rate; the smallest nonzero eigenvalues are tiny compared "
-        "with the largest, which fixes the largest stable learning rate, so those directions need far more than "
-        "10,000 steps (the convergence study seed002 counts them, and shows where float32 finally stalls).",
+        + ": at this point float32 is not what holds it back (float64 is no better). Gradient descent "
+        "contracts the error along each eigenvector of A'A at its own rate; the smallest nonzero "
+        "eigenvalues are tiny compared with the largest, which fixes the largest stable learning rate, so "
+        "those directions need far more than 10,000 steps (the convergence study seed002 counts them, and "
+        "shows where float32 finally stalls).",
     ]
     if mb10:
         steps = mb10["repeats"][0]["optimizer_steps"]
@@ -53,8 +56,8 @@ def seed_002(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
             f"{sig(mb10['final_mse_float64'])} after {mb10['epochs_run']} epochs"
             + (f" and {sig(mb20['final_mse_float64'])} after {mb20['epochs_run']}" if mb20 else "")
             + ". The system is consistent (one weight vector gives zero loss on every batch at once), so the "
-            "minibatch gradients all vanish at a solution: SGD's noise does not put a floor under the loss and "
-            "it keeps converging geometrically, only with many more steps per epoch."
+            "minibatch gradients all vanish at a solution: SGD's noise does not put a floor under the loss "
+            "and it keeps converging geometrically, only with many more steps per epoch."
         )
     return out
 
@@ -89,9 +92,9 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
         out.append(
             f"Run in float64, the article's full-batch setup reaches 1e-10 after "
             f"{f64[0]['time_to_tolerance']['epochs']} steps: 10,000 is about "
-            f"{f64[0]['time_to_tolerance']['epochs'] / 10_000:.0f}x too few. The error along each eigenvector "
-            "shrinks by (1 - lr·λ) per step and λmax caps lr, so the small eigenvalues need about 1/(lr·λmin) "
-            "steps per factor e."
+            f"{f64[0]['time_to_tolerance']['epochs'] / 10_000:.0f}x too few. The error along each "
+            "eigenvector shrinks by (1 - lr·λ) per step and λmax caps lr, so the small eigenvalues need "
+            "about 1/(lr·λmin) steps per factor e."
         )
     if f32 and not f32[0]["time_to_tolerance"]["reached"]:
         r = f32[0]
@@ -101,9 +104,9 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
             f"In float32 (Keras' default) the same run stalls at MSE {sig(r['time_to_tolerance']['best'])} "
             f"(theory: {sig(at_end)} by epoch {r['epochs_run']}), far above the float32 floor of the exact "
             f"solution ({sig(floor.get('loss_evaluated_in_dtype'))}): at the end, the median update "
-            f"lr·|gradient| is {sig(r.get('update_ulp_ratio'))} of half a float32 ulp of the weight it updates, "
-            "so most updates round back to the same float32 number and are lost: in Keras' default float32, "
-            "full-batch SGD at this learning rate has stopped moving above 1e-10."
+            f"lr·|gradient| is {sig(r.get('update_ulp_ratio'))} of half a float32 ulp of the weight it "
+            "updates, so most updates round back to the same float32 number and are lost: in Keras' default "
+            "float32, full-batch SGD at this learning rate has stopped moving above 1e-10."
         )
     for dtype in ("float32", "float64"):
         runs = keyed_runs(summary, solver="keras_sgd", dtype=dtype, repeat=0)
@@ -128,9 +131,10 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
             default=None,
         )
         out.append(
-            f"Float32 floor: the exact solution rounded to float32 has MSE {sig(floor['loss_exact_rounded'])}, "
-            f"and evaluated in float32 arithmetic {sig(floor['loss_evaluated_in_dtype'])}; float32 "
-            f"got down to {sig(best32)} (the best float32 run)."
+            "Float32 floor: the exact solution rounded to float32 has MSE "
+            f"{sig(floor['loss_exact_rounded'])}, and evaluated in float32 arithmetic "
+            f"{sig(floor['loss_evaluated_in_dtype'])}; float32 got down to {sig(best32)} (the best float32 "
+            "run)."
         )
         mb32 = [
             r for r in keyed_runs(summary, solver="keras_sgd", dtype="float32", repeat=0) if r["batch_size"]
@@ -138,10 +142,10 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
         if mb32 and mb32[0].get("update_ulp_ratio") is not None:
             r = mb32[0]
             out.append(
-                f"The batch-{r['batch_size']} float32 run ends at MSE {sig(r['time_to_tolerance']['best'])} with a "
-                f"median batch update of {sig(r['update_ulp_ratio'])} half-ulps: it too ends where rounding "
-                "swallows the updates, but its batch gradients (means over fewer rows) are larger than the "
-                "full gradient at the same weights, so it gets there at a lower loss."
+                f"The batch-{r['batch_size']} float32 run ends at MSE {sig(r['time_to_tolerance']['best'])} "
+                f"with a median batch update of {sig(r['update_ulp_ratio'])} half-ulps: it too ends where "
+                "rounding swallows the updates, but its batch gradients (means over fewer rows) are larger "
+                "than the full gradient at the same weights, so it gets there at a lower loss."
             )
     ib = [
         r["implicit_bias_distance"]
@@ -150,9 +154,9 @@ def study_seed002(summary: Mapping[str, Any]) -> list[str]:
     ]
     if ib:
         out.append(
-            f"Implicit bias: from initial weights w0, gradient descent converges to the minimum-norm solution "
-            f"plus the null-space part of w0; the float64 SGD runs end {sig(min(ib))} to {sig(max(ib))} away from "
-            "that predicted point (the rest is the part not yet converged)."
+            "Implicit bias: from initial weights w0, gradient descent converges to the minimum-norm "
+            f"solution plus the null-space part of w0; the float64 SGD runs end {sig(min(ib))} to "
+            f"{sig(max(ib))} away from that predicted point (the rest is the part not yet converged)."
         )
     return out
 
@@ -309,7 +313,10 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
     if full is None or full.reglab is None:
         answer = "Not run: the config lacks the s002_fullbatch_f32_10k run."
     else:
-        answer = f"Full-batch SGD is gradient descent on an ill-conditioned Hessian: after 10,000 epochs MSE {sig(full.reglab)}"
+        answer = (
+            "Full-batch SGD is gradient descent on an ill-conditioned Hessian: after 10,000 epochs MSE "
+            f"{sig(full.reglab)}"
+        )
         if steps is not None and steps.reglab is not None:
             answer += (
                 f"; it needs {steps.reglab:,.0f} steps to reach 1e-10 (theory: "
@@ -317,15 +324,16 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
             )
         if mb is not None and mb.reglab is not None:
             answer += (
-                f". Batch 32 makes many updates per epoch and, the system being consistent, its noise vanishes "
-                f"at the solution: MSE {sig(mb.reglab)} after 10,000 epochs"
+                ". Batch 32 makes many updates per epoch and, the system being consistent, its noise "
+                f"vanishes at the solution: MSE {sig(mb.reglab)} after 10,000 epochs"
             )
         answer += "."
     return [
         finding_from_row(
             QUESTION,
             full,
-            "Why can't Keras SGD reach MSE 1e-10 on a 200 x 300 system numpy solves exactly, and why do batches help?",
+            "Why can't Keras SGD reach MSE 1e-10 on a 200 x 300 system numpy solves exactly, and why do "
+            "batches help?",
             answer,
             label="full-batch float32 MSE after 10,000 epochs",
         )

@@ -32,9 +32,10 @@ def seed_003(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
     ls = c["targets"]["num_balloons"]["least_squares"]
     ref = ls["solvers"][ls["recommended"]]["coef"]
     out = [
-        f"Dense(1) trained on squared error is linear regression: Keras gives children {sig(lin['coef']['children'])}, "
-        f"age {sig(lin['coef']['age'])}, relationship {sig(lin['coef']['relationship'])}; the closed form on the same "
-        f"rows gives {sig(ref['children'])}, {sig(ref['age'])}, {sig(ref['relationship'])}.",
+        "Dense(1) trained on squared error is linear regression: Keras gives children "
+        f"{sig(lin['coef']['children'])}, age {sig(lin['coef']['age'])}, relationship "
+        f"{sig(lin['coef']['relationship'])}; the closed form on the same rows gives {sig(ref['children'])}, "
+        f"{sig(ref['age'])}, {sig(ref['relationship'])}.",
     ]
     if mlp:
         out.append(
@@ -51,8 +52,9 @@ def seed_003(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
                 f"{sig(log['coef']['children'])}, age {sig(log['coef']['age'])} (ratio "
                 f"{sig(log['coef']['children'] / log['coef']['age'])}); the maximum-likelihood fit gives "
                 f"{sig(logit['coef']['children'])}, {sig(logit['coef']['age'])} (ratio "
-                f"{sig(logit['coef']['children'] / logit['coef']['age'])}). The weights are large because the "
-                "colour is a deterministic function of the inputs, so the likelihood rewards steep sigmoids."
+                f"{sig(logit['coef']['children'] / logit['coef']['age'])}). The weights are large because "
+                "the colour is a deterministic function of the inputs, so the likelihood rewards steep "
+                "sigmoids."
             )
     if mlpc and log:
         out.append(
@@ -294,7 +296,8 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
         finding_from_row(
             QUESTION,
             logit,
-            "Are linear and logistic regression degenerate networks, and what does a real MLP add (balloons)?",
+            "Are linear and logistic regression degenerate networks, and what does a real MLP add "
+            "(balloons)?",
             answer,
             label="logistic weight on children",
         )

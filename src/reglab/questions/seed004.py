@@ -34,16 +34,20 @@ def seed_004(keras: Docs, closed: Docs, diag: Docs) -> list[str]:
     ref = c["solvers"][c["recommended"]]
     out = [
         f"The closed form on all {c['n']} rows: ENGINESIZE {sig(ref['coef']['ENGINESIZE'], 5)}, CYLINDERS "
-        f"{sig(ref['coef']['CYLINDERS'], 5)}, FUELCONSUMPTION_COMB {sig(ref['coef']['FUELCONSUMPTION_COMB'], 5)}, "
-        f"intercept {sig(ref['intercept'], 5)} (training MSE {sig(ref['train_mse'], 4)})."
+        f"{sig(ref['coef']['CYLINDERS'], 5)}, FUELCONSUMPTION_COMB "
+        f"{sig(ref['coef']['FUELCONSUMPTION_COMB'], 5)}, intercept {sig(ref['intercept'], 5)} (training MSE "
+        f"{sig(ref['train_mse'], 4)})."
     ]
     for name, doc in sorted(runs.items()):
         spec = doc["spec"]
-        what = f"{spec['optimizer']} lr {spec['learning_rate']} on {'standardized' if doc['standardize'] else 'raw'} features"
+        what = (
+            f"{spec['optimizer']} lr {spec['learning_rate']} on "
+            f"{'standardized' if doc['standardize'] else 'raw'} features"
+        )
         if doc["diverged"]:
             out.append(
-                f"{name} ({what}) diverged at epoch {doc['diverged_epoch']}: the step is beyond the stability "
-                "limit set by the largest eigenvalue of the raw features' second-moment matrix."
+                f"{name} ({what}) diverged at epoch {doc['diverged_epoch']}: the step is beyond the "
+                "stability limit set by the largest eigenvalue of the raw features' second-moment matrix."
             )
         else:
             out.append(
@@ -64,8 +68,8 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
             feats = "standardized" if r["standardize"] else "raw"
             extra = r.get("extra") or {}
             text = (
-                f"{what} on {feats} features ends {sig(r['final_rel_coef_error'])} (relative) from the closed form, "
-                f"MSE {sig(r['final_loss_float64'], 5)}"
+                f"{what} on {feats} features ends {sig(r['final_rel_coef_error'])} (relative) from the "
+                f"closed form, MSE {sig(r['final_loss_float64'], 5)}"
             )
             if "loss_polyak" in extra:
                 text += f"; the average of its iterates has MSE {sig(extra['loss_polyak'], 5)}"
@@ -79,8 +83,8 @@ def study_seed004(summary: Mapping[str, Any]) -> list[str]:
         div = sum(r["diverged"] for r in runs)
         best = min((r["time_to_tolerance"]["epochs"] for r in hit), default=None)
         out.append(
-            f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached relative "
-            f"coefficient error {tol:g}"
+            f"Keras on {'standardized' if std else 'raw'} features: {len(hit)}/{len(runs)} runs reached "
+            f"relative coefficient error {tol:g}"
             + (f" (fastest in {best} epochs)" if best else "")
             + f"; {div} diverged."
         )
@@ -120,8 +124,8 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
         elif within_relative(value, a, 1e-3):
             verdict = (
                 f"reproduced: {value:.8g} vs {a:.8g}, running the article's algorithm on all "
-                f"{fuel['n'] if fuel else '?'} rows from w = ones with eta 1e-6 for 100,000 steps; it is still "
-                f"{gd[0]['final_rel_coef_error']:.1e} (relative) short of the closed form {fmt4(ref)}"
+                f"{fuel['n'] if fuel else '?'} rows from w = ones with eta 1e-6 for 100,000 steps; it is "
+                f"still {gd[0]['final_rel_coef_error']:.1e} (relative) short of the closed form {fmt4(ref)}"
             )
         else:
             verdict = f"differs: {value:.6g} vs {a:.6g}"
@@ -174,12 +178,12 @@ def rows_004(studies: Docs, closed: Docs) -> list[Row]:
             verdict = f"reproduced: {ref:.6g} vs {a:.6g}"
         else:
             verdict = (
-                f"differs: reglab fits all {fuel['n']} rows ({ref:.6g}); the article fitted an unseeded random "
-                f"80% split that cannot be redrawn ({a:.6g}). Its own gradient descent printed {gd_a:.6g}, which "
-                "matches the all-rows closed form, not its split's"
+                f"differs: reglab fits all {fuel['n']} rows ({ref:.6g}); the article fitted an unseeded "
+                f"random 80% split that cannot be redrawn ({a:.6g}). Its own gradient descent printed "
+                f"{gd_a:.6g}, which matches the all-rows closed form, not its split's"
                 + (
-                    f"; reglab's run of that gradient descent on all rows ends {gd[0]['final_rel_coef_error']:.1e} "
-                    "(relative) from the all-rows closed form"
+                    "; reglab's run of that gradient descent on all rows ends "
+                    f"{gd[0]['final_rel_coef_error']:.1e} (relative) from the all-rows closed form"
                     if gd and gd[0].get("final_rel_coef_error") is not None
                     else ""
                 )

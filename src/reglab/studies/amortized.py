@@ -212,7 +212,8 @@ def evaluate_references(ev: Evaluation) -> pd.DataFrame:
 def training_batch(
     frame: pd.DataFrame, features: Sequence[str], target: str, truth: Mapping[str, Any] | None
 ) -> Batch:
-    """The seed's fixed training datasets from the ``amortized`` dataset artifact (one row per observation)."""
+    """The seed's fixed training datasets from the ``amortized`` dataset artifact (one row per
+    observation)."""
     t = (truth or {}).get(target, {})
     return from_frame_arrays(
         frame[list(features)].to_numpy(),

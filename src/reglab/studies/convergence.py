@@ -90,7 +90,8 @@ def thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFram
 def update_ulp_ratio(
     A: np.ndarray, b: np.ndarray, w: np.ndarray, lr: float, dtype: str, batch_size: int | None = None
 ) -> float:
-    """Median over weights (and consecutive batches) of |lr * gradient_i| / (half an ulp of w_i in ``dtype``), at ``w``.
+    """Median over weights (and consecutive batches) of |lr * gradient_i| / (half an ulp of w_i in ``dtype``),
+    at ``w``.
 
     Below 1, a step rounds back to the same weight in that dtype: the update is lost, and
     training stalls however far the loss is from its floor. ``batch_size`` uses the batch
@@ -428,7 +429,8 @@ def _reference_runs(
 def _article_runs(
     name: str, article: Mapping[str, Any], problems: dict[bool, Problem], *, seed: int, tol: float, kind: str
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
-    """Seed 004's own algorithms as printed (sum-of-squares loss, w0 = ones), on raw and standardized features."""
+    """Seed 004's own algorithms as printed (sum-of-squares loss, w0 = ones), on raw and standardized
+    features."""
     curves, runs = [], []
     for prob in problems.values():
         w0 = np.ones(prob.A.shape[1])

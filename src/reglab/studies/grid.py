@@ -1,4 +1,5 @@
-"""A convergence study's grid and how it is cut into jobs: configurations, groups, and each job's config slice.
+"""A convergence study's grid and how it is cut into jobs: configurations, groups, and each job's config
+slice.
 
 A study's Keras configurations are the product optimizers x learning rates x batch sizes x dtypes x
 feature scalings. ``group_by`` names the grid fields whose distinct value combinations make one job

@@ -95,7 +95,8 @@ def refine_stat(
     source: str, spec: Mapping[str, Any], index: int, plan: Mapping[str, Any], threads: int | None = None
 ) -> dict[str, Any]:
     """One refinement job of the optional second scatter: the TSQR statistic (R factor) of part ``index``,
-    centred and scaled by the merge job's ``plan`` (on ``threads`` threads: the bits do not depend on them)."""
+    centred and scaled by the merge job's ``plan`` (on ``threads`` threads: the bits do not depend on
+    them)."""
     t0 = time.perf_counter()
     parts, _ = parts_of(source, spec)
     if not 0 <= index < len(parts):

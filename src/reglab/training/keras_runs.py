@@ -279,7 +279,8 @@ def run_one(
 
 
 def merge_histories(histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """One dataset's history table from its runs' histories (:func:`run_one`), in the order given (run name)."""
+    """One dataset's history table from its runs' histories (:func:`run_one`), in the order given (run
+    name)."""
     if not histories:
         raise ValueError("no run histories to merge")
     return pd.concat(histories, ignore_index=True)

@@ -494,7 +494,8 @@ class _Engine:
         return self._mean_update(total, count, loss, tf.shape(xb)[0])
 
     def _train_epoch(self, X, y, perm, *, n, bs, shuffle):
-        """One epoch of fit's batches (the last partial batch kept); returns the epoch's mean training loss."""
+        """One epoch of fit's batches (the last partial batch kept); returns the epoch's mean training
+        loss."""
         tf, _ = _tf()
         p = X.shape[1]
         n_full, rem = divmod(n, bs)
