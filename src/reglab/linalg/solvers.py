@@ -24,6 +24,10 @@ scaling is exact and changing the units of a column changes nothing).  A singula
 zero when it is ``<= max(n, m) * eps * sigma_max`` (``eps = 2**-52``), the LAPACK / numpy default.
 The same relative tolerance decides when a Householder ``R`` diagonal is numerically zero.
 
+The solvers are registered in :data:`SOLVERS` (each with its declared contract); the exact rational
+arithmetic is :mod:`reglab.linalg.lsq.exact`, the double-double residuals :mod:`reglab.linalg.lsq.dd`,
+the rank rule :mod:`reglab.linalg.lsq.rank` and correct digits :func:`reglab.linalg.lsq.digits.lre`.
+
 Nothing here imports snakemake or TensorFlow; statsmodels and scikit-learn are imported lazily.
 """
 
@@ -37,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -46,7 +51,11 @@ from scipy.optimize import linprog
 from reglab.core.io import json_float
 from reglab.core.stats import bce, mse
 from reglab.linalg.lapack import svd
+from reglab.linalg.lsq import dd
+from reglab.linalg.lsq import exact as rational
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.digits import lre
+from reglab.linalg.lsq.exact import EXACT_MAX_BITS, EXACT_MAX_PARAMS
 
 __all__ = [
     "EXACT_MAX_BITS",
@@ -68,13 +77,9 @@ EPS: float = float(np.finfo(np.float64).eps)
 LSQ_SOLVERS: tuple[str, ...] = ("lstsq", "qr", "cholesky", "pinv", "sklearn", "statsmodels", "refined")
 #: Names of the logistic solvers, in report order.
 LOGISTIC_SOLVERS: tuple[str, ...] = ("statsmodels_logit", "sklearn")
-#: The exact rational solution is attempted only when ``n * m <= EXACT_MAX_CELLS`` ...
+#: The exact rational solution is attempted only when ``n * m <= EXACT_MAX_CELLS`` (and within the
+#: limits :data:`reglab.linalg.lsq.exact.EXACT_MAX_PARAMS` and ``EXACT_MAX_BITS``).
 EXACT_MAX_CELLS: int = 5000
-#: ... and ``m <= EXACT_MAX_PARAMS`` (the integer elimination is O(m^3) on growing integers) ...
-EXACT_MAX_PARAMS: int = 40
-#: ... and the bit length of the integer-scaled design entries is at most this (a column whose entries span
-#: more than ~10^(EXACT_MAX_BITS*0.3) in magnitude makes the big integers too slow).
-EXACT_MAX_BITS: int = 256
 #: Separation margin (columns scaled to max |x| = 1, |beta_j| <= 1) below which the LP result counts as zero.
 SEPARATION_TOL: float = 1e-7
 #: Cholesky of X'X is declared numerically not positive definite when a pivot satisfies
@@ -225,187 +230,6 @@ def numerical_rank(D: np.ndarray) -> tuple[int, float | None]:
     return info.rank, info.cond
 
 
-# ----------------------------------------------------------------------------------------------
-# exact rational least squares
-# ----------------------------------------------------------------------------------------------
-
-
-def _dyadic_ints(v: np.ndarray) -> tuple[list[int], int]:
-    """Exact integers ``z`` and exponent ``k`` with ``v == z * 2**-k`` (k may be negative), z as small as
-    possible."""
-    ratios = [float(x).as_integer_ratio() for x in v]
-    k = max(den.bit_length() - 1 for _, den in ratios)
-    z = [num << (k - (den.bit_length() - 1)) for num, den in ratios]
-    tz = min(((q & -q).bit_length() - 1 for q in z if q), default=0)  # common trailing zero bits
-    if tz:
-        z = [q >> tz for q in z]
-        k -= tz
-    return z, k
-
-
-def _bareiss_psd(M: list[list[int]], m: int) -> list[int]:
-    """Fraction-free (Bareiss) elimination in place on the first ``m`` rows of the augmented integer matrix
-    ``M = [G | B]`` with ``G`` (m, m) symmetric positive SEMI-definite.  Diagonal pivots are taken in natural
-    order; a zero pivot means the whole row/column of the Schur complement is zero (PSD), so it is skipped.
-    Returns the pivot indices (= the first maximal set of linearly independent columns)."""
-    prev = 1
-    piv: list[int] = []
-    ncol = len(M[0]) if M else 0
-    for k in range(m):
-        rowk = M[k]
-        p = rowk[k]
-        if p == 0:
-            continue
-        if p < 0:  # impossible for an exact Gram matrix
-            raise ArithmeticError("negative pivot in exact elimination of a Gram matrix")
-        piv.append(k)
-        for i in range(k + 1, m):
-            rowi = M[i]
-            f = rowi[k]
-            if f:
-                for j in range(k + 1, ncol):
-                    rowi[j] = (rowi[j] * p - f * rowk[j]) // prev
-            else:
-                for j in range(k + 1, ncol):
-                    rowi[j] = rowi[j] * p // prev
-            rowi[k] = 0
-        prev = p
-    return piv
-
-
-def _backsub(M: list[list[int]], piv: list[int], col: int) -> tuple[list[int], int]:
-    """Fraction-free back substitution after :func:`_bareiss_psd`: returns integers ``t`` and ``det`` with
-    ``G[piv][:, piv] @ (t / det) == B[piv, col]`` exactly (``det`` = determinant of that block, > 0)."""
-    r = len(piv)
-    det = M[piv[-1]][piv[-1]]
-    t = [0] * r
-    for a in range(r - 1, -1, -1):
-        row = M[piv[a]]
-        acc = det * row[col]
-        for b in range(a + 1, r):
-            acc -= row[piv[b]] * t[b]
-        q, rem = divmod(acc, row[piv[a]])
-        if rem:
-            raise ArithmeticError("inexact division in fraction-free back substitution")
-        t[a] = q
-    return t, det
-
-
-def _independent_rows(Zp: list[list[int]], r: int) -> list[int]:
-    """Indices of ``r`` linearly independent rows of the integer matrix ``Zp`` (n, r) of full column rank,
-    by fraction-free elimination with row pivoting (first usable row in each column)."""
-    M = [row[:] for row in Zp]
-    free = list(range(len(M)))
-    chosen: list[int] = []
-    prev = 1
-    for col in range(r):
-        i = next((i for i in free if M[i][col] != 0), None)
-        if i is None:
-            raise ArithmeticError("matrix is not of full column rank in exact row selection")
-        free.remove(i)
-        chosen.append(i)
-        rowp = M[i]
-        p = rowp[col]
-        for i2 in free:
-            row = M[i2]
-            f = row[col]
-            for j in range(col + 1, r):
-                row[j] = (row[j] * p - f * rowp[j]) // prev
-            row[col] = 0
-        prev = p
-    return chosen
-
-
-def _pow2_fraction(num: int, den: int, e: int) -> Fraction:
-    return Fraction(num << e, den) if e >= 0 else Fraction(num, den << -e)
-
-
-@dataclass(frozen=True)
-class _Exact:
-    w: list[Fraction]  # (m,) exact minimum-norm least-squares solution
-    rank: int
-    rss: Fraction  # exact residual sum of squares
-
-
-def _exact_lstsq(D: np.ndarray, y: np.ndarray) -> _Exact:
-    """Exact minimum-norm least-squares solution of float64 ``D`` (n, m), ``y`` (n,) in rational arithmetic.
-
-    Each column ``j`` is written exactly as ``Z[:, j] * 2**-k_j`` with integer ``Z`` and
-    ``y = y_int * 2**-k_y``. Fraction-free (Bareiss) elimination of the integer Gram matrix ``G = Z'Z`` gives
-    the exact rank ``r``. Full column rank: ``w = (D'D)^-1 D'y`` exactly.  Rank deficient: ``r`` exactly
-    independent rows ``D_R`` span the row space, in which the minimum-norm solution lies, so ``w = D_R' s``
-    with ``(D D_R')'(D D_R') s = (D D_R')' y`` (an r x r nonsingular system), all in integers.
-    """
-    n, m = D.shape
-    cols = [_dyadic_ints(D[:, j]) for j in range(m)]
-    Z = [c[0] for c in cols]
-    k = [c[1] for c in cols]
-    yi, ky = _dyadic_ints(y)
-    G = [[0] * (m + 1) for _ in range(m)]
-    for a in range(m):
-        za = Z[a]
-        for b in range(a, m):
-            G[a][b] = G[b][a] = sum(p * q for p, q in zip(za, Z[b], strict=True))
-        G[a][m] = sum(p * q for p, q in zip(za, yi, strict=True))
-    bvec = [G[a][m] for a in range(m)]  # Z'y_int, kept for the residual sum of squares
-    yy = sum(q * q for q in yi)
-    M = [row[:] for row in G]
-    piv = _bareiss_psd(M, m)
-    r = len(piv)
-    w: list[Fraction]
-    if r == 0:
-        w = [Fraction(0)] * m
-    elif r == m:
-        ytil, det = _backsub(M, piv, m)  # det * u, u = (Z'Z)^-1 Z'y_int
-        w = [_pow2_fraction(ytil[j], det, k[j] - ky) for j in range(m)]
-    else:
-        # Minimum-norm solution lies in the row space of D, spanned by r independent rows D_R:
-        # w = D_R' s with (D D_R')'(D D_R') s = (D D_R')' y.  In integers, with W = diag(2^(2(kmax-k_j))):
-        # A = Z W Z_R' (n, r) = D D_R' * 2^(2 kmax);  A'A sigma = A' y_int;
-        # w_j = 2^(2kmax-ky-k_j) (Z_R' sigma)_j.
-        rows = _independent_rows([[Z[j][i] for j in piv] for i in range(n)], r)
-        kmax = max(k)
-        wt = [1 << (2 * (kmax - kj)) for kj in k]
-        ZRw = [[Z[j][i] * wt[j] for j in range(m)] for i in rows]  # (r, m): rows of Z_R W
-        A = [[sum(Z[j][i] * ZRw[a][j] for j in range(m)) for a in range(r)] for i in range(n)]  # (n, r)
-        H = [[0] * (r + 1) for _ in range(r)]
-        for a in range(r):
-            Aa = [A[i][a] for i in range(n)]
-            for c in range(a, r):
-                H[a][c] = H[c][a] = sum(Aa[i] * A[i][c] for i in range(n))
-            H[a][r] = sum(Aa[i] * yi[i] for i in range(n))
-        hpiv = _bareiss_psd(H, r)
-        if len(hpiv) != r:
-            raise ArithmeticError("(D D_R')'(D D_R') is singular in the exact minimum-norm step")
-        sig, detH = _backsub(H, hpiv, r)
-        w = [
-            _pow2_fraction(sum(Z[j][rows[a]] * sig[a] for a in range(r)), detH, 2 * kmax - ky - k[j])
-            for j in range(m)
-        ]
-    # RSS = y'y - w'D'y  (valid for any least-squares solution w)
-    wdy = sum((wj * _pow2_fraction(bvec[j], 1, -(k[j] + ky)) for j, wj in enumerate(w)), Fraction(0))
-    rss = _pow2_fraction(yy, 1, -2 * ky) - wdy
-    return _Exact(w=w, rank=r, rss=rss)
-
-
-def _exact_skip_reason(D: np.ndarray, y: np.ndarray, limit: int) -> str | None:
-    n, m = D.shape
-    if n * m > limit:
-        return f"design too large for the exact rational solution (n*m = {n * m} > {limit})"
-    if m > EXACT_MAX_PARAMS:
-        return f"too many parameters for the exact rational solution (m = {m} > {EXACT_MAX_PARAMS})"
-    bits = 0
-    for v in [*(D[:, j] for j in range(m)), y]:
-        z, _ = _dyadic_ints(v)
-        bits = max(bits, max((abs(q).bit_length() for q in z), default=0))
-    if bits > EXACT_MAX_BITS:
-        return (
-            f"column dynamic range too wide for the exact rational solution "
-            f"({bits} bits > {EXACT_MAX_BITS} after exact integer scaling)"
-        )
-    return None
-
-
 def exact_least_squares(X: np.ndarray, y: np.ndarray, *, intercept: bool) -> tuple[list[Fraction], int]:
     """Exact minimum-norm least-squares coefficients (as ``Fraction``) of the float64 data and the exact rank.
 
@@ -413,26 +237,8 @@ def exact_least_squares(X: np.ndarray, y: np.ndarray, *, intercept: bool) -> tup
     applied here (cost grows like m^3 on integers of ~m * bits bits); see :func:`least_squares_all`.
     """
     Xf, yf, _ = _validate(X, y, intercept, [f"x{j}" for j in range(np.asarray(X).shape[-1])])
-    ex = _exact_lstsq(design_matrix(Xf, intercept), yf)
+    ex = rational.lstsq(design_matrix(Xf, intercept), yf)
     return ex.w, ex.rank
-
-
-def _digits_vs_exact(est: np.ndarray, exact: Sequence[Fraction]) -> float:
-    """min over parameters of -log10(relative error), in [0, 16]; computed exactly in rationals.
-
-    A parameter whose exact value is 0 is measured relative to max |exact| instead."""
-    scale = max((abs(v) for v in exact), default=Fraction(0))
-    if scale == 0:
-        return _DIGITS_CAP if all(float(e) == 0.0 for e in est) else 0.0
-    worst = Fraction(0)
-    for e, x in zip(est, exact, strict=True):
-        diff = abs(Fraction(float(e)) - x)
-        rel = diff / (abs(x) if x != 0 else scale)
-        worst = max(worst, rel)
-    if worst == 0:
-        return _DIGITS_CAP
-    lg = math.log10(worst.numerator) - math.log10(worst.denominator)  # exact-range log10 of a Fraction
-    return float(min(_DIGITS_CAP, max(0.0, -lg)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,88 +248,6 @@ def _digits_vs_exact(est: np.ndarray, exact: Sequence[Fraction]) -> float:
 # double-double (~106-bit) arithmetic, and the iterates are kept as unevaluated float64 pairs (hi + lo).
 # This is more precise than np.longdouble (a 64-bit mantissa on x86-64, which leaves a noise floor of
 # ~cond * 5e-20 in the solution) and portable (np.longdouble IS float64 on Windows and ARM macOS).
-
-_SPLITTER = 134217729.0  # 2**27 + 1
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    c = _SPLITTER * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """s + e == a + b exactly, s = fl(a + b)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p + e == a * b exactly, p = fl(a * b) (no overflow/underflow assumed)."""
-    p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _acc_sum(T: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum along ``axis`` as if in twice the working precision: returns ``(hi, err)`` with the sum
-    ~= hi + err.
-
-    Pairwise TwoSum tree; the rounding errors (each ~eps times a partial sum) are summed in float64."""
-    T = np.moveaxis(np.asarray(T, dtype=np.float64), axis, 0)
-    err = np.zeros(T.shape[1:])
-    while T.shape[0] > 1:
-        if T.shape[0] % 2:
-            T = np.concatenate([T, np.zeros((1, *T.shape[1:]))])
-        T, e = _two_sum(T[0::2], T[1::2])
-        err += e.sum(axis=0)
-    return T[0], err
-
-
-def _dd_add(hi: np.ndarray, lo: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(hi + lo) + d as a renormalised float64 pair."""
-    s, e = _two_sum(hi, d)
-    lo = lo + e
-    hi2 = s + lo
-    return hi2, lo - (hi2 - s)
-
-
-_DD_CHUNK_ELEMENTS = 1 << 20  # rows are processed in chunks of about this many matrix elements
-
-
-def _row_chunks(n: int, m: int) -> list[slice]:
-    step = max(1, _DD_CHUNK_ELEMENTS // max(m, 1))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
-
-
-def _dd_residual(A: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray, *terms: np.ndarray) -> np.ndarray:
-    """``sum(terms) - A @ (x_hi + x_lo)`` rounded to float64, computed in double-double.
-    A (n, m) with moderate entries (|A| << 1e300), x (m,), each term (n,)."""
-    n, m = A.shape
-    out = np.empty(n)
-    for sl in _row_chunks(n, m):
-        Ac = A[sl]
-        P, E = _two_prod(Ac, x_hi[None, :])
-        hi, err = _acc_sum(np.concatenate([*(t[sl, None] for t in terms), -P], axis=1), axis=1)
-        out[sl] = hi + (err - (E.sum(axis=1) + Ac @ x_lo))
-    return out
-
-
-def _dd_rmatvec(A: np.ndarray, r_hi: np.ndarray, r_lo: np.ndarray) -> np.ndarray:
-    """``A.T @ (r_hi + r_lo)`` rounded to float64, computed in double-double.  A (n, m), r (n,)."""
-    n, m = A.shape
-    his: list[np.ndarray] = []
-    small = np.zeros(m)
-    for sl in _row_chunks(n, m):
-        Ac = A[sl]
-        P, E = _two_prod(Ac, r_hi[sl, None])
-        hi, err = _acc_sum(P, axis=0)
-        his.append(hi)
-        small += err + E.sum(axis=0) + Ac.T @ r_lo[sl]
-    hi, err = _acc_sum(np.stack(his), axis=0)
-    return hi + (err + small)
 
 
 def _pow2_scale(v: np.ndarray) -> float:
@@ -571,20 +295,20 @@ def _refine_full_rank(
     Q, R = sla.qr(Ds, mode="economic")
     z_hi = sla.solve_triangular(R, Q.T @ yy)
     z_lo = np.zeros_like(z_hi)
-    r_hi = _dd_residual(Ds, z_hi, z_lo, yy)
+    r_hi = dd.residual(Ds, z_hi, z_lo, yy)
     r_lo = np.zeros_like(r_hi)
     last: np.ndarray | None = None
     prev = math.inf
     steps = 0
     for _ in range(_REFINE_MAX_STEPS):
-        f = _dd_residual(Ds, z_hi, z_lo, yy, -r_hi) - r_lo  # y - r - Ds z
-        g = -_dd_rmatvec(Ds, r_hi, r_lo)  # 0 - Ds' r
+        f = dd.residual(Ds, z_hi, z_lo, yy, -r_hi) - r_lo  # y - r - Ds z
+        g = -dd.rmatvec(Ds, r_hi, r_lo)  # 0 - Ds' r
         h = sla.solve_triangular(R, g, trans="T")
         qf = Q.T @ f
         dz = sla.solve_triangular(R, qf - h)
         dr = Q @ h + (f - Q @ qf)
-        z_hi, z_lo = _dd_add(z_hi, z_lo, dz)
-        r_hi, r_lo = _dd_add(r_hi, r_lo, dr)
+        z_hi, z_lo = dd.add(z_hi, z_lo, dz)
+        r_hi, r_lo = dd.add(r_hi, r_lo, dr)
         steps += 1
         last = dz
         stop, prev = _converged(dz, z_hi, prev)
@@ -625,8 +349,8 @@ def _refine_min_norm(
     prev = math.inf
     steps = 0
     for _ in range(_REFINE_MAX_STEPS):
-        dw = apply(_dd_residual(Ds, w_hi * sc, w_lo * sc, yy))  # D w = Ds (sc * w), scaling exact
-        w_hi, w_lo = _dd_add(w_hi, w_lo, dw)
+        dw = apply(dd.residual(Ds, w_hi * sc, w_lo * sc, yy))  # D w = Ds (sc * w), scaling exact
+        w_hi, w_lo = dd.add(w_hi, w_lo, dw)
         steps += 1
         last = dw
         stop, prev = _converged(dw, w_hi, prev)
@@ -657,14 +381,16 @@ def _deficient_note(rank: int, m: int, how: str, min_norm: bool = True) -> str:
     return note + "; minimum-norm solution returned" if min_norm else note
 
 
-def _solve_lstsq(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
+def _solve_lstsq(p: _Problem) -> _SolverOut:
+    D, y, info = p.D, p.y, p.info
     n, m = D.shape
     w, _, rank, _ = sla.lstsq(D, y, cond=max(n, m) * EPS, lapack_driver="gelsd")
     msg = _deficient_note(int(rank), m, "gelsd") if rank < m else _ill_cond_note(info)
     return np.asarray(w, dtype=np.float64), {"lapack_rank": int(rank)}, msg
 
 
-def _solve_qr(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
+def _solve_qr(p: _Problem) -> _SolverOut:
+    D, y, info = p.D, p.y, p.info
     n, m = D.shape
     if n < m:
         raise _SolverFailure(f"QR needs n >= m: design has n = {n} rows but m = {m} parameters (rank <= {n})")
@@ -691,7 +417,8 @@ def _solve_qr(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
     return w, {}, _ill_cond_note(info)
 
 
-def _solve_cholesky(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
+def _solve_cholesky(p: _Problem) -> _SolverOut:
+    D, y, info = p.D, p.y, p.info
     m = D.shape[1]
     zero = np.flatnonzero(~np.any(D != 0, axis=0))
     if zero.size:
@@ -748,7 +475,8 @@ def _pinv_cutoff_note(D: np.ndarray, info: _RankInfo, who: str) -> str:
     )
 
 
-def _solve_pinv(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
+def _solve_pinv(p: _Problem) -> _SolverOut:
+    D, y, info = p.D, p.y, p.info
     m = D.shape[1]
     w = (
         np.linalg.pinv(D) @ y
@@ -758,7 +486,8 @@ def _solve_pinv(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
     return w, {}, _join(msg, cutoff)
 
 
-def _solve_sklearn(X: np.ndarray, y: np.ndarray, intercept: bool, info: _RankInfo) -> _SolverOut:
+def _solve_sklearn(p: _Problem) -> _SolverOut:
+    X, y, intercept, info = p.X, p.y, p.intercept, p.info
     from sklearn.linear_model import LinearRegression
 
     model = LinearRegression(fit_intercept=intercept).fit(X, y)
@@ -776,7 +505,8 @@ def _solve_sklearn(X: np.ndarray, y: np.ndarray, intercept: bool, info: _RankInf
     return w, {}, msg
 
 
-def _solve_statsmodels(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> _SolverOut:
+def _solve_statsmodels(p: _Problem) -> _SolverOut:
+    D, y, info = p.D, p.y, p.info
     import statsmodels.api as sm
 
     res = sm.OLS(y, D).fit(method="pinv")
@@ -877,9 +607,24 @@ class _ExactReference:
     reference (its rank agrees with the numerical rank), ``mismatch`` when it was computed but its rank
     disagrees, and ``note`` why there is none (empty when there is one)."""
 
-    exact: _Exact | None = None
-    mismatch: _Exact | None = None
+    exact: rational.Exact | None = None
+    mismatch: rational.Exact | None = None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One least-squares problem as every registered solver receives it: ``X`` (n, p), the design ``D``
+    (n, m, the ones column last), ``y``, the rank decision ``info``, the exact path's ``exact_limit`` and
+    the ``ref`` the recommended solver fills."""
+
+    X: np.ndarray
+    D: np.ndarray
+    y: np.ndarray
+    intercept: bool
+    info: _RankInfo
+    exact_limit: int
+    ref: _ExactReference
 
 
 def _refine_numerically(D: np.ndarray, y: np.ndarray, info: _RankInfo) -> tuple[np.ndarray, dict[str, Any]]:
@@ -915,12 +660,12 @@ def _exact_reference(
 ) -> np.ndarray | None:
     """Step 2 of ``refined``: fill ``ref`` with the exact rational solution (when the design is small enough);
     returns it rounded to float64 when it is used as the reference."""
-    skip = _exact_skip_reason(D, y, exact_limit)
+    skip = rational.skip_reason(D, y, exact_limit)
     if skip is not None:
         ref.note = skip
         return None
     try:
-        ref.exact = _exact_lstsq(D, y)
+        ref.exact = rational.lstsq(D, y)
         w_exact = np.array([float(v) for v in ref.exact.w])  # OverflowError if beyond float64
     except Exception as e:  # noqa: BLE001 - the exact path is a bonus, never fatal
         ref.exact = None
@@ -941,10 +686,9 @@ def _exact_reference(
     return w_exact
 
 
-def _solve_refined(
-    D: np.ndarray, y: np.ndarray, info: _RankInfo, exact_limit: int, ref: _ExactReference
-) -> _SolverOut:
-    """The recommended solver (see :func:`least_squares_all`); records the exact reference in ``ref``."""
+def _solve_refined(p: _Problem) -> _SolverOut:
+    """The recommended solver (see :func:`least_squares_all`); records the exact reference in ``p.ref``."""
+    D, y, info, exact_limit, ref = p.D, p.y, p.info, p.exact_limit, p.ref
     m = D.shape[1]
     msgs: list[str] = []
     extra: dict[str, Any] = {}
@@ -962,11 +706,47 @@ def _solve_refined(
         msgs.append(ref.note)
     else:
         extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
-        extra["numeric_correct_digits"] = None if w_num is None else _digits_vs_exact(w_num, ref.exact.w)
+        extra["numeric_correct_digits"] = None if w_num is None else lre(w_num, ref.exact.w)
         return w_exact, extra, _join(*msgs)
     if w_num is None:
         raise _SolverFailure(_join(*msgs))
     return w_num, extra, _join(*msgs)
+
+
+@dataclass(frozen=True)
+class Solver:
+    """One registered least-squares solver: its ``name`` (the artifact's key), what it promises
+    (``contract``: how it solves, what it claims, when it fails) and its ``solve`` function."""
+
+    name: str
+    contract: str
+    solve: Callable[[_Problem], _SolverOut]
+
+
+#: The compared least-squares solvers, in report order. Only ``refined`` claims digits (measured
+#: against the exact rational solution where there is one, else its refinement estimate); every other
+#: entry is measured against that exact reference (``correct_digits``) and claims nothing a priori.
+SOLVERS: tuple[Solver, ...] = (
+    Solver(
+        "lstsq", "scipy gelsd (SVD): minimum norm over all parameters at rcond max(n, m) eps", _solve_lstsq
+    ),
+    Solver("qr", "Householder QR without pivoting; fails on a numerically zero R diagonal", _solve_qr),
+    Solver(
+        "cholesky",
+        "normal equations (squares the condition); fails when X'X is not numerically PD",
+        _solve_cholesky,
+    ),
+    Solver("pinv", "explicit pseudo-inverse with numpy's default cutoff rcond 1e-15", _solve_pinv),
+    Solver("sklearn", "LinearRegression: centres X, then lstsq", _solve_sklearn),
+    Solver("statsmodels", "OLS(method='pinv'), with its standard errors and R^2", _solve_statsmodels),
+    Solver(
+        "refined",
+        "recommended: QR / truncated SVD of the scaled design + double-double refinement; "
+        "the exact rational solution when the design is small; claims its digits",
+        _solve_refined,
+    ),
+)
+assert tuple(s.name for s in SOLVERS) == LSQ_SOLVERS
 
 
 def _lsq_entries(
@@ -975,7 +755,7 @@ def _lsq_entries(
     y: np.ndarray,
     features: list[str],
     intercept: bool,
-    exact: _Exact | None,
+    exact: rational.Exact | None,
 ) -> dict[str, dict]:
     """The report entry of every least-squares solver, in :data:`LSQ_SOLVERS` order."""
     names = param_names(features, intercept)
@@ -992,18 +772,16 @@ def _lsq_entries(
             entry.setdefault("r2_kind", extra.pop("r2_kind", None))
         for key, val in extra.items():
             entry[key] = val
-        entry["correct_digits"] = (
-            _digits_vs_exact(w, exact.w) if (exact is not None and ok and w is not None) else None
-        )
+        entry["correct_digits"] = lre(w, exact.w) if (exact is not None and ok and w is not None) else None
         solvers[name] = entry
     return solvers
 
 
 def _agreement_digits(a: Sequence[float], b: Sequence[float]) -> float:
-    """Correct digits of ``a`` against ``b`` (as :func:`_digits_vs_exact`, with ``b`` taken as exact)."""
+    """Correct digits of ``a`` against ``b`` (:func:`reglab.linalg.lsq.digits.lre`, ``b`` taken as exact)."""
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return 0.0
-    return _digits_vs_exact(np.asarray(a, dtype=float), [Fraction(float(v)) for v in b])
+    return lre(np.asarray(a, dtype=float), [Fraction(float(v)) for v in b])
 
 
 def _inference(
@@ -1019,7 +797,7 @@ def _inference(
     the residual in double-double, ``diag((DᵀD)⁻¹)`` from the SVD of the column-scaled design (no normal
     equations, so the condition number enters once, not squared), with the digits each keeps."""
     n, m = D.shape
-    r = _dd_residual(D, w, np.zeros_like(w), y)
+    r = dd.residual(D, w, np.zeros_like(w), y)
     rss = math.fsum(r * r)
     dof = n - info.rank
     if intercept:
@@ -1189,15 +967,8 @@ def least_squares_all(
     n, m = D.shape
     info = _rank_info(D)
     ref = _ExactReference()
-    raw: dict[str, tuple[np.ndarray | None, dict[str, Any], str, bool, float]] = {
-        "lstsq": _run(lambda: _solve_lstsq(D, yf, info)),
-        "qr": _run(lambda: _solve_qr(D, yf, info)),
-        "cholesky": _run(lambda: _solve_cholesky(D, yf, info)),
-        "pinv": _run(lambda: _solve_pinv(D, yf, info)),
-        "sklearn": _run(lambda: _solve_sklearn(Xf, yf, intercept, info)),
-        "statsmodels": _run(lambda: _solve_statsmodels(D, yf, info)),
-        "refined": _run(lambda: _solve_refined(D, yf, info, exact_limit, ref)),
-    }
+    problem = _Problem(Xf, D, yf, intercept, info, exact_limit, ref)
+    raw = {s.name: _run(partial(s.solve, problem)) for s in SOLVERS}
     exact = ref.exact
     solvers = _lsq_entries(raw, D, yf, features, intercept, exact)
     w_ref = raw["refined"][0]

@@ -3,6 +3,8 @@
 * :mod:`.digits` -- correct digits: the NIST log relative error, componentwise (``lre``);
 * :mod:`.rank` -- the one rank rule (columns of [X, 1] scaled by the nearest power of two, a singular
   value counts when it exceeds ``max(n, m) * eps * sigma_1``), applied to whatever factor a path has;
+* :mod:`.exact` -- the exact rational least-squares solution of float64 data (the reference);
+* :mod:`.dd` -- double-double residuals (error-free transformations) for iterative refinement;
 * :mod:`.result` -- the result vocabulary every artifact that holds a fit uses (``coef`` keyed by
   feature name, ``intercept``, ``se``, ``r2``, ``residual_sd``, ``dof``, ``rank``, named condition
   numbers, ``correct_digits`` with its metric).
@@ -11,4 +13,4 @@ Imports numpy (and the standard library) only: the exact least-squares jobs' cod
 and it must never reach TensorFlow.
 """
 
-__all__ = ["digits", "rank", "result"]
+__all__ = ["dd", "digits", "exact", "rank", "result"]
