@@ -29,8 +29,8 @@ EXPECTED_KEYS = {
     "underdetermined",
     "singular_values",
     "singular_values_scaled",
-    "condition_number",
-    "condition_number_scaled",
+    "condition_raw",
+    "condition_scaled",
     "vif",
     "vif_none_reason",
     "vif_method",
@@ -101,8 +101,8 @@ def test_orthogonal_hadamard_design() -> None:
     assert r["vif_method"] == "statsmodels"
     for v in r["vif"].values():
         assert v == pytest.approx(1.0, abs=1e-12)
-    assert r["condition_number_scaled"] == pytest.approx(1.0, abs=1e-12)
-    assert r["condition_number"] == pytest.approx(1.0, abs=1e-12)
+    assert r["condition_scaled"] == pytest.approx(1.0, abs=1e-12)
+    assert r["condition_raw"] == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(r["singular_values"], np.full(8, math.sqrt(8)), rtol=1e-13)
     np.testing.assert_allclose(r["singular_values_scaled"], np.ones(8), rtol=1e-13)
     assert r["bkw"]["flagged"] == []
@@ -125,7 +125,7 @@ def test_exact_dependency_seed001(seed001: tuple[np.ndarray, np.ndarray]) -> Non
     assert r["verdict_class"] == "not identifiable"
     assert "rank 2 < 3 parameters" in r["verdict"]
     assert "0.577*x1 - 0.577*x2 + 0.577*intercept = 0" in r["verdict"]
-    assert r["condition_number"] is None or r["condition_number"] > 1e12
+    assert r["condition_raw"] is None or r["condition_raw"] > 1e12
     assert r["rank_tol"] == pytest.approx(r["singular_values"][0] * 5 * np.finfo(float).eps)
 
     # x2 = x1 + 1  <=>  1*x1 - 1*x2 + 1*intercept = 0  ->  null space span{(1, -1, 1)/sqrt(3)}
@@ -181,11 +181,11 @@ def test_near_collinear(near_collinear: np.ndarray) -> None:
     assert r["rank"] == 4 and r["identifiable"] is True
     assert r["verdict_class"] == "near-collinear"
     assert all(v is not None and v > 10 for v in r["vif"].values())
-    assert r["condition_number_scaled"] > 30
+    assert r["condition_scaled"] > 30
     flagged = r["bkw"]["flagged"]
     assert any({"x1", "x2", "x3"} <= set(f["params"]) for f in flagged)
     worst = max(flagged, key=lambda f: f["condition_index"])
-    assert worst["condition_index"] == pytest.approx(r["condition_number_scaled"])
+    assert worst["condition_index"] == pytest.approx(r["condition_scaled"])
     assert "scaled condition number" in r["verdict"] and "VIF > 10" in r["verdict"]
     assert r["min_norm_solution"] is None and r["residual_mse"] is None and r["solution_set"] is None
     _assert_strict_json(r)
@@ -234,7 +234,7 @@ def test_underdetermined_5x8(intercept: bool, null_dim: int) -> None:
     assert r["underdetermined"] is True and r["identifiable"] is False
     assert r["verdict_class"] == "not identifiable" and "underdetermined" in r["verdict"]
     assert len(r["singular_values"]) == 5
-    assert r["condition_number"] is None
+    assert r["condition_raw"] is None
     null = np.array(r["null_space"])
     assert null.shape == (null_dim, d.shape[1])
     np.testing.assert_allclose(null @ null.T, np.eye(null_dim), atol=1e-12)
@@ -283,7 +283,7 @@ def test_bkw_matches_textbook_and_columns_sum_to_one(intercept: bool) -> None:
     np.testing.assert_allclose(r["bkw"]["condition_indices"], eta, rtol=1e-9)
     np.testing.assert_allclose(_proportions(r), pi, rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(_proportions(r).sum(axis=0), 1.0, atol=1e-12)
-    assert r["condition_number_scaled"] == pytest.approx(eta[-1], rel=1e-9)
+    assert r["condition_scaled"] == pytest.approx(eta[-1], rel=1e-9)
     assert r["bkw"]["param_names"] == r["param_names"]
 
 
@@ -363,7 +363,7 @@ def test_raw_quantities_match_numpy(near_collinear: np.ndarray) -> None:
     s = np.linalg.svd(d, compute_uv=False)
     np.testing.assert_allclose(r["singular_values"], s, rtol=1e-8)
     assert r["rank"] == np.linalg.matrix_rank(d)
-    assert r["condition_number"] == pytest.approx(s[0] / s[-1], rel=1e-6)
+    assert r["condition_raw"] == pytest.approx(s[0] / s[-1], rel=1e-6)
 
 
 def test_rank_rtol_controls_tolerance(near_collinear: np.ndarray) -> None:

@@ -24,6 +24,7 @@ import pytest
 
 from reglab.linalg import batched, solvers, streaming
 from reglab.linalg.lsq.digits import lre
+from reglab.linalg.lsq.result import from_streamed
 from reglab.studies import scale
 
 
@@ -126,7 +127,7 @@ def test_nist_certified_values_are_met_to_todays_lre(name, reference):
     coef = order(_vec(refined["coef"], refined["intercept"], case.features, case.intercept))
     floor = 7.6 if name == "nist_Filip" else 13.2
     assert lre(coef, cert.coef) >= floor
-    se = [refined["bse"][k] for k in names]
+    se = [refined["se"][k] for k in names]
     assert lre(se, cert.se) >= (7.45 if name == "nist_Filip" else 13.2)  # Filip: 7.47 (shown as 7.5)
     assert lre([refined["residual_sd"]], [cert.residual_sd]) >= (7.45 if name == "nist_Filip" else 13.2)
 
@@ -151,25 +152,32 @@ def _frame(case: Case) -> pd.DataFrame:
     return pd.DataFrame({**{f: case.X[:, j] for j, f in enumerate(case.features)}, "y": case.y})
 
 
+def _vocabulary(res: dict, case: Case) -> dict:
+    return from_streamed(res, case.features, intercept=case.intercept)
+
+
 def _streamed(case: Case, path: str, tmp: Path) -> dict:
+    """The fit of one streamed path, in the result vocabulary (as the scale stage's artifacts hold it)."""
     frame = _frame(case)
     spec = {"kind": "file", "target": "y", "features": case.features}
     if path == "one_file":
         frame.to_parquet(tmp / "d.parquet", row_group_size=16)
         parts, feats = streaming.source_parts(tmp / "d.parquet", target="y", features=case.features)
-        return streaming.solve_stream(parts, intercept=case.intercept, features=feats, threads=2)
+        return _vocabulary(
+            streaming.solve_stream(parts, intercept=case.intercept, features=feats, threads=2), case
+        )
     if path == "shards":
         (tmp / "s").mkdir()
         for i, a in enumerate(range(0, len(frame), 25)):
             frame.iloc[a : a + 25].to_parquet(tmp / "s" / f"part-{i:03d}.parquet", row_group_size=10)
         parts, feats = streaming.source_parts(tmp / "s", target="y", features=case.features)
-        return streaming.solve_stream(parts, intercept=case.intercept, features=feats)
+        return _vocabulary(streaming.solve_stream(parts, intercept=case.intercept, features=feats), case)
     if path == "csv":
         frame.to_csv(tmp / "d.csv", index=False, float_format="%.17g")
         parts, feats = streaming.source_parts(
             tmp / "d.csv", target="y", features=case.features, chunk_rows=13
         )
-        return streaming.solve_stream(parts, intercept=case.intercept, features=feats)
+        return _vocabulary(streaming.solve_stream(parts, intercept=case.intercept, features=feats), case)
     frame.to_parquet(tmp / "d.parquet", row_group_size=16)
     spec["shards"] = min(3, -(-len(frame) // 16))  # shards are row-group ranges
     source = str(tmp / "d.parquet")
@@ -192,29 +200,19 @@ def test_every_streamed_path_agrees_on_rank_and_keeps_its_claim(name, path, refe
     case, ref = CASES[name], reference(CASES[name])
     res = _streamed(case, path, tmp_path)
     in_memory = ref["res"]
-    # rank of the same design [X, 1]: the streamed solve counts the non-constant slopes (constant columns
-    # are absorbed by the intercept, as the in-memory rank counts them once with it)
-    assert res["rank"] + int(case.intercept) == in_memory["rank"], (
-        res["rank"],
-        in_memory["rank"],
-        res["method"],
-    )
-    if res["rank_deficient"]:
-        return  # the minimum norm is taken in other coordinates (centred design): no common answer to compare
-    claimed = res["correct_digits_estimate"]
-    coef = np.array(res["coef"], dtype=float)
-    coef[[case.features.index(c) for c in res["constant_columns"]]] = 0.0
-    w = list(coef) + ([res["intercept"]] if case.intercept else [])
-    exact = list(ref["exact"])
-    if res["constant_columns"]:  # the in-memory minimum-norm answer spreads over intercept and constant
-        return
-    measured = lre(w, exact)
+    # the rank of the same design [X, 1] (a constant column is absorbed by the intercept: counted once)
+    assert res["rank"] == in_memory["rank"], (res["rank"], in_memory["rank"], res["method"])
+    if res["rank_deficient"] or res["constant_columns"]:
+        return  # minimum norm in other coordinates (the centred design): no common answer to compare
+    claimed = res["claimed_digits"]
+    names = case.features + (["intercept"] if case.intercept else [])
+    w = [res["coef"][f] for f in case.features] + ([res["intercept"]] if case.intercept else [])
+    measured = lre(w, list(ref["exact"]))
     assert measured >= claimed - 1, (measured, claimed, res["method"])
     refined = in_memory["solvers"]["refined"]
-    names = case.features + (["intercept"] if case.intercept else [])
-    se = list(res["se"]) + ([res["se_intercept"]] if case.intercept else [])
-    se_ref = [refined["bse"][k] for k in names]
-    assert lre(se, se_ref) >= min(res["se_digits"], refined["bse_digits"]) - 1, (
+    se = [res["se"][k] for k in names]
+    se_ref = [refined["se"][k] for k in names]
+    assert lre(se, se_ref) >= min(res["se_digits"], refined["se_digits"]) - 1, (
         lre(se, se_ref),
         res["se_digits"],
     )

@@ -83,7 +83,7 @@ def test_adam_streaming_is_scored_against_least_squares(shards):
     doc = adam_comparison(parts, features, ols, [{"name": "a", "epochs": 1, "batch_size": 256}], seed=1)
     run = doc["runs"]["a"]
     assert run["steps"] == 3 * (-(-700 // 256) * 2 + -(-(2000 - 1400) // 256))  # per chunk, last batch kept
-    assert run["coef_digits"] is not None and run["coef_digits"] < ols["correct_digits_estimate"]
+    assert run["coef_digits"] is not None and run["coef_digits"] < ols["claimed_digits"]
 
 
 def test_a_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):

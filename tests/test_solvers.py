@@ -139,8 +139,8 @@ def test_well_conditioned_with_orthogonal_residual() -> None:
     sm = res["solvers"]["statsmodels"]
     C = np.array([[3.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, -2.0, 1.0]])
     bse_feat = np.sqrt(np.diag(4.5 / 8 * np.linalg.inv(C.T @ C)))
-    assert sm["bse"]["intercept"] == pytest.approx(0.75, rel=1e-12)
-    np.testing.assert_allclose([sm["bse"][f] for f in feats], bse_feat, rtol=1e-10)
+    assert sm["se"]["intercept"] == pytest.approx(0.75, rel=1e-12)
+    np.testing.assert_allclose([sm["se"][f] for f in feats], bse_feat, rtol=1e-10)
     # TSS = ||4.75 h1 - 0.5 h2 + 4.25 h3||^2 + ||e||^2 = 8 * 40.875 + 18 = 345 -> R^2 = 1 - 18/345
     assert sm["r2"] == pytest.approx(1 - 18 / 345, rel=1e-12)
     assert sm["r2_kind"] == "centered"
@@ -196,7 +196,7 @@ def test_rank_deficient_minimum_norm_by_hand() -> None:
     res = least_squares_all(X, y, intercept=True, feature_names=["w1", "w2"])
     assert_plain_json(res)
     assert res["rank"] == 2 and res["n_params"] == 3 and res["exact_rank"] == 2
-    assert res["cond_scaled"] is None
+    assert res["condition_pow2_scaled"] is None
     min_norm = np.array([1.0, 1.0, 0.0])
     for name in ("lstsq", "pinv", "statsmodels", "refined"):
         entry = res["solvers"][name]
@@ -315,7 +315,7 @@ def test_ill_conditioned_exact_recovery(X: np.ndarray, beta: list[float]) -> Non
     res = least_squares_all(X, y, intercept=True, feature_names=names(p))
     assert_plain_json(res)
     assert res["rank"] == p + 1 and res["exact_available"] is True
-    assert res["cond_scaled"] > 1e6
+    assert res["condition_pow2_scaled"] > 1e6
     truth = np.array(beta)
     refined = res["solvers"]["refined"]
     assert digits(params_of(refined, names(p), True), truth) >= 12.0
@@ -352,7 +352,7 @@ def test_ill_conditioned_large_numeric_refinement() -> None:
     beta = [0.5, -1.25, 3.0, 2.0]
     y = exact_y(design_matrix(X, True), beta)
     res = least_squares_all(X, y, intercept=True, feature_names=names(3))
-    assert res["exact_available"] is False and res["cond_scaled"] > 1e9
+    assert res["exact_available"] is False and res["condition_pow2_scaled"] > 1e9
     refined = res["solvers"]["refined"]
     actual = digits(params_of(refined, names(3), True), np.array(beta))
     assert actual >= 12.0
@@ -425,7 +425,7 @@ def test_logistic_no_separation_solvers_agree_and_solve_score_equations() -> Non
     assert sm["train_bce"] == pytest.approx(bce, rel=1e-10)
     assert sm["log_likelihood"] == pytest.approx(-n * bce, rel=1e-10)
     assert sk["train_bce"] == pytest.approx(bce, rel=1e-6)
-    assert all(v is not None and v > 0 for v in sm["bse"].values())
+    assert all(v is not None and v > 0 for v in sm["se"].values())
 
 
 def _check_direction(res: dict, X: np.ndarray, y: np.ndarray, intercept: bool, strict: bool) -> np.ndarray:
@@ -603,13 +603,13 @@ def test_refined_inference_keeps_its_digits_where_statsmodels_loses_them():
     def digits(a, b):
         return min(16.0 if u == v else -math.log10(abs(u - v) / abs(v)) for u, v in zip(a, b))
 
-    got = digits([ref["bse"][k] for k in allnames], bse)
-    assert got >= 7 and got >= ref["bse_digits"] - 0.5  # accurate, and the claim is not an overstatement
+    got = digits([ref["se"][k] for k in allnames], bse)
+    assert got >= 7 and got >= ref["se_digits"] - 0.5  # accurate, and the claim is not an overstatement
     assert digits([ref["r2"]], [r2]) >= min(ref["r2_digits"], 12) and ref["r2_kind"] == "centred"
     assert ref["residual_sd"] > 0 and ref["residual_sd_digits"] > 10
-    assert digits([sm["bse"][k] for k in allnames], bse) < 2  # statsmodels' have no correct digit here ...
+    assert digits([sm["se"][k] for k in allnames], bse) < 2  # statsmodels' have no correct digit here ...
     assert (
-        sm["agreement_with_refined"]["bse_digits"] < 3 and "cannot be trusted" in sm["message"]
+        sm["agreement_with_refined"]["se_digits"] < 3 and "cannot be trusted" in sm["message"]
     )  # ... and it says so
 
 
@@ -622,4 +622,4 @@ def test_inference_without_intercept_is_uncentred():
 
     fit = smapi.OLS(y, X).fit()
     assert ref["r2_kind"] == "uncentred" and ref["r2"] == pytest.approx(fit.rsquared, rel=1e-12)
-    assert [ref["bse"]["a"], ref["bse"]["b"]] == pytest.approx(list(fit.bse), rel=1e-10)
+    assert [ref["se"]["a"], ref["se"]["b"]] == pytest.approx(list(fit.bse), rel=1e-10)

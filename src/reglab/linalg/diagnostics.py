@@ -639,8 +639,8 @@ def diagnose(
     ``underdetermined`` (n < k),
     ``singular_values`` (raw design, descending, length min(n, k)),
     ``singular_values_scaled`` (unit-length columns, intercept included uncentred),
-    ``condition_number`` (raw s_max/s_min with s_min the k-th singular value, 0 when n < k;
-    ``None`` if s_min == 0), ``condition_number_scaled`` (BKW; largest condition index),
+    ``condition_raw`` (raw s_max/s_min with s_min the k-th singular value, 0 when n < k;
+    ``None`` if s_min == 0), ``condition_scaled`` (BKW; largest condition index),
     ``vif`` ({feature: float | None}; ``None`` = infinite, or undefined for a constant column —
     see ``vif_none_reason``), ``vif_none_reason`` ({feature: "infinite" | "constant"}),
     ``vif_method`` ("statsmodels" | "correlation"), ``vif_note``,
@@ -659,7 +659,7 @@ def diagnose(
     ("identifiable" | "near-collinear" | "not identifiable"), ``verdict`` (sentence).
 
     Rules: not identifiable if rank < k (always when n < k: "underdetermined");
-    near-collinear if condition_number_scaled > 30 or any (non-constant) feature's VIF > 10;
+    near-collinear if condition_scaled > 30 or any (non-constant) feature's VIF > 10;
     else identifiable.
 
     VIFs: statsmodels convention, always computed with a constant added (also when
@@ -770,8 +770,8 @@ def diagnose(
         "underdetermined": bool(n < k),
         "singular_values": [float(s) for s in s_raw],
         "singular_values_scaled": [float(s) for s in fac.s_sc],
-        "condition_number": json_float(cond_raw),
-        "condition_number_scaled": json_float(cond_scaled),
+        "condition_raw": json_float(cond_raw),
+        "condition_scaled": json_float(cond_scaled),
         "vif": vif,
         "vif_none_reason": vif_none_reason,
         "vif_method": vif_method,

@@ -765,7 +765,7 @@ def _lsq_entries(
         entry = _entry(w, D, y, features, intercept, msg, ok, seconds)
         if name == "statsmodels":
             bse = extra.pop("_bse", None)
-            entry["bse"] = (
+            entry["se"] = (
                 None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
             )
             entry.setdefault("r2", extra.pop("r2", None))
@@ -830,14 +830,14 @@ def _inference(
     if info.rank == m and dof > 0:
         v = info.Vt.T  # (m, m) right singular vectors of D / scales
         diag = np.sum((v / info.sv) ** 2, axis=1) / info.scales**2
-        out["bse"] = {nm: json_float(math.sqrt(sigma2 * d)) for nm, d in zip(names, diag, strict=True)}
+        out["se"] = {nm: json_float(math.sqrt(sigma2 * d)) for nm, d in zip(names, diag, strict=True)}
         kappa = float(info.sv[0] / info.sv[-1])
         # diag((DᵀD)⁻¹) from the SVD: relative error ~ 2 κ eps (the smallest singular values' relative error)
-        out["bse_digits"] = float(
+        out["se_digits"] = float(
             np.clip(min(15.9 - math.log10(2.0 * max(kappa, 1.0)), rss_digits), 0.0, 15.9)
         )
     else:
-        out["bse"], out["bse_digits"] = None, None  # not identifiable: no finite standard error
+        out["se"], out["se_digits"] = None, None  # not identifiable: no finite standard error
     return out
 
 
@@ -847,9 +847,9 @@ def _check_statsmodels(solvers: dict[str, dict[str, Any]], names: list[str]) -> 
     sm, ref = solvers["statsmodels"], solvers["refined"]
     if sm["status"] != "ok" or ref["status"] != "ok":
         return
-    agree: dict[str, float | None] = {"bse_digits": None, "r2_digits": None}
-    if sm.get("bse") and ref.get("bse") and all(sm["bse"].get(n) is not None for n in names):
-        agree["bse_digits"] = _agreement_digits([sm["bse"][n] for n in names], [ref["bse"][n] for n in names])
+    agree: dict[str, float | None] = {"se_digits": None, "r2_digits": None}
+    if sm.get("se") and ref.get("se") and all(sm["se"].get(n) is not None for n in names):
+        agree["se_digits"] = _agreement_digits([sm["se"][n] for n in names], [ref["se"][n] for n in names])
     if sm.get("r2") is not None and ref.get("r2") is not None:
         agree["r2_digits"] = _agreement_digits([sm["r2"]], [ref["r2"]])
     sm["agreement_with_refined"] = agree
@@ -920,13 +920,13 @@ def least_squares_all(
                             "intercept": float | None, "train_mse": float | None, "seconds": float,
                             "correct_digits": float | None, ...}},
          "recommended": "refined", "correct_digits": float | None, "correct_digits_method": str,
-         "rank": int, "n_params": int, "rank_tol": float, "cond_scaled": float | None,
+         "rank": int, "n_params": int, "rank_tol": float, "condition_pow2_scaled": float | None,
          "exact_available": bool, "exact_rank": int | None, "exact_train_mse": float | None}
 
     Solvers: ``lstsq`` (scipy gelsd, minimum norm over all m parameters), ``qr`` (Householder, fails on a
     numerically zero R diagonal), ``cholesky`` (normal equations, fails when X'X is numerically not positive
     definite), ``pinv`` (explicit pseudo-inverse), ``sklearn`` (LinearRegression; centres X), ``statsmodels``
-    (OLS, pinv method; extra keys ``bse``, ``r2``, ``r2_kind``) and ``refined`` (recommended).
+    (OLS, pinv method; extra keys ``se``, ``r2``, ``r2_kind``) and ``refined`` (recommended).
 
     ``refined`` (the recommended answer):
 
@@ -993,7 +993,7 @@ def least_squares_all(
         "rank": int(info.rank),
         "n_params": int(m),
         "rank_tol": float(info.tol),
-        "cond_scaled": info.cond,
+        "condition_pow2_scaled": info.cond,
         "exact_available": exact is not None,
         "exact_rank": None if computed is None else int(computed.rank),
         "exact_train_mse": None if computed is None else float(computed.rss / n),
@@ -1082,7 +1082,7 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
 
     Returns a JSON-serialisable dict::
 
-        {"solvers": {"statsmodels_logit": {"status", "message", "coef", "intercept", "bse", "log_likelihood",
+        {"solvers": {"statsmodels_logit": {"status", "message", "coef", "intercept", "se", "log_likelihood",
                                            "train_bce", "seconds", "converged"},
                      "sklearn": {"status", "message", "coef", "intercept", "train_bce", "log_likelihood",
                                  "seconds", "converged", "n_iter"}},
@@ -1134,7 +1134,7 @@ def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names
         entry["train_bce"] = bce(D @ w, yf) if ok and w is not None else None
         if name == "statsmodels_logit":
             bse = extra.pop("_bse", None)
-            entry["bse"] = (
+            entry["se"] = (
                 None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
             )
             entry["log_likelihood"] = extra.pop("log_likelihood", None)

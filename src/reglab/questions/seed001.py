@@ -160,7 +160,7 @@ def rows_large(art: Artifacts) -> list[Row]:
     verdict = (
         f"differs: reglab solves the {size} design exactly from {ols['shards']} Parquet shards in "
         f"{ols['seconds']:.2f} s (one streaming pass, reading included) with at most "
-        f"{ols['peak_rss_mb']:.0f} MB per job, ~{ols['correct_digits_estimate']:.1f} correct digits: not too "
+        f"{ols['peak_rss_mb']:.0f} MB per job, ~{ols['claimed_digits']:.1f} correct digits: not too "
         "big for least squares"
     )
     src = lambda key, *p: art.source("scale", key, *p)  # noqa: E731
@@ -191,12 +191,12 @@ def rows_large(art: Artifacts) -> list[Row]:
             "001",
             "ols_coef_digits",
             nan,
-            ols["correct_digits_estimate"],
+            ols["claimed_digits"],
             None,
             verdict,
             claim,
             f"estimated correct digits ({ols['method']})",
-            src(LARGE, "correct_digits_estimate"),
+            src(LARGE, "claimed_digits"),
         ),
     ]
     for q, run in ADAM_RUNS.items():
@@ -215,7 +215,7 @@ def rows_large(art: Artifacts) -> list[Row]:
                 q,
                 nan,
                 r["coef_digits"],
-                ols["correct_digits_estimate"],
+                ols["claimed_digits"],
                 v,
                 "digits of Adam's coefficients against the streamed least-squares solution",
                 f"Keras Dense(1) + Adam streaming the same files ({run})",

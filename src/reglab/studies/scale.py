@@ -22,7 +22,7 @@ import numpy as np
 
 from reglab.core.provenance import peak_rss_mb
 from reglab.linalg import streaming
-from reglab.linalg.lsq.result import coef_vector
+from reglab.linalg.lsq.result import coef_vector, from_streamed
 
 
 def source_of(spec: Mapping[str, Any], first_input: str) -> str:
@@ -147,14 +147,13 @@ def solve_merged(
         **{f"shard_{s['shard']}": s["peak_rss_mb"] for s in docs},
         **{f"refine_{r['shard']}": r["peak_rss_mb"] for r in refines},
     }
-    doc = {k: v for k, v in res.items() if k not in ("plan",)}
+    doc = from_streamed({k: v for k, v in res.items() if k not in ("plan",)}, feats)
     doc.update(
         {
             "n": int(stat.n),
             "d": len(feats),
             "features": feats,
             "shards": len(docs),
-            "condition_number": res.get("condition_raw"),
             "second_scatter": bool(refines),
             "shard_seconds": [s["seconds"] for s in docs],
             "refine_seconds": [r["seconds"] for r in refines],
