@@ -19,5 +19,5 @@ with log_to(snakemake.log[0]):
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     print(
         f"{doc['n']} x {doc['d']}: {doc['method']}, {doc['passes']} pass(es), {doc['seconds']:.2f} s, "
-        f"~{doc['correct_digits_estimate']:.1f} digits; {doc['message']}"
+        f"~{doc['claimed_digits']:.1f} digits claimed; {doc['message']}"
     )
