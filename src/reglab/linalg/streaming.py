@@ -821,7 +821,7 @@ def _solve(
     lmax = float(lam[-1]) if k else 1.0
     kappa_n = float(lmax / lam[0]) if k and lam[0] > 0 else (1.0 if not k else math.inf)
     # eigenvalues of a Gram carry absolute error ~k·eps·λmax: below that, the Gram cannot see rank
-    lam_tol = lmax * max(rtol**2, 100.0 * max(k, 1) * EPS)
+    lam_tol = rank_rule.gram_floor(lmax, n, k, rtol)
     rank_gram = int(np.sum(lam > lam_tol)) if k else 0
     chol, rcond_po = None, math.nan
     if k:

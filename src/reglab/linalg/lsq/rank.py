@@ -7,7 +7,7 @@ scaled design counts when it exceeds ``max(n, m) * eps * sigma_1`` (LAPACK's and
 The scaled singular values come from any factor of ``D``: the design itself (:func:`of_design`), or an
 ``R`` with ``D = Q R`` -- Householder QR, the Cholesky factor of ``D^T D``, a merged TSQR ``R``
 (:func:`of_triangular`); ``R``'s column norms equal ``D``'s, so the scaling is the same. A Gram-only
-pass sees singular values only down to about ``sqrt(eps) * sigma_1``: :func:`gram_resolves` says when it
+pass sees singular values only down to about ``sqrt(eps) * sigma_1``: :func:`gram_floor` says where it
 cannot decide, and the streaming solve then takes its second pass and decides on ``R``.
 """
 
@@ -24,7 +24,7 @@ __all__ = [
     "Rank",
     "column_norms",
     "decide",
-    "gram_resolves",
+    "gram_floor",
     "of_design",
     "of_triangular",
     "pow2_scales",
@@ -109,12 +109,10 @@ def of_triangular(R: np.ndarray, n: int, rtol: float | None = None) -> Rank:
     return decide(sla.svdvals(Rs, check_finite=False) if Rs.size else np.zeros(0), n, R.shape[1], rtol=rtol)
 
 
-def gram_resolves(lam: np.ndarray, n: int, m: int) -> bool:
-    """Whether eigenvalues ``lam`` of a scaled Gram (ascending or not) decide the rank under the rule: the
-    Gram carries absolute error ~ ``m * eps * lam_max``, so singular values below about ``sqrt(eps)`` of
-    the largest are invisible; a Gram whose smallest eigenvalue is that small cannot decide."""
-    lam = np.asarray(lam, dtype=np.float64)
-    if lam.size == 0:
-        return True
-    lmax = float(np.max(lam))
-    return bool(lmax > 0 and float(np.min(lam)) > lmax * max((max(n, m) * EPS) ** 2, 100.0 * m * EPS))
+def gram_floor(lmax: float, n: int, m: int, rtol: float | None = None) -> float:
+    """The eigenvalue below which a scaled Gram (``m x m``, from ``n`` rows, largest eigenvalue ``lmax``)
+    cannot see a direction: its eigenvalues carry absolute error ~ ``m * eps * lmax``, so the rule's
+    ``(max(n, m) * eps)**2`` (``rtol**2``) is floored at ``100 * m * eps``: singular values below about
+    ``sqrt(eps)`` of the largest are invisible, and a Gram with an eigenvalue there cannot decide."""
+    rel = max(n, m) * EPS if rtol is None else float(rtol)
+    return lmax * max(rel**2, 100.0 * max(m, 1) * EPS)
