@@ -38,6 +38,7 @@ import numpy as np
 from reglab.core.io import json_float
 from reglab.core.numbers import sig, spelled
 from reglab.linalg.lapack import svd
+from reglab.linalg.lsq import inference
 from reglab.linalg.lsq import rank as rank_rule
 
 __all__ = [
@@ -240,7 +241,9 @@ def _vif_correlation(
     numerically stable eigendecomposition of ``Z^T Z``; ``VIF_j = [(Z^T Z)^{-1}]_jj =
     sum_m v_jm^2 / s_m^2``.  A feature with weight on the numerical null space of ``Z`` lies
     in the span of the constant and the other features: its VIF is ``inf``.  (When it has no
-    such weight, ``[(Z^T Z)^+]_jj`` is exactly its VIF.)
+    such weight, ``[(Z^T Z)^+]_jj`` is exactly its VIF.)  When the triangle of a tall ``Z`` is
+    nonsingular, the VIFs come from it by :func:`reglab.linalg.lsq.inference.triangular`, the routine the
+    fits' standard errors use.
 
     Returns ``(vif, constant, infinite)``: ``(p,)`` float array (``nan`` for constant
     columns, ``inf`` for exactly collinear ones), and two ``(p,)`` bool masks.
@@ -260,7 +263,8 @@ def _vif_correlation(
     norms = np.linalg.norm(c, axis=0)
     norms[norms == 0] = 1.0  # only reachable through round-off; never divide by zero
     zmat = c / norms
-    if zmat.shape[0] > q:  # tall: reduce to a q x q triangle first
+    tall = zmat.shape[0] > q
+    if tall:  # reduce to a q x q triangle first
         zmat = np.linalg.qr(zmat, mode="r")
     s, _, v = _svd(zmat, full=zmat.shape[0] < q)
     s = _pad(s, q)
@@ -270,8 +274,11 @@ def _vif_correlation(
     v2 = v**2
     z = v2[:, zero].sum(axis=1)
     inf_q = z > INVOLVEMENT_TOL**2
-    with np.errstate(divide="ignore"):
-        diag = (v2[:, ~zero] / s[~zero] ** 2).sum(axis=1)
+    if tall and not zero.any():  # a nonsingular triangle: the one inference routine's VIFs
+        diag = inference.triangular(zmat).vif
+    else:  # the pseudo-inverse's diagonal over the numerical range (the null space is judged above)
+        with np.errstate(divide="ignore"):
+            diag = (v2[:, ~zero] / s[~zero] ** 2).sum(axis=1)
     vif[idx] = np.where(inf_q, np.inf, diag)
     infinite[idx] = inf_q
     return vif, constant, infinite

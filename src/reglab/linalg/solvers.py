@@ -51,7 +51,7 @@ from scipy.optimize import linprog
 from reglab.core.io import json_float
 from reglab.core.stats import bce, mse
 from reglab.linalg.lapack import svd
-from reglab.linalg.lsq import dd
+from reglab.linalg.lsq import dd, inference
 from reglab.linalg.lsq import exact as rational
 from reglab.linalg.lsq import rank as rank_rule
 from reglab.linalg.lsq.digits import lre
@@ -794,19 +794,20 @@ def _inference(
     coef_digits: float | None,
 ) -> dict[str, Any]:
     """Standard errors, R² and residual sd of the recommended answer at the accuracy of its coefficients:
-    the residual in double-double, ``diag((DᵀD)⁻¹)`` from the SVD of the column-scaled design (no normal
-    equations, so the condition number enters once, not squared), with the digits each keeps."""
+    the residual in double-double, then :func:`reglab.linalg.lsq.inference.summary` on the Householder R of
+    the column-scaled design (no normal equations, so the condition number enters once, not squared), with
+    the digits each keeps."""
     n, m = D.shape
     r = dd.residual(D, w, np.zeros_like(w), y)
     rss = math.fsum(r * r)
-    dof = n - info.rank
-    if intercept:
-        mean_y = math.fsum(y) / n
-        tss, kind = math.fsum((y - mean_y) ** 2), "centred"
-    else:
-        tss, kind = math.fsum(y * y), "uncentred"
-    r2 = 1.0 - rss / tss if tss > 0 else math.nan
-    sigma2 = rss / dof if dof > 0 else math.nan
+    tss = math.fsum((y - math.fsum(y) / n) ** 2) if intercept else math.fsum(y * y)
+    full = info.rank == m
+    # the uncentred design [X, 1]: the intercept is one of its columns, so no centring term
+    factor = inference.triangular(sla.qr(D / info.scales, mode="r")[0][:m]) if full else None
+    fit = inference.summary(
+        factor, rss=rss, tss=tss, n=n, n_params=info.rank, scales=info.scales, centred=False
+    )
+    r2, sigma2, dof = fit.r2, fit.sigma2, fit.dof
     # RSS is stationary at the least-squares solution: an error dw in w changes it by |D dw|², second order
     # (|D dw|, estimated with dw = w * 10^-digits in alternating signs: the size of a coefficient error
     # of that many digits, seen through the design)
@@ -817,7 +818,7 @@ def _inference(
     rss_digits = float(np.clip(-math.log10(rel_rss), 0.0, 15.9)) if np.isfinite(rel_rss) else 0.0
     out: dict[str, Any] = {
         "r2": json_float(r2),
-        "r2_kind": kind,
+        "r2_kind": "centred" if intercept else "uncentred",
         "residual_sd": json_float(math.sqrt(sigma2)) if dof > 0 else None,
         "residual_sd_digits": rss_digits if dof > 0 else None,
         "r2_digits": (
@@ -827,10 +828,8 @@ def _inference(
         ),
         "dof": int(dof),
     }
-    if info.rank == m and dof > 0:
-        v = info.Vt.T  # (m, m) right singular vectors of D / scales
-        diag = np.sum((v / info.sv) ** 2, axis=1) / info.scales**2
-        out["se"] = {nm: json_float(math.sqrt(sigma2 * d)) for nm, d in zip(names, diag, strict=True)}
+    if full and dof > 0:
+        out["se"] = {nm: json_float(float(v)) for nm, v in zip(names, fit.se, strict=True)}
         kappa = float(info.sv[0] / info.sv[-1])
         # diag((DᵀD)⁻¹) from the SVD: relative error ~ 2 κ eps (the smallest singular values' relative error)
         out["se_digits"] = float(

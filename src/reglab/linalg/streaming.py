@@ -60,6 +60,7 @@ import scipy.linalg as sla
 from scipy.linalg import lapack
 from threadpoolctl import ThreadpoolController
 
+from reglab.linalg.lsq import inference
 from reglab.linalg.lsq import rank as rank_rule
 from reglab.linalg.lsq.digits import apriori as _digits
 
@@ -844,8 +845,9 @@ def _solve(
     }
 
     beta_s = np.zeros(k)
-    diag_inv = np.full(k, math.nan)
-    w_int = math.nan  # ||R^{-T} (mu/d)||² for the intercept's variance
+    # the factor's inference (reglab.linalg.lsq.inference); None while the slopes are not identifiable
+    fac: inference.Factor | None = None
+    centring = pr.mu[pr.active] / pr.d if intercept else None  # the centring in the scaled columns' units
     sig = np.array([])
     if rstat is not None and k:
         if rstat.columns != pr.active or rstat.intercept != intercept:
@@ -862,13 +864,7 @@ def _solve(
         if rank == k:
             beta_s = sla.solve_triangular(r11, r1y, check_finite=False)
             rss_s = ryy**2
-            rinv = sla.solve_triangular(r11, np.eye(k), check_finite=False)
-            gdiag = np.sum(r11**2, axis=0)
-            diag_inv = np.sum(rinv**2, axis=1)
-            vif = diag_inv * gdiag
-            if intercept:
-                z = sla.solve_triangular(r11, pr.mu[pr.active] / pr.d, trans="T", check_finite=False)
-                w_int = float(z @ z)
+            fac = inference.triangular(r11, mean=centring)
             method = "TSQR (Householder R of each chunk, merged): triangular solve"
         else:
             bmat = r11 * pr.d  # R of the centred design in original units
@@ -876,7 +872,6 @@ def _solve(
             beta = vt[:rank].T @ ((u[:, :rank].T @ r1y) / sv[:rank])
             beta_s = beta * pr.d
             rss_s = float(np.sum((r1y - r11 @ beta_s) ** 2) + ryy**2)
-            vif = np.full(k, math.inf)
             method = "TSQR + truncated SVD of R: minimum-norm solution"
         passes = 2
         digits = _digits(kappa, math.sqrt(rss_s / max(1.0 - rss_s, EPS)) if intercept else 0.0, normal=False)
@@ -893,12 +888,7 @@ def _solve(
         if k and chol is not None and rank_gram == k:
             beta_s = sla.cho_solve((chol, False), pr.b, check_finite=False)
             rank = k
-            uinv = sla.solve_triangular(chol, np.eye(k), check_finite=False)
-            diag_inv = np.sum(uinv**2, axis=1)
-            vif = diag_inv * np.diag(pr.s)
-            if intercept:
-                z = sla.solve_triangular(chol, pr.mu[pr.active] / pr.d, trans="T", check_finite=False)
-                w_int = float(z @ z)
+            fac = inference.triangular(chol, mean=centring, gram_diagonal=np.diag(pr.s))
             method = "normal equations: Cholesky of the scaled, centred Gram"
         elif k:
             rank = rank_gram
@@ -908,10 +898,9 @@ def _solve(
             keep = np.argsort(ev)[::-1][:rank]
             beta = vec[:, keep] @ ((vec[:, keep].T @ cxy) / ev[keep])
             beta_s = beta * pr.d / pr.dy
-            vif = np.full(k, math.inf)
             method = "normal equations: truncated eigendecomposition (minimum norm)"
         else:
-            rank, vif = 0, np.array([])
+            rank, fac = 0, inference.triangular(np.zeros((0, 0)), mean=centring)
             method = "no non-constant columns: intercept only"
         rss_s = float(max(1.0 - beta_s @ pr.b, 0.0)) if k else 1.0
         # the Gram sees a rank only down to ~sqrt(eps): digits from the normal matrix's condition
@@ -934,20 +923,18 @@ def _solve(
     if factor is not None and not pr.constant:
         cond_raw = _raw_condition(factor, pr.mu[pr.active], pr.d, intercept)
     rss = rss_s * pr.dy**2 if pr.tss > 0 else 0.0
-    dof = n - rank - int(intercept)
-    sigma2 = rss / dof if dof > 0 else math.nan
+    fit = inference.summary(
+        fac, rss=rss, tss=pr.tss, n=n, n_params=rank + int(intercept), scales=pr.d, centred=intercept
+    )
+    dof, sigma2, r2, se_icpt = fit.dof, fit.sigma2, fit.r2, fit.se_intercept
     coef = np.zeros(p)
     coef[pr.active] = beta_s * pr.dy / pr.d
     se = np.full(p, math.nan)
     vif_all = np.full(p, math.nan)
     if k:
-        se[pr.active] = np.sqrt(sigma2 * diag_inv) / pr.d
-        vif_all[pr.active] = vif
+        se[pr.active] = fit.se
+        vif_all[pr.active] = fit.vif
     icpt = float(pr.mu[p] - pr.mu[:p] @ coef) if intercept else 0.0
-    se_icpt = float(math.sqrt(sigma2 * (1.0 / n + w_int))) if intercept and np.isfinite(w_int) else math.nan
-    if intercept and not k:
-        se_icpt = float(math.sqrt(sigma2 / n)) if np.isfinite(sigma2) else math.nan
-    r2 = 1.0 - rss / pr.tss if pr.tss > 0 else math.nan
     digits_slopes = digits
     # standard errors: diag((DᵀD)⁻¹) from the factor (error ~ eps κ² from the Gram, eps κ from R) times the
     # residual variance; from one pass the scaled RSS is 1 − βᵀb, which cancels: its relative error is
