@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from reglab.linalg import batched, solvers, streaming
+from reglab.linalg.lsq.design import design_matrix
 from reglab.linalg.lsq.digits import lre
 from reglab.linalg.lsq.result import from_streamed
 from reglab.studies import scale
@@ -224,7 +225,7 @@ def test_every_streamed_path_agrees_on_rank_and_keeps_its_claim(name, path, refe
 @pytest.mark.parametrize("name", [n for n in CASES if CASES[n].intercept])
 def test_the_batched_solve_agrees_on_rank_and_keeps_its_claim(name, reference):
     case, ref = CASES[name], reference(CASES[name])
-    D = solvers.design_matrix(case.X, True)[None]
+    D = design_matrix(case.X, True)[None]
     beta = batched.ols(D, case.y[None])
     R = np.linalg.qr(D, mode="r")
     assert int(batched.ranks(R, D.shape[1])[0]) == ref["res"]["rank"]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy.sparse.linalg import lsqr
 
+from reglab.linalg.lsq.design import design_matrix
 from reglab.linalg.reference_solvers import (
     WEIGHTS_MAX_P,
     SolverTrace,
@@ -28,7 +29,6 @@ from reglab.linalg.reference_solvers import (
     sgd_numpy,
     sklearn_sgd,
 )
-from reglab.linalg.solvers import design_matrix
 
 # ------------------------------------------------------------------------------------------------ fixtures
 

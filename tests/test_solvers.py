@@ -16,14 +16,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from reglab.linalg.solvers import (
-    LSQ_SOLVERS,
-    design_matrix,
-    least_squares_all,
-    logistic_all,
-    numerical_rank,
-    param_names,
-)
+from reglab.linalg.logistic import logistic_all
+from reglab.linalg.lsq.design import design_matrix, param_names
+from reglab.linalg.solvers import LSQ_SOLVERS, least_squares_all, numerical_rank
 
 OK_SOLVERS_FULL_RANK = LSQ_SOLVERS  # every solver must succeed on a full-rank design
 
@@ -588,8 +583,6 @@ def _exact_inference(D, y):
 
 
 def test_refined_inference_keeps_its_digits_where_statsmodels_loses_them():
-    from reglab.linalg.solvers import design_matrix
-
     rng = np.random.default_rng(0)
     x = np.arange(1, 83, dtype=float)
     X = np.column_stack([x**k for k in range(1, 11)])  # a degree-10 polynomial in one variable, 82 rows

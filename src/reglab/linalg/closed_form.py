@@ -9,12 +9,9 @@ import numpy as np
 from reglab.core.stats import bce, mse
 from reglab.data.datasets import Dataset
 from reglab.linalg import batched
-from reglab.linalg.solvers import (
-    design_matrix,
-    least_squares_all,
-    logistic_all,
-    param_names,
-)
+from reglab.linalg.logistic import logistic_all
+from reglab.linalg.lsq.design import Design, param_names
+from reglab.linalg.solvers import least_squares_all
 
 
 def _predict(fit: dict[str, Any], X: np.ndarray, features: list[str]) -> np.ndarray | None:
@@ -90,8 +87,14 @@ def grouped_least_squares(data: Dataset) -> dict[str, Any]:
     coefs, mses = [], []
     for g in ids:
         rows = groups == g
-        A = design_matrix(data.frame.loc[rows, data.features].to_numpy(np.float64), data.intercept)
-        b = data.frame.loc[rows, data.target].to_numpy(np.float64)
+        one = Design.of(
+            data.frame.loc[rows, data.features],
+            data.frame.loc[rows, data.target],
+            features=data.features,
+            intercept=data.intercept,
+            min_rows=1,
+        )
+        A, b = one.matrix(), one.y
         beta = batched.ols(A[None], b[None])[0]  # the one per-dataset solve (QR, the rank rule)
         coefs.append(beta)
         mses.append(mse(A @ beta - b))

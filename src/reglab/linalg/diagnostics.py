@@ -40,6 +40,7 @@ from reglab.core.numbers import sig, spelled
 from reglab.linalg.lapack import svd
 from reglab.linalg.lsq import inference
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.design import Design
 
 __all__ = [
     "diagnose",
@@ -362,35 +363,6 @@ def vif_values(
 # --------------------------------------------------------------------------------------
 # main entry point
 # --------------------------------------------------------------------------------------
-def _validate(
-    x: np.ndarray, feature_names: Sequence[str], intercept: bool, y: np.ndarray | None
-) -> tuple[np.ndarray, list[str], np.ndarray | None]:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"X must be 2-D (n, p); got shape {x.shape}")
-    n, p = x.shape
-    if n == 0:
-        raise ValueError("X has no rows")
-    if p == 0 and not intercept:
-        raise ValueError("no parameters: X has no columns and intercept=False")
-    names = [str(s) for s in feature_names]
-    if len(names) != p:
-        raise ValueError(f"{len(names)} feature names for {p} columns")
-    if len(set(names)) != p:
-        raise ValueError("feature names must be unique")
-    if intercept and "intercept" in names:
-        raise ValueError("'intercept' is reserved for the appended column when intercept=True")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("X contains non-finite values")
-    if y is not None:
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape != (n,):
-            raise ValueError(f"y must have shape ({n},); got {y.shape}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains non-finite values")
-    return x, names, y
-
-
 @dataclass(frozen=True)
 class _Factors:
     """The SVDs :func:`diagnose` needs: of the design (``s_raw`` descending, ``v_raw`` right vectors as
@@ -679,7 +651,8 @@ def diagnose(
     for the VIFs) plus SVDs of ``(p+1) x k`` matrices: ``O(n p^2)``; a 1e5 x 300 design takes
     seconds.  With ``n <= p`` the (small) design is SVD'd directly with the full ``V``.
     """
-    x, names, y = _validate(X, feature_names, intercept, y)
+    design = Design.of(X, y, features=feature_names, intercept=intercept, min_rows=1)
+    x, names, y = design.X, list(design.features), design.y
     n, p = x.shape
     param_names = names + (["intercept"] if intercept else [])
     k = p + int(bool(intercept))

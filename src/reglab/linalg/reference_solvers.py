@@ -8,7 +8,7 @@ printed in the FuelConsumption article (seed 004).
 Conventions
 -----------
 * ``A`` (n, p) is the design (features, then a ones column LAST when there is an intercept, see
-  :func:`reglab.linalg.solvers.design_matrix`), ``b`` (n,) the target, ``w0`` (p,) the start.
+  :func:`reglab.linalg.lsq.design.design_matrix`), ``b`` (n,) the target, ``w0`` (p,) the start.
 * Every logged ``loss`` is Keras' MSE ``mean((A w - b)**2)`` over all ``n`` rows, in float64 -- also for the
   article's algorithms, whose own objective is the *sum* of squares -- so traces are comparable.
 * Logging: ``steps`` holds 1-based step (or epoch / iteration) indices.  Runs of at most ``max_logged``
@@ -35,7 +35,7 @@ import numpy as np
 
 from reglab.core import stats
 from reglab.core.io import to_jsonable
-from reglab.linalg.solvers import design_matrix
+from reglab.linalg.lsq.design import design_matrix
 from reglab.linalg.validate import check_A, check_Abw, check_eta, check_vec
 
 __all__ = [

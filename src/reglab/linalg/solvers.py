@@ -14,7 +14,7 @@ Conventions used throughout
 ---------------------------
 ``X`` is ``(n, p)`` float without an intercept column, ``y`` is ``(n,)``.  When ``intercept=True`` a
 column of ones is appended LAST, so the ``m = p + 1`` parameters are ordered ``features..., intercept``
-(see :func:`design_matrix` and :func:`param_names`).
+(see :class:`reglab.linalg.lsq.design.Design`, which validates every input once).
 
 Rank tolerance
 --------------
@@ -34,10 +34,6 @@ Nothing here imports snakemake or TensorFlow; statsmodels and scikit-learn are i
 from __future__ import annotations
 
 import math
-import numbers
-import time
-import warnings
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -46,14 +42,15 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.optimize import linprog
 
 from reglab.core.io import json_float
-from reglab.core.stats import bce, mse
+from reglab.linalg import comparison
+from reglab.linalg.comparison import SolverFailure, SolverOut, import_libraries, join, run
 from reglab.linalg.lapack import svd
 from reglab.linalg.lsq import dd, inference
 from reglab.linalg.lsq import exact as rational
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.design import Design, param_names
 from reglab.linalg.lsq.digits import lre
 from reglab.linalg.lsq.exact import EXACT_MAX_BITS, EXACT_MAX_PARAMS
 
@@ -62,130 +59,23 @@ __all__ = [
     "EXACT_MAX_CELLS",
     "EXACT_MAX_PARAMS",
     "LSQ_SOLVERS",
-    "LOGISTIC_SOLVERS",
-    "SEPARATION_TOL",
-    "design_matrix",
-    "param_names",
     "numerical_rank",
     "exact_least_squares",
     "least_squares_all",
-    "logistic_all",
 ]
 
 EPS: float = float(np.finfo(np.float64).eps)
 #: Names of the least-squares solvers, in report order.
 LSQ_SOLVERS: tuple[str, ...] = ("lstsq", "qr", "cholesky", "pinv", "sklearn", "statsmodels", "refined")
-#: Names of the logistic solvers, in report order.
-LOGISTIC_SOLVERS: tuple[str, ...] = ("statsmodels_logit", "sklearn")
 #: The exact rational solution is attempted only when ``n * m <= EXACT_MAX_CELLS`` (and within the
 #: limits :data:`reglab.linalg.lsq.exact.EXACT_MAX_PARAMS` and ``EXACT_MAX_BITS``).
 EXACT_MAX_CELLS: int = 5000
-#: Separation margin (columns scaled to max |x| = 1, |beta_j| <= 1) below which the LP result counts as zero.
-SEPARATION_TOL: float = 1e-7
 #: Cholesky of X'X is declared numerically not positive definite when a pivot satisfies
 #: ``L_kk**2 <= CHOL_PIVOT_FACTOR * m * eps * (X'X)_kk`` -- the pivot is then rounding noise.
 CHOL_PIVOT_FACTOR: float = 10.0
 _REFINE_MAX_STEPS: int = 20
 _DIGITS_CAP: float = 16.0
 _F64_HALF_ULP: float = 2.0**-53
-
-
-class _SolverFailure(Exception):
-    """Raised inside a solver to report a clean, explained failure (status 'failed')."""
-
-
-# ----------------------------------------------------------------------------------------------
-# small public helpers
-# ----------------------------------------------------------------------------------------------
-
-
-def design_matrix(X: np.ndarray, intercept: bool) -> np.ndarray:
-    """Return the float64 design: ``X`` (n, p) with a column of ones appended LAST if ``intercept``.
-
-    Shapes: ``X`` (n, p) -> (n, p + 1) when ``intercept`` else (n, p).  Always a new C-contiguous array.
-    """
-    Xa = np.asarray(X, dtype=np.float64)
-    if Xa.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (n, p); got {Xa.ndim}-D array of shape {Xa.shape}")
-    if intercept:
-        return np.ascontiguousarray(np.column_stack([Xa, np.ones(Xa.shape[0])]))
-    return np.array(Xa, dtype=np.float64, order="C", copy=True)
-
-
-def param_names(feature_names: Sequence[str], intercept: bool) -> list[str]:
-    """Names of the parameters in design order: ``list(feature_names) + ["intercept"]`` if ``intercept``."""
-    names = [str(f) for f in feature_names]
-    return names + ["intercept"] if intercept else names
-
-
-# ----------------------------------------------------------------------------------------------
-# validation
-# ----------------------------------------------------------------------------------------------
-
-
-def _numeric_array(v: Any, name: str) -> np.ndarray:
-    """np.asarray(v), accepting bool/int/float dtypes and object arrays whose entries are all real numbers
-    (e.g. a mixed int/bool DataFrame); anything else (strings, complex, missing values) is a ValueError."""
-    arr = np.asarray(v)
-    if arr.dtype.kind == "O":
-        bad = [x for x in arr.ravel() if not isinstance(x, (numbers.Real, np.bool_))]
-        if bad:
-            raise ValueError(
-                f"{name} must be real numeric (bool/int/float); found {len(bad)} non-numeric entr"
-                f"{'y' if len(bad) == 1 else 'ies'}, e.g. {bad[0]!r}"
-            )
-        return arr.astype(np.float64)
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be real numeric (bool/int/float); got dtype {arr.dtype}")
-    return arr
-
-
-def _validate(
-    X: Any, y: Any, intercept: Any, feature_names: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Check inputs, returning float64 ``X`` (n, p), ``y`` (n,) and the feature names as a list."""
-    if not isinstance(intercept, (bool, np.bool_)):
-        raise ValueError(f"intercept must be a bool; got {type(intercept).__name__} {intercept!r}")
-    Xa = _numeric_array(X, "X")
-    ya = _numeric_array(y, "y")
-    if Xa.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (n, p); got {Xa.ndim}-D array of shape {Xa.shape}")
-    if ya.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of shape (n,); got {ya.ndim}-D array of shape {ya.shape}")
-    n, p = Xa.shape
-    if ya.shape[0] != n:
-        raise ValueError(f"shape mismatch: X has {n} rows (shape {Xa.shape}) but y has {ya.shape[0]} entries")
-    if n < 2:
-        raise ValueError(f"need at least n >= 2 observations; got n = {n}")
-    if isinstance(feature_names, str):
-        raise ValueError("feature_names must be a sequence of strings, not a single string")
-    names = list(feature_names)
-    if len(names) != p:
-        raise ValueError(f"feature_names has {len(names)} entries but X has p = {p} columns")
-    if not all(isinstance(f, str) for f in names):
-        bad = [type(f).__name__ for f in names if not isinstance(f, str)]
-        raise ValueError(f"feature_names must all be str; found {sorted(set(bad))}")
-    dup = sorted(k for k, v in Counter(names).items() if v > 1)
-    if dup:
-        raise ValueError(f"feature_names must be unique; duplicated: {dup}")
-    if intercept and "intercept" in names:
-        raise ValueError(
-            "a feature may not be named 'intercept' when intercept=True (it names the intercept)"
-        )
-    if p + int(bool(intercept)) == 0:
-        raise ValueError("the model has no parameters: X has p = 0 columns and intercept=False")
-    Xf = np.asarray(Xa, dtype=np.float64)
-    yf = np.asarray(ya, dtype=np.float64)
-    for name, arr in (("X", Xf), ("y", yf)):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            where = np.argwhere(bad)[0]
-            kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in arr[bad].ravel()})
-            raise ValueError(
-                f"{name} must be finite; found {int(bad.sum())} non-finite value(s) ({', '.join(kinds)}), "
-                f"first at index {tuple(int(i) for i in where)}"
-            )
-    return Xf, yf, names
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,8 +126,8 @@ def exact_least_squares(X: np.ndarray, y: np.ndarray, *, intercept: bool) -> tup
     Shapes: ``X`` (n, p), ``y`` (n,) -> list of ``p + intercept`` Fractions in design order.  No size limit is
     applied here (cost grows like m^3 on integers of ~m * bits bits); see :func:`least_squares_all`.
     """
-    Xf, yf, _ = _validate(X, y, intercept, [f"x{j}" for j in range(np.asarray(X).shape[-1])])
-    ex = rational.lstsq(design_matrix(Xf, intercept), yf)
+    d = Design.of(X, y, intercept=intercept)
+    ex = rational.lstsq(d.matrix(), d.y)
     return ex.w, ex.rank
 
 
@@ -363,8 +253,6 @@ def _refine_min_norm(
 # the compared least-squares solvers; each returns (w (m,), extra keys, message)
 # ----------------------------------------------------------------------------------------------
 
-_SolverOut = tuple[np.ndarray, dict[str, Any], str]
-
 
 def _ill_cond_note(info: _RankInfo) -> str:
     c = info.cond
@@ -381,7 +269,7 @@ def _deficient_note(rank: int, m: int, how: str, min_norm: bool = True) -> str:
     return note + "; minimum-norm solution returned" if min_norm else note
 
 
-def _solve_lstsq(p: _Problem) -> _SolverOut:
+def _solve_lstsq(p: _Problem) -> SolverOut:
     D, y, info = p.D, p.y, p.info
     n, m = D.shape
     w, _, rank, _ = sla.lstsq(D, y, cond=max(n, m) * EPS, lapack_driver="gelsd")
@@ -389,11 +277,11 @@ def _solve_lstsq(p: _Problem) -> _SolverOut:
     return np.asarray(w, dtype=np.float64), {"lapack_rank": int(rank)}, msg
 
 
-def _solve_qr(p: _Problem) -> _SolverOut:
+def _solve_qr(p: _Problem) -> SolverOut:
     D, y, info = p.D, p.y, p.info
     n, m = D.shape
     if n < m:
-        raise _SolverFailure(f"QR needs n >= m: design has n = {n} rows but m = {m} parameters (rank <= {n})")
+        raise SolverFailure(f"QR needs n >= m: design has n = {n} rows but m = {m} parameters (rank <= {n})")
     Q, R = sla.qr(D, mode="economic")  # Householder (LAPACK geqrf), no pivoting
     diag = np.abs(np.diag(R))
     colnorm = rank_rule.column_norms(D)
@@ -404,12 +292,12 @@ def _solve_qr(p: _Problem) -> _SolverOut:
     bad = np.flatnonzero(rel <= tol)
     if bad.size:
         kk = int(bad[0])
-        raise _SolverFailure(
+        raise SolverFailure(
             f"design is rank deficient: R[{kk},{kk}]={R[kk, kk]:.3g} (|R[{kk},{kk}]|/||column {kk}|| = "
             f"{rel[kk]:.3g} <= tol {tol:.3g}); numerical rank is {info.rank} of {m} parameters (SVD)"
         )
     if info.rank < m:
-        raise _SolverFailure(
+        raise SolverFailure(
             f"design is numerically rank deficient (SVD rank {info.rank} of {m} parameters) although no R "
             "diagonal is below tol; QR without pivoting would return an arbitrary solution"
         )
@@ -417,18 +305,18 @@ def _solve_qr(p: _Problem) -> _SolverOut:
     return w, {}, _ill_cond_note(info)
 
 
-def _solve_cholesky(p: _Problem) -> _SolverOut:
+def _solve_cholesky(p: _Problem) -> SolverOut:
     D, y, info = p.D, p.y, p.info
     m = D.shape[1]
     zero = np.flatnonzero(~np.any(D != 0, axis=0))
     if zero.size:
-        raise _SolverFailure(f"X'X is singular: column {int(zero[0])} of the design is all zeros")
+        raise SolverFailure(f"X'X is singular: column {int(zero[0])} of the design is all zeros")
     with np.errstate(over="ignore", under="ignore"):
         G = D.T @ D
         b = D.T @ y
     gdiag = np.diag(G).copy()
     if not (np.all(np.isfinite(G)) and np.all(np.isfinite(b))) or np.any(gdiag == 0):
-        raise _SolverFailure(
+        raise SolverFailure(
             "X'X cannot be formed in float64: squaring the columns overflows or underflows "
             "(column 2-norms range from "
             f"{float(np.min(rank_rule.column_norms(D))):.3g} to "
@@ -437,12 +325,12 @@ def _solve_cholesky(p: _Problem) -> _SolverOut:
     try:
         c, lower = sla.cho_factor(G, lower=False, check_finite=False)
     except np.linalg.LinAlgError as e:
-        raise _SolverFailure(f"X'X is not positive definite numerically (LAPACK potrf: {e})") from None
+        raise SolverFailure(f"X'X is not positive definite numerically (LAPACK potrf: {e})") from None
     ratio = np.diag(c) ** 2 / gdiag
     tol = CHOL_PIVOT_FACTOR * m * EPS
     kk = int(np.argmin(ratio))
     if ratio[kk] <= tol:
-        raise _SolverFailure(
+        raise SolverFailure(
             f"X'X is not positive definite numerically: Cholesky pivot {kk} has "
             f"L[{kk},{kk}]^2/(X'X)[{kk},{kk}] = {ratio[kk]:.3g} <= {tol:.3g} (rounding noise); numerical "
             f"rank of the design is {info.rank} of {m}"
@@ -475,7 +363,7 @@ def _pinv_cutoff_note(D: np.ndarray, info: _RankInfo, who: str) -> str:
     )
 
 
-def _solve_pinv(p: _Problem) -> _SolverOut:
+def _solve_pinv(p: _Problem) -> SolverOut:
     D, y, info = p.D, p.y, p.info
     m = D.shape[1]
     w = (
@@ -483,10 +371,10 @@ def _solve_pinv(p: _Problem) -> _SolverOut:
     )  # deliberate explicit pseudo-inverse with numpy's defaults: this IS the compared method
     cutoff = _pinv_cutoff_note(D, info, "numpy.linalg.pinv")
     msg = _deficient_note(info.rank, m, "SVD", not cutoff) if info.rank < m else _ill_cond_note(info)
-    return w, {}, _join(msg, cutoff)
+    return w, {}, join(msg, cutoff)
 
 
-def _solve_sklearn(p: _Problem) -> _SolverOut:
+def _solve_sklearn(p: _Problem) -> SolverOut:
     X, y, intercept, info = p.X, p.y, p.intercept, p.info
     from sklearn.linear_model import LinearRegression
 
@@ -505,7 +393,7 @@ def _solve_sklearn(p: _Problem) -> _SolverOut:
     return w, {}, msg
 
 
-def _solve_statsmodels(p: _Problem) -> _SolverOut:
+def _solve_statsmodels(p: _Problem) -> SolverOut:
     D, y, info = p.D, p.y, p.info
     import statsmodels.api as sm
 
@@ -520,85 +408,16 @@ def _solve_statsmodels(p: _Problem) -> _SolverOut:
     msg = _ill_cond_note(info)
     cutoff = _pinv_cutoff_note(D, info, "statsmodels")
     if info.rank < m:
-        msg = _join(
+        msg = join(
             _deficient_note(info.rank, m, "SVD", not cutoff),
             "standard errors of non-estimable parameters are meaningless",
         )
-    return w, extra, _join(msg, cutoff)
+    return w, extra, join(msg, cutoff)
 
 
 # ----------------------------------------------------------------------------------------------
 # running, timing and formatting
 # ----------------------------------------------------------------------------------------------
-
-
-def _import_libraries() -> None:
-    """Import statsmodels and scikit-learn (lazily, once) so that import time is not timed as solver time."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import sklearn.linear_model  # noqa: F401
-        import statsmodels.api  # noqa: F401
-
-
-def _warning_text(caught: list[warnings.WarningMessage]) -> str:
-    counts = Counter(f"{w.category.__name__}: {str(w.message).strip()}"[:300] for w in caught)
-    return "; ".join(f"{t} (x{c})" if c > 1 else t for t, c in counts.items())
-
-
-def _join(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
-
-
-def _run(fn: Callable[[], _SolverOut]) -> tuple[np.ndarray | None, dict[str, Any], str, bool, float]:
-    """Run one solver: never raises.  Returns (w or None, extra, message, ok, seconds)."""
-    t0 = time.perf_counter()
-    w: np.ndarray | None = None
-    extra: dict[str, Any] = {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            w, extra, msg = fn()
-            ok = True
-        except _SolverFailure as e:
-            msg, ok = str(e), False
-        except Exception as e:  # a solver must not take the comparison down with it
-            msg, ok = f"{type(e).__name__}: {e}", False
-    seconds = time.perf_counter() - t0
-    msg = _join(msg, _warning_text(caught))
-    if ok and (w is None or not np.all(np.isfinite(w))):
-        msg, ok, w = _join("solver returned non-finite coefficients", msg), False, None
-    return (w if ok else None), extra, msg, ok, seconds
-
-
-def _entry(
-    w: np.ndarray | None,
-    D: np.ndarray,
-    y: np.ndarray,
-    features: list[str],
-    intercept: bool,
-    msg: str,
-    ok: bool,
-    seconds: float,
-) -> dict[str, Any]:
-    p = len(features)
-    if not ok or w is None:
-        return {
-            "status": "failed",
-            "message": msg,
-            "coef": None,
-            "intercept": None,
-            "train_mse": None,
-            "seconds": float(seconds),
-        }
-    resid = y - D @ w
-    return {
-        "status": "ok",
-        "message": msg,
-        "coef": {f: float(w[j]) for j, f in enumerate(features)},
-        "intercept": float(w[p]) if intercept else None,
-        "train_mse": mse(resid),
-        "seconds": float(seconds),
-    }
 
 
 @dataclass
@@ -686,7 +505,7 @@ def _exact_reference(
     return w_exact
 
 
-def _solve_refined(p: _Problem) -> _SolverOut:
+def _solve_refined(p: _Problem) -> SolverOut:
     """The recommended solver (see :func:`least_squares_all`); records the exact reference in ``p.ref``."""
     D, y, info, exact_limit, ref = p.D, p.y, p.info, p.exact_limit, p.ref
     m = D.shape[1]
@@ -707,10 +526,10 @@ def _solve_refined(p: _Problem) -> _SolverOut:
     else:
         extra["method"] = "exact rational minimum-norm least-squares solution, correctly rounded to float64"
         extra["numeric_correct_digits"] = None if w_num is None else lre(w_num, ref.exact.w)
-        return w_exact, extra, _join(*msgs)
+        return w_exact, extra, join(*msgs)
     if w_num is None:
-        raise _SolverFailure(_join(*msgs))
-    return w_num, extra, _join(*msgs)
+        raise SolverFailure(join(*msgs))
+    return w_num, extra, join(*msgs)
 
 
 @dataclass(frozen=True)
@@ -720,7 +539,7 @@ class Solver:
 
     name: str
     contract: str
-    solve: Callable[[_Problem], _SolverOut]
+    solve: Callable[[_Problem], SolverOut]
 
 
 #: The compared least-squares solvers, in report order. Only ``refined`` claims digits (measured
@@ -762,7 +581,7 @@ def _lsq_entries(
     solvers: dict[str, dict[str, Any]] = {}
     for name in LSQ_SOLVERS:
         w, extra, msg, ok, seconds = raw[name]
-        entry = _entry(w, D, y, features, intercept, msg, ok, seconds)
+        entry = comparison.entry(w, D, y, features, intercept, msg, ok, seconds)
         if name == "statsmodels":
             bse = extra.pop("_bse", None)
             entry["se"] = (
@@ -854,7 +673,7 @@ def _check_statsmodels(solvers: dict[str, dict[str, Any]], names: list[str]) -> 
     sm["agreement_with_refined"] = agree
     weak = [k.replace("_digits", "") for k, v in agree.items() if v is not None and v < 3]
     if weak:
-        sm["message"] = _join(
+        sm["message"] = join(
             sm["message"],
             f"statsmodels' {' and '.join(weak)} cannot be trusted here: they share "
             + ", ".join(f"{agree[k + '_digits']:.1f} digits ({k})" for k in weak)
@@ -873,7 +692,7 @@ def _flag_excess_mse(solvers: dict[str, dict[str, Any]], ref_mse: float | None, 
         excess = (entry["train_mse"] - ref_mse) / max(ref_mse, floor)
         entry["train_mse_excess"] = float(excess)
         if excess > 1e-6:
-            entry["message"] = _join(
+            entry["message"] = join(
                 entry["message"],
                 f"training MSE {entry['train_mse']:.6g} exceeds the least-squares minimum {ref_mse:.6g}: "
                 f"not a least-squares solution to working accuracy",
@@ -960,23 +779,22 @@ def least_squares_all(
 
     Raises ValueError for bad input (shapes, non-finite values, n < 2, names); individual solvers never raise.
     """
-    Xf, yf, features = _validate(X, y, intercept, feature_names)
-    _import_libraries()  # first-call import time must not be charged to a solver's "seconds"
-    D = design_matrix(Xf, intercept)
+    design = Design.of(X, y, features=feature_names, intercept=intercept)
+    Xf, yf, features = design.X, design.y, list(design.features)
+    import_libraries()  # first-call import time must not be charged to a solver's "seconds"
+    D = design.matrix()
     n, m = D.shape
     info = _rank_info(D)
     ref = _ExactReference()
     problem = _Problem(Xf, D, yf, intercept, info, exact_limit, ref)
-    raw = {s.name: _run(partial(s.solve, problem)) for s in SOLVERS}
+    raw = {s.name: run(partial(s.solve, problem)) for s in SOLVERS}
     exact = ref.exact
     solvers = _lsq_entries(raw, D, yf, features, intercept, exact)
     w_ref = raw["refined"][0]
     if solvers["refined"]["status"] == "ok" and w_ref is not None:
         digits_w = solvers["refined"]["correct_digits"] or solvers["refined"].get("estimated_digits")
-        solvers["refined"].update(
-            _inference(D, yf, w_ref, info, intercept, param_names(features, intercept), digits_w)
-        )
-        _check_statsmodels(solvers, param_names(features, intercept))
+        solvers["refined"].update(_inference(D, yf, w_ref, info, intercept, design.param_names, digits_w))
+        _check_statsmodels(solvers, design.param_names)
     # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact
     # one when the exact reference is used, else the recommended solver's.
     _flag_excess_mse(
@@ -996,162 +814,4 @@ def least_squares_all(
         "exact_available": exact is not None,
         "exact_rank": None if computed is None else int(computed.rank),
         "exact_train_mse": None if computed is None else float(computed.rss / n),
-    }
-
-
-# ----------------------------------------------------------------------------------------------
-# logistic regression
-# ----------------------------------------------------------------------------------------------
-
-
-def _separation(D: np.ndarray, y: np.ndarray) -> tuple[str, np.ndarray | None, str]:
-    """Detect (quasi-)complete separation by linear programming (Albert & Anderson 1984; Konis 2007).
-
-    With ``A = diag(2y-1) D`` (columns scaled to max |a| = 1) and ``|beta_j| <= 1``:
-
-    * complete separation  <=>  max t  s.t.  A beta >= t  has t* > 0  (all inequalities strict);
-    * quasi-complete       <=>  max sum(A beta)  s.t.  A beta >= 0  is > 0 (some strict), but not complete.
-
-    Margins below :data:`SEPARATION_TOL` count as zero.  Returns (kind, direction in the original parameter
-    scale normalised to max |beta| = 1 or None, note)."""
-    n, m = D.shape
-    A = (2.0 * y - 1.0)[:, None] * D
-    cmax = np.max(np.abs(A), axis=0)
-    cscale = np.where(cmax > 0, cmax, 1.0)
-    As = A / cscale
-
-    def direction(b: np.ndarray) -> np.ndarray:
-        d = b / cscale
-        return d / np.max(np.abs(d))
-
-    # complete separation: variables (beta, t)
-    res = linprog(
-        c=np.r_[np.zeros(m), -1.0],
-        A_ub=np.hstack([-As, np.ones((n, 1))]),
-        b_ub=np.zeros(n),
-        bounds=[(-1.0, 1.0)] * m + [(None, 1.0)],
-        method="highs",
-    )
-    if res.status != 0:
-        return "unknown", None, f"separation LP failed ({res.message})"
-    beta = res.x[:m]
-    a = As @ beta
-    if -res.fun > SEPARATION_TOL and a.min() > SEPARATION_TOL / 2:
-        return "complete", direction(beta), ""
-    res = linprog(c=-As.sum(axis=0), A_ub=-As, b_ub=np.zeros(n), bounds=[(-1.0, 1.0)] * m, method="highs")
-    if res.status != 0:
-        return "unknown", None, f"separation LP failed ({res.message})"
-    beta = res.x
-    a = As @ beta
-    if -res.fun > SEPARATION_TOL and a.max() > SEPARATION_TOL and a.min() >= -SEPARATION_TOL:
-        return "quasi-complete", direction(beta), ""
-    return "none", None, ""
-
-
-def _fit_statsmodels_logit(D: np.ndarray, y: np.ndarray) -> _SolverOut:
-    import statsmodels.api as sm
-
-    res = sm.Logit(y, D).fit(disp=0, method="newton", maxiter=100)
-    w = np.asarray(res.params, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        bse = np.asarray(res.bse, dtype=np.float64)
-    converged = bool(res.mle_retvals.get("converged", False))
-    extra = {"_bse": bse, "log_likelihood": json_float(res.llf), "converged": converged}
-    return w, extra, "" if converged else "Newton iterations did not converge"
-
-
-def _fit_sklearn_logit(X: np.ndarray, y: np.ndarray, intercept: bool) -> _SolverOut:
-    from sklearn.linear_model import LogisticRegression
-
-    # C=inf is scikit-learn's (1.8+) spelling of penalty=None: the unpenalised MLE.
-    model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=10_000, tol=1e-10, fit_intercept=intercept)
-    model.fit(X, y)
-    coef = np.asarray(model.coef_, dtype=np.float64).ravel()
-    w = np.concatenate([coef, [float(np.ravel(model.intercept_)[0])]]) if intercept else coef
-    n_iter = int(np.max(model.n_iter_))
-    return w, {"n_iter": n_iter, "converged": n_iter < model.max_iter}, ""
-
-
-def logistic_all(X: np.ndarray, y: np.ndarray, *, intercept: bool, feature_names: Sequence[str]) -> dict:
-    """Unpenalised logistic regression (MLE) by statsmodels Logit (Newton) and scikit-learn (lbfgs, C=inf).
-
-    Shapes: ``X`` (n, p) float without an intercept column, ``y`` (n,) with values in {0, 1}.  Separation is
-    detected BEFORE fitting by linear programming (see :func:`_separation`); when the data are separated the
-    MLE does not exist, both solvers are still run and their numbers are wherever the optimiser stopped.
-
-    Returns a JSON-serialisable dict::
-
-        {"solvers": {"statsmodels_logit": {"status", "message", "coef", "intercept", "se", "log_likelihood",
-                                           "train_bce", "seconds", "converged"},
-                     "sklearn": {"status", "message", "coef", "intercept", "train_bce", "log_likelihood",
-                                 "seconds", "converged", "n_iter"}},
-         "separation": "none" | "quasi-complete" | "complete"  ("unknown" only if the LP solver itself fails),
-         "separating_direction": {param: float} | None, "mle_exists": bool | None, "message": str,
-         "rank": int, "n_params": int}
-
-    ``train_bce`` is the mean binary cross-entropy on the training data.  Raises ValueError for bad input
-    (including y not binary 0/1); individual solvers never raise.
-    """
-    Xf, yf, features = _validate(X, y, intercept, feature_names)
-    bad = ~np.isin(yf, (0.0, 1.0))
-    if bad.any():
-        vals = np.unique(yf[bad])[:5]
-        raise ValueError(
-            f"y must be binary with values 0/1; found {int(bad.sum())} other value(s), e.g. {vals.tolist()}"
-        )
-    _import_libraries()
-    D = design_matrix(Xf, intercept)
-    n, m = D.shape
-    names = param_names(features, intercept)
-    rank = _rank_info(D).rank
-
-    kind, direction, lp_note = _separation(D, yf)
-    mle_exists: bool | None = {"none": True, "complete": False, "quasi-complete": False}.get(kind)
-    if kind == "none":
-        message = "no separation: the maximum-likelihood estimate exists"
-        if rank < m:
-            message += f", but the design is rank deficient (rank {rank} of {m}) so it is not unique"
-    elif kind == "unknown":
-        message = f"separation could not be checked: {lp_note}"
-    else:
-        message = (
-            f"{kind} separation detected by linear programming: the maximum-likelihood estimate does not "
-            "exist (the log-likelihood keeps increasing as the coefficients diverge along the separating "
-            "direction); the reported coefficients, standard errors and losses are wherever each optimiser "
-            "stopped"
-        )
-
-    raw = {
-        "statsmodels_logit": _run(lambda: _fit_statsmodels_logit(D, yf)),
-        "sklearn": _run(lambda: _fit_sklearn_logit(Xf, yf, intercept)),
-    }
-    solvers: dict[str, dict[str, Any]] = {}
-    for name in LOGISTIC_SOLVERS:
-        w, extra, msg, ok, seconds = raw[name]
-        entry = _entry(w, D, yf, features, intercept, msg, ok, seconds)
-        entry.pop("train_mse")
-        entry["train_bce"] = bce(D @ w, yf) if ok and w is not None else None
-        if name == "statsmodels_logit":
-            bse = extra.pop("_bse", None)
-            entry["se"] = (
-                None if bse is None else {nm: json_float(b) for nm, b in zip(names, bse, strict=True)}
-            )
-            entry["log_likelihood"] = extra.pop("log_likelihood", None)
-        elif ok and w is not None:
-            entry["log_likelihood"] = float(-n * entry["train_bce"])
-        else:
-            entry["log_likelihood"] = None
-        entry.update(extra)
-        solvers[name] = entry
-
-    return {
-        "solvers": solvers,
-        "separation": kind,
-        "separating_direction": (
-            None if direction is None else {nm: float(v) for nm, v in zip(names, direction, strict=True)}
-        ),
-        "mle_exists": mle_exists,
-        "message": message,
-        "rank": int(rank),
-        "n_params": int(m),
     }

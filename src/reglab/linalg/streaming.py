@@ -62,6 +62,7 @@ from threadpoolctl import ThreadpoolController
 
 from reglab.linalg.lsq import inference
 from reglab.linalg.lsq import rank as rank_rule
+from reglab.linalg.lsq.design import feature_names
 from reglab.linalg.lsq.digits import apriori as _digits
 
 __all__ = [
@@ -740,10 +741,11 @@ def _prepare(stat: GramStat, intercept: bool) -> _Prepared:
     return _Prepared(n, p, intercept, mu, active, constant, d, dy, s, b, tss, g0)
 
 
-def _names(stat: GramStat, features: Sequence[str] | None) -> list[str]:
-    if features is not None:
-        return list(features)
-    return list(stat.features) if stat.features else [f"x{j + 1}" for j in range(stat.p)]
+def _names(stat: GramStat, features: Sequence[str] | None, intercept: bool) -> list[str]:
+    """The feature names, checked by the one design rule (:func:`reglab.linalg.lsq.design.feature_names`):
+    ``features``, else the statistic's own, else ``x1 … xp``."""
+    chosen = features if features is not None else (list(stat.features) if stat.features else None)
+    return list(feature_names(chosen, stat.p, intercept))
 
 
 def _raw_factor(factor: np.ndarray, mu: np.ndarray, d: np.ndarray, intercept: bool) -> np.ndarray:
@@ -804,7 +806,7 @@ def _solve(
     ``needs_second_pass``, ``plan`` (centre/scale for :func:`accumulate_r`), ``message`` and ``why``.
     """
     pr = _prepare(stat, intercept)
-    names = _names(stat, features)
+    names = _names(stat, features, intercept)
     n, p, k = pr.n, pr.p, len(pr.active)
     rtol = rcond if rcond is not None else EPS * max(n, k)
     notes: list[str] = []

@@ -3,7 +3,7 @@
 Conventions (shared with :mod:`reglab.linalg.solvers` and :mod:`reglab.linalg.reference_solvers`)
 ------------------------------------------------------------------------------------
 The loss is Keras' mean squared error over the ``n`` rows of the design ``A`` (``n x p``; features first,
-then a ones column LAST when there is an intercept, see :func:`reglab.linalg.solvers.design_matrix`)::
+then a ones column LAST when there is an intercept, see :func:`reglab.linalg.lsq.design.design_matrix`)::
 
     L(w) = mean((A w - b)**2),    grad L(w) = (2/n) A'(A w - b),    H = (2/n) A'A.
 

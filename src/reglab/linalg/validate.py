@@ -1,5 +1,6 @@
 """Input checks shared by :mod:`reglab.linalg.theory` and :mod:`reglab.linalg.reference_solvers`:
-a finite float64 design ``A`` (n, p), vectors of a given length, and a positive step size."""
+a finite float64 design ``A`` (n, p) (by the one design check, :mod:`reglab.linalg.lsq.design`), vectors
+of a given length, and a positive step size."""
 
 from __future__ import annotations
 
@@ -8,23 +9,18 @@ from typing import Any
 
 import numpy as np
 
+from reglab.linalg.lsq.design import as_matrix
+
 __all__ = ["check_A", "check_vec", "check_Abw", "check_eta"]
 
 
 def check_A(A: Any) -> np.ndarray:
-    """``A`` as a C-contiguous float64 (n, p) array with n, p >= 1 and finite entries; ValueError
-    otherwise."""
-    Aa = np.asarray(A, dtype=np.float64)
-    if Aa.ndim != 2:
-        raise ValueError(
-            f"A must be a 2-D array of shape (n, p); got a {Aa.ndim}-D array of shape {Aa.shape}"
-        )
-    n, p = Aa.shape
-    if n < 1 or p < 1:
+    """``A`` as a C-contiguous float64 (n, p) array with n, p >= 1 and finite entries (the design check
+    of :func:`reglab.linalg.lsq.design.as_matrix`); ValueError otherwise."""
+    Aa = as_matrix(A, "A")
+    if Aa.shape[1] < 1:
         raise ValueError(f"A must have at least one row and one column; got shape {Aa.shape}")
-    if not np.isfinite(Aa).all():
-        raise ValueError(f"A must be finite; found {int((~np.isfinite(Aa)).sum())} non-finite value(s)")
-    return np.ascontiguousarray(Aa)
+    return Aa
 
 
 def check_vec(v: Any, length: int, name: str, what: str = "") -> np.ndarray:

@@ -25,7 +25,7 @@ from reglab.core.stats import divergence, mse, thin_positions
 from reglab.data.datasets import Dataset
 from reglab.linalg import reference_solvers as ref
 from reglab.linalg import theory
-from reglab.linalg.solvers import design_matrix
+from reglab.linalg.lsq.design import design_matrix
 from reglab.studies.grid import (
     OPTIMIZERS,
     Variant,
