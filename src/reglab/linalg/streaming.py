@@ -60,6 +60,7 @@ import scipy.linalg as sla
 from scipy.linalg import lapack
 from threadpoolctl import ThreadpoolController
 
+from reglab.data.chunks import Buffers, Chunk, IndexedSource, Part
 from reglab.linalg.lsq import inference
 from reglab.linalg.lsq import rank as rank_rule
 from reglab.linalg.lsq.design import feature_names
@@ -83,7 +84,6 @@ __all__ = [
 ]
 
 EPS = float(np.finfo(float).eps)
-Chunk = tuple[np.ndarray, np.ndarray, int]
 #: rows per block of a chunk's Gram. A chunk's ``ZᵀZ`` is the sum, in block order, of its blocks' (one BLAS
 #: call on one thread each), so the bits are the same whichever threads computed the blocks, and how many.
 ROW_BLOCK = 25_000
@@ -92,7 +92,6 @@ R_BLOCK = 4096
 #: rows of the first chunk whose means are the shift (a mean of 1,024 rows is within about σ/32 of the
 #: whole data's: the centring then loses under 0.001 digits, and costs 0.1 ms instead of a 13 ms pass)
 SHIFT_ROWS = 1024
-Part = Callable[[], Iterable[Chunk]]
 
 
 def _as_chunk(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -329,9 +328,17 @@ class _Pass:
     before it are finished, and the first error in chunk order is raised (the one a serial pass meets
     first)."""
 
-    def __init__(self, stat: GramStat, source: Any, *, threads: int, overwrite: bool, pool: Any) -> None:
+    def __init__(
+        self,
+        stat: GramStat | RStat,
+        source: IndexedSource | Iterable[Chunk],
+        *,
+        threads: int,
+        overwrite: bool,
+        pool: Buffers | None,
+    ) -> None:
         self.stat, self.overwrite, self.pool, self.threads = stat, overwrite, pool, threads
-        self.indexed = hasattr(source, "read") and hasattr(source, "__len__")
+        self.indexed = isinstance(source, IndexedSource)
         self.source = source if self.indexed else iter(source)
         self.total = len(source) if self.indexed else None
         self.buffers = min(2, threads)
@@ -491,12 +498,12 @@ class _Pass:
 
 
 def accumulate(
-    chunks: Iterable[Chunk] | Any,
+    chunks: Iterable[Chunk] | IndexedSource,
     *,
     features: list[str] | None = None,
     overwrite: bool = False,
     threads: int | None = None,
-    pool: Any = None,
+    pool: Buffers | None = None,
 ) -> GramStat:
     """One :class:`GramStat` over an iterable of ``(X, y, first_row)`` chunks, or over a source that reads
     chunk ``k`` by ``read(k, pool)`` (:class:`reglab.data.large.RowGroups`).
@@ -514,7 +521,11 @@ def accumulate(
 
 
 def accumulate_part(
-    part: Part, *, features: list[str] | None = None, threads: int | None = None, pool: Any = None
+    part: Part,
+    *,
+    features: list[str] | None = None,
+    threads: int | None = None,
+    pool: Buffers | None = None,
 ) -> GramStat:
     """:func:`accumulate` over one part; a part that owns its chunks (``owned_chunks``, as
     :func:`source_parts` makes) reads them into two reused buffers (``pool``, a new
@@ -523,7 +534,7 @@ def accumulate_part(
     return accumulate(source, features=features, overwrite=pool is not None, threads=threads, pool=pool)
 
 
-def _part_source(part: Part, pool: Any) -> tuple[Any, Any]:
+def _part_source(part: Part, pool: Buffers | None) -> tuple[IndexedSource | Iterable[Chunk], Buffers | None]:
     """What a pass reads a part from (its by-index reader where it has one) and the pool, ``None`` for a
     part that does not own its chunks."""
     if not getattr(part, "owned_chunks", False):
@@ -672,7 +683,11 @@ class RStat:
 
 
 def accumulate_r(
-    chunks: Iterable[Chunk] | Any, plan: dict[str, Any], *, threads: int | None = None, pool: Any = None
+    chunks: Iterable[Chunk] | IndexedSource,
+    plan: dict[str, Any],
+    *,
+    threads: int | None = None,
+    pool: Buffers | None = None,
 ) -> RStat:
     """One :class:`RStat` over the chunks (an iterable, or a source read by index as for
     :func:`accumulate`), with the centre and scale of ``plan`` (``solve(...)["plan"]``), on ``threads``
@@ -686,7 +701,7 @@ def accumulate_r(
 
 
 def accumulate_r_part(
-    part: Part, plan: dict[str, Any], *, threads: int | None = None, pool: Any = None
+    part: Part, plan: dict[str, Any], *, threads: int | None = None, pool: Buffers | None = None
 ) -> RStat:
     """:func:`accumulate_r` over one part, read as :func:`accumulate_part` reads it."""
     source, pool = _part_source(part, pool)
