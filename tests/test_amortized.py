@@ -34,6 +34,23 @@ def test_ols_and_floor_match_a_direct_lstsq_per_dataset(batch):
         assert np.all(batched.mse(batch.X, batch.y, other) >= floor - 1e-9)
 
 
+def test_the_floor_fits_summary_agrees_with_a_direct_count(batch):
+    beta = batched.ols(batch.X, batch.y)
+    s = batched.fit_summary(batch.X, batch.y, beta)
+    m, n, d = batch.X.shape
+    direct_ranks = [np.linalg.matrix_rank(batch.X[i]) for i in range(m)]
+    sds = [np.sqrt(np.sum((batch.X[i] @ beta[i] - batch.y[i]) ** 2) / (n - d)) for i in range(m)]
+    assert (s["datasets"], s["n_params"], s["dof"]) == (m, d, n - d)
+    assert s["rank"] == min(direct_ranks) and s["rank_deficient_datasets"] == sum(r < d for r in direct_ranks)
+    assert s["residual_sd_median"] == pytest.approx(float(np.median(sds)), rel=1e-12)
+    assert 0 < s["claimed_digits_min"] <= s["claimed_digits_median"] <= 16
+    # a dataset made rank-deficient (its one feature copied into the intercept's place) is counted
+    X = batch.X.copy()
+    X[0, :, 0] = 1.0
+    low = batched.fit_summary(X, batch.y, batched.ols(X, batch.y))
+    assert low["rank"] == d - 1 and low["rank_deficient_datasets"] == 1 and low["claimed_digits_min"] == 0
+
+
 def test_gradient_steps_descend_and_approach_ols(batch):
     losses = [
         batched.mse(batch.X, batch.y, batched.gradient_steps(batch.X, batch.y, k)).mean()
@@ -165,6 +182,8 @@ def test_one_encoder_job_end_to_end():
     refs, ref_table = study.run_references(evaluation=evaluation, seed=9)
     # the reference job sees the same held-out datasets as the encoder job
     assert refs["references"]["ols"]["loss"] == pytest.approx(doc["floor_loss"], rel=1e-12)
+    assert set(refs["floor_fits"]) == {"seed", "n=6", "noise_max=0"}
+    assert refs["floor_fits"]["seed"]["correct_digits_metric"] == "lre_componentwise"
     summary, merged = study.summarize({"moments": doc}, refs, [table, ref_table])
     assert summary["best_encoder"] == "moments" and len(merged) == len(table) + len(ref_table)
 

@@ -6,10 +6,12 @@ seed-000 loss: no coefficient vector can have a lower in-sample MSE on the rows 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from reglab.linalg.lsq import rank as rank_rule
-from reglab.linalg.lsq.digits import apriori, componentwise
+from reglab.linalg.lsq.digits import METRIC, apriori, componentwise
 
 
 def _scaled_sv(R: np.ndarray) -> np.ndarray:
@@ -64,6 +66,41 @@ def claimed_digits(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray
         scaled = beta[i] * np.linalg.norm(R[i], axis=0)
         out[i] = componentwise(apriori(float(sv[i, 0] / sv[i, -1]), tan, normal=False), scaled)
     return out
+
+
+def fit_summary(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> dict[str, Any]:
+    """The per-dataset fits of :func:`ols` in the result vocabulary (:mod:`reglab.linalg.lsq.result`),
+    summarised over the ``m`` datasets: ``n_params``, the least ``rank`` and how many datasets are
+    deficient, ``dof``, the median ``residual_sd``, the least and the median ``claimed_digits`` (nothing
+    measures them against an exact answer here, so ``correct_digits`` is None) with
+    ``correct_digits_metric``.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(size=(3, 20, 1)), np.ones((3, 20, 1))], axis=2)
+    >>> y = 2.0 * X[..., 0] + rng.normal(size=(3, 20))
+    >>> s = fit_summary(X, y, ols(X, y))
+    >>> s["n_params"], s["rank"], s["rank_deficient_datasets"], s["dof"], s["claimed_digits_min"] > 13
+    (2, 2, 0, 18, True)
+    """
+    m, n, d = X.shape
+    rank = ranks(np.linalg.qr(X, mode="r"), n) if n >= d else np.full(m, min(n, d))
+    rss = np.sum((y - predictions(X, beta)) ** 2, axis=1)
+    dof = n - rank
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.where(dof > 0, np.sqrt(rss / np.maximum(dof, 1)), np.nan)
+    digits = claimed_digits(X, y, beta)
+    return {
+        "datasets": int(m),
+        "n_params": int(d),
+        "rank": int(rank.min()) if m else d,
+        "rank_deficient_datasets": int(np.sum(rank < d)),
+        "dof": int(n - d),
+        "residual_sd_median": float(np.nanmedian(sd)) if m and np.isfinite(sd).any() else None,
+        "claimed_digits_min": float(digits.min()) if m else None,
+        "claimed_digits_median": float(np.median(digits)) if m else None,
+        "correct_digits": None,
+        "correct_digits_metric": METRIC,
+    }
 
 
 def _min_norm(A: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -240,6 +240,8 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
         "references": {n: {c: none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
         "by_condition": by_cond,
         "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
+        # the floor's own fits, per condition, in the result vocabulary (rank, claimed digits, residual SD)
+        "floor_fits": {k: batched.fit_summary(b.X, b.y, ev.ols[k]) for k, b in ev.batches.items()},
         "m": int(evaluation.get("m", 1000)),
         "example": ev.example(),
     }
