@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reglab.core import config
+from reglab.core import config, stages
+from reglab.core.stages import keras_runs
 
 TINY = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "tiny.yaml").read_text())
 
@@ -68,7 +69,7 @@ def test_the_optimizer_option_table_is_keras_own():
     }
     for name, cls in classes.items():
         params = set(inspect.signature(cls).parameters) - {"learning_rate", "kwargs"}
-        assert set(config.OPTIMIZER_OPTIONS[name]) == params, name
+        assert set(keras_runs.OPTIMIZER_OPTIONS[name]) == params, name
 
 
 @pytest.mark.keras
@@ -118,3 +119,25 @@ def test_an_empty_mlp_or_an_unknown_activation_fails_the_schema_before_any_job(c
     cfg["keras"]["runs"][run].update(change)
     with pytest.raises(jsonschema.ValidationError, match=message):
         jsonschema.validate(cfg, schema)
+
+
+def test_every_stage_registers_itself_and_the_report_indexes_its_artifacts(tmp_path):
+    """A stage is one module in reglab.core.stages: its check runs in config.check, its artifact kind is
+    what the report's index knows (no list elsewhere names it)."""
+    from reglab.questions.base import Artifacts
+
+    names = [s.name for s in stages.stages()]
+    assert {"keras", "convergence", "amortized", "closed_form", "diagnostics", "scale", "datasets"} <= set(
+        names
+    )
+    assert set(Artifacts().docs) == set(stages.artifact_kinds())
+    assert "datasets" not in stages.artifact_kinds()  # registered for its check, indexes nothing
+    # a registered kind is indexed from its path: stem vs parent folder
+    for kind, key in stages.artifact_kinds().items():
+        where = tmp_path / "results" / kind / ("k" if key == "parent" else "")
+        where.mkdir(parents=True, exist_ok=True)
+        (where / ("summary.json" if key == "parent" else "k.json")).write_text('{"a": 1}')
+    art = Artifacts.from_paths(str(p) for p in (tmp_path / "results").rglob("*.json"))
+    assert all(art.docs[kind] == {"k": {"a": 1}} for kind in stages.artifact_kinds())
+    assert stages.artifact_path("keras", "r", {"dataset": "d"}) == "results/keras/d/r.json"
+    assert stages.artifact_path("convergence", "s", {}) == "results/convergence/s/summary.json"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reglab.core import stages
 from reglab.core.io import read_json
 from reglab.core.numbers import sig
 from reglab.core.select import keyed_runs
@@ -53,17 +54,6 @@ def resolve(doc: Any, ptr: str) -> Any:
     return node
 
 
-#: the artifact kinds an index knows: the folder under results/ and how a file's key is read
-_KINDS = {
-    "keras": "stem",
-    "closed_form": "stem",
-    "diagnostics": "stem",
-    "convergence": "parent",
-    "amortized": "stem",
-    "scale": "stem",
-}
-
-
 class Artifacts:
     """JSON artifacts by kind and key (Keras runs by run name, closed forms and diagnostics by dataset,
     convergence summaries by study), with the path each came from, so every value can name its source."""
@@ -71,13 +61,15 @@ class Artifacts:
     def __init__(
         self, docs: Mapping[str, Docs] | None = None, paths: Mapping[str, Mapping[str, str]] | None = None
     ):
-        self.docs: dict[str, dict[str, Any]] = {k: dict((docs or {}).get(k, {})) for k in _KINDS}
-        self.paths: dict[str, dict[str, str]] = {k: dict((paths or {}).get(k, {})) for k in _KINDS}
+        kinds = stages.artifact_kinds()  # each stage registers its own (reglab.core.stages)
+        self.docs: dict[str, dict[str, Any]] = {k: dict((docs or {}).get(k, {})) for k in kinds}
+        self.paths: dict[str, dict[str, str]] = {k: dict((paths or {}).get(k, {})) for k in kinds}
 
     @classmethod
     def from_paths(cls, paths: Iterable[str]) -> Artifacts:
         """Index JSON files by where they lie: ``results/<kind>/…``."""
         art = cls()
+        kinds = stages.artifact_kinds()
         for p in paths:
             path = Path(p)
             if path.suffix != ".json":
@@ -87,11 +79,11 @@ class Artifacts:
             kind = (
                 parts[parts.index("results") + 1]
                 if "results" in parts[:-1]
-                else next((k for k in _KINDS if k in parts), None)
+                else next((k for k in kinds if k in parts), None)
             )
-            if kind not in _KINDS:
+            if kind not in kinds:
                 continue
-            key = path.stem if _KINDS[kind] == "stem" else path.parent.name
+            key = path.stem if kinds[kind] == "stem" else path.parent.name
             art.docs[kind][key] = read_json(path)
             art.paths[kind][key] = str(p)
         return art
@@ -134,13 +126,7 @@ class Artifacts:
 
 def _default_path(kind: str, key: str, doc: Mapping[str, Any] | None) -> str | None:
     """Where the workflow writes an artifact (for indexes built from documents in memory)."""
-    if doc is None:
-        return None
-    if kind == "keras":
-        return f"results/keras/{doc.get('dataset', '?')}/{key}.json"
-    if kind == "convergence":
-        return f"results/convergence/{key}/summary.json"
-    return f"results/{kind}/{key}.json"
+    return None if doc is None else stages.artifact_path(kind, key, doc)
 
 
 @dataclass(frozen=True)
