@@ -393,6 +393,16 @@ def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_
     assert planned_jobs(snakemake(run_dir, "-n")) == []  # the unchanged code plans nothing
 
 
+def test_an_edit_to_the_api_or_the_command_plans_no_pipeline_job(run_dir, tmp_path):
+    """The API and the command are no job's code: reglab/__init__ loads them by name, on first use."""
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for module in ("api.py", "cli.py"):
+        path = src / "reglab" / module
+        path.write_text(path.read_text() + "\n# changed for a test\n")
+    assert planned_jobs(snakemake(run_dir, "-n", env={**os.environ, "PYTHONPATH": str(src)})) == []
+
+
 def test_a_keras_edit_reruns_no_exact_least_squares_job(run_dir, tmp_path):
     """An edit to the streamed Adam trainer plans the Adam comparison and what reads it, never the exact
     solves of the same files (their import closures do not reach TensorFlow code)."""

@@ -424,7 +424,29 @@ def from_file(
     columns left out are listed with their reason in ``provenance["columns_left_out"]``."""
     path = Path(path)
     frame = read_table(path)
+    extra = {"sha256": sha256_of(path), "delimiter": frame.attrs.get("delimiter", ",")}
+    return from_frame(
+        name, frame, target=target, features=features, intercept=intercept, source=path, **extra
+    )
+
+
+def from_frame(
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    features: Sequence[str] | None = None,
+    intercept: bool = True,
+    source: str | Path = "<DataFrame>",
+    **provenance: Any,
+) -> Dataset:
+    """A user dataset from a table already in memory, checked as a file is (:func:`from_file`): errors and
+    ``columns_left_out`` name ``source``, the column and the data row."""
+    path = Path(source)
     columns = list(frame.columns)
+    if not all(isinstance(c, str) for c in columns):
+        frame = frame.rename(columns=str)
+        columns = list(frame.columns)
     if target not in columns:
         raise DataError(f"{path}: target column '{target}' not found; columns are {columns}")
     if len(frame) == 0:
@@ -448,14 +470,10 @@ def from_file(
         if c not in features and c != target and c not in left_out:
             left_out[c] = "not listed in features:"
     data = {c: _numeric_column(frame, c, path) for c in [*features, target]}
-    provenance = {
-        "file": str(path),
-        "sha256": sha256_of(path),
-        "rows": len(frame),
-        "delimiter": frame.attrs.get("delimiter", ","),
-        "columns_left_out": left_out,
-    }
-    return Dataset(name, pd.DataFrame(data), list(features), [target], intercept, provenance)
+    meta = {"file": str(path), **provenance, "rows": len(frame), "columns_left_out": left_out}
+    meta.setdefault("delimiter", ",")
+    meta = {k: meta[k] for k in ("file", "sha256", "rows", "delimiter", "columns_left_out") if k in meta}
+    return Dataset(name, pd.DataFrame(data), list(features), [target], intercept, meta)
 
 
 FUEL_FEATURES = ["ENGINESIZE", "CYLINDERS", "FUELCONSUMPTION_COMB"]

@@ -730,9 +730,11 @@ def _total_ram() -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def _estimated_bytes(path: Path) -> int:
+def estimated_bytes(path: Path) -> int:
+    """The uncompressed size of a Parquet file or folder (row-group byte sizes, at least rows × columns × 8)
+    or of a CSV file (its size), in bytes."""
     if path.is_dir():
-        return sum(_estimated_bytes(f) for f in parquet_files(path))
+        return sum(estimated_bytes(f) for f in parquet_files(path))
     if path.suffix.lower() == ".parquet":
         md = pq.ParquetFile(path).metadata
         total = sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))
@@ -744,7 +746,7 @@ def check_fits_in_memory(path: str | os.PathLike, fraction: float = 0.25) -> int
     """Raise :class:`MemoryError` when the uncompressed size of ``path`` (Parquet: row-group byte sizes or
     rows × columns × 8; CSV: file size) exceeds ``fraction`` of total RAM; returns the estimate in bytes."""
     p = Path(path)
-    need, ram = _estimated_bytes(p), _total_ram()
+    need, ram = estimated_bytes(p), _total_ram()
     if need > fraction * ram:
         raise MemoryError(
             f"{p}: about {need / 2**30:.2f} GiB uncompressed, more than {fraction:.0%} of this machine's "

@@ -592,6 +592,7 @@ def diagnose(
     intercept: bool,
     y: np.ndarray | None = None,
     rank_rtol: float | None = None,
+    vif_method: VifMethod = "auto",
 ) -> dict[str, Any]:
     """Rank, conditioning, VIF and Belsley-Kuh-Welsch diagnostics of a linear-model design.
 
@@ -608,6 +609,8 @@ def diagnose(
     rank_rtol : float, optional
         Relative rank tolerance; absolute ``rank_tol = rank_rtol * s_max``.  Default
         ``max(n, k) * eps`` (as :func:`numpy.linalg.matrix_rank`).
+    vif_method : "auto" | "statsmodels" | "correlation"
+        How the VIFs are computed (:func:`vif_values`; ``"correlation"`` imports no statsmodels).
 
     Returns
     -------
@@ -699,7 +702,9 @@ def diagnose(
     flagged = _bkw_flagged(eta, pi, param_names)
 
     # ---- VIF ---------------------------------------------------------------------------
-    vif_arr, vif_method, constant = vif_values(x, rank_rtol=rank_rtol, centred_factor=fac.centred)
+    vif_arr, vif_method, constant = vif_values(
+        x, method=vif_method, rank_rtol=rank_rtol, centred_factor=fac.centred
+    )
     vif = {nm: json_float(vif_arr[j]) for j, nm in enumerate(names)}
     vif_none_reason = {
         nm: ("constant" if constant[j] else "infinite") for j, nm in enumerate(names) if vif[nm] is None

@@ -576,10 +576,10 @@ def _lsq_entries(
     intercept: bool,
     exact: rational.Exact | None,
 ) -> dict[str, dict]:
-    """The report entry of every least-squares solver, in :data:`LSQ_SOLVERS` order."""
+    """The report entry of every least-squares solver that ran, in :data:`LSQ_SOLVERS` order."""
     names = param_names(features, intercept)
     solvers: dict[str, dict[str, Any]] = {}
-    for name in LSQ_SOLVERS:
+    for name in (s for s in LSQ_SOLVERS if s in raw):
         w, extra, msg, ok, seconds = raw[name]
         entry = comparison.entry(w, D, y, features, intercept, msg, ok, seconds)
         if name == "statsmodels":
@@ -705,7 +705,8 @@ def _recommendation(
     """The recommended solver, its correct digits and how they were obtained."""
     recommended = "refined"
     if solvers["refined"]["status"] != "ok":  # should not happen; fall back honestly
-        recommended = next((s for s in ("lstsq", "pinv", "qr") if solvers[s]["status"] == "ok"), "refined")
+        ok = [s for s in ("lstsq", "pinv", "qr") if solvers.get(s, {}).get("status") == "ok"]
+        recommended = ok[0] if ok else "refined"
     rec = solvers[recommended]
     if ref.exact is not None and rec["status"] == "ok":
         return (
@@ -726,8 +727,13 @@ def least_squares_all(
     intercept: bool,
     feature_names: Sequence[str],
     exact_limit: int = EXACT_MAX_CELLS,
+    solvers: Sequence[str] = LSQ_SOLVERS,
 ) -> dict:
     """Fit ordinary least squares with every solver in :data:`LSQ_SOLVERS` and report them side by side.
+
+    ``solvers`` (default all) names the ones to run; ``refined`` always runs (the recommended answer and
+    the reference the others are measured against). ``solvers=("refined",)`` imports neither statsmodels
+    nor scikit-learn: what :func:`reglab.fit` runs.
 
     Shapes: ``X`` (n, p) float without an intercept column, ``y`` (n,), ``len(feature_names) == p``.  With
     ``intercept=True`` a column of ones is appended last (``m = p + 1`` parameters), else ``m = p``.
@@ -781,29 +787,35 @@ def least_squares_all(
     """
     design = Design.of(X, y, features=feature_names, intercept=intercept)
     Xf, yf, features = design.X, design.y, list(design.features)
-    import_libraries()  # first-call import time must not be charged to a solver's "seconds"
+    chosen = [s for s in SOLVERS if s.name in set(solvers) | {"refined"}]
+    unknown = sorted(set(solvers) - set(LSQ_SOLVERS))
+    if unknown:
+        raise ValueError(f"unknown solver(s) {unknown}; expected some of {list(LSQ_SOLVERS)}")
+    if {"sklearn", "statsmodels"} & set(solvers):
+        import_libraries()  # first-call import time must not be charged to a solver's "seconds"
     D = design.matrix()
     n, m = D.shape
     info = _rank_info(D)
     ref = _ExactReference()
     problem = _Problem(Xf, D, yf, intercept, info, exact_limit, ref)
-    raw = {s.name: run(partial(s.solve, problem)) for s in SOLVERS}
+    raw = {s.name: run(partial(s.solve, problem)) for s in chosen}
     exact = ref.exact
-    solvers = _lsq_entries(raw, D, yf, features, intercept, exact)
+    entries = _lsq_entries(raw, D, yf, features, intercept, exact)
     w_ref = raw["refined"][0]
-    if solvers["refined"]["status"] == "ok" and w_ref is not None:
-        digits_w = solvers["refined"]["correct_digits"] or solvers["refined"].get("estimated_digits")
-        solvers["refined"].update(_inference(D, yf, w_ref, info, intercept, design.param_names, digits_w))
-        _check_statsmodels(solvers, design.param_names)
+    if entries["refined"]["status"] == "ok" and w_ref is not None:
+        digits_w = entries["refined"]["correct_digits"] or entries["refined"].get("estimated_digits")
+        entries["refined"].update(_inference(D, yf, w_ref, info, intercept, design.param_names, digits_w))
+        if "statsmodels" in entries:
+            _check_statsmodels(entries, design.param_names)
     # Is each answer a least-squares solution at all?  Compare its training MSE with the minimum: the exact
     # one when the exact reference is used, else the recommended solver's.
     _flag_excess_mse(
-        solvers, float(exact.rss / n) if exact is not None else solvers["refined"]["train_mse"], yf
+        entries, float(exact.rss / n) if exact is not None else entries["refined"]["train_mse"], yf
     )
-    recommended, digits, method = _recommendation(solvers, ref)
+    recommended, digits, method = _recommendation(entries, ref)
     computed = exact if exact is not None else ref.mismatch
     return {
-        "solvers": solvers,
+        "solvers": entries,
         "recommended": recommended,
         "correct_digits": None if digits is None else float(digits),
         "correct_digits_method": method,
