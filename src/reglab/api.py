@@ -49,7 +49,7 @@ def _num(v: Any) -> float | None:
     """A finite float, or None (JSON has no inf or nan)."""
     if v is None:
         return None
-    v = float(v)
+    v = float(v) + 0.0  # -0.0 reads as 0.0
     return v if math.isfinite(v) else None
 
 
