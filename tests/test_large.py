@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -211,8 +212,14 @@ def test_non_numeric_parquet_column_is_skipped_or_refused(tmp_path):
     pq.write_table(pa.table({"a": [1.0, 2.0], "name": ["p", "q"], "y": [0.0, 1.0]}), path)
     ((x, _y, _),) = large.iter_chunks(path, target="y")
     assert x.shape == (2, 1)
-    with pytest.raises(ValueError, match="'name' is string, not numeric"):
+    # named, it is never left out: the first cell that is not a number stops the read
+    with pytest.raises(ValueError, match=r"s\.parquet: column 'name', data row 1: value 'p' is not a number"):
         list(large.iter_chunks(path, target="y", features=["a", "name"]))
+    pq.write_table(
+        pa.table({"a": [1.0, 2.0], "when": pa.array([1, 2], pa.timestamp("s")), "y": [0.0, 1.0]}), path
+    )
+    with pytest.raises(ValueError, match=r"column 'when' is timestamp\[m?s\], not numeric"):
+        list(large.iter_chunks(path, target="y", features=["a", "when"]))
 
 
 def test_size_guard_suggests_streaming(tmp_path):
@@ -221,3 +228,85 @@ def test_size_guard_suggests_streaming(tmp_path):
     assert large.check_fits_in_memory(path) >= 1000 * 6 * 8
     with pytest.raises(MemoryError, match="streaming: true"):
         large.check_fits_in_memory(path, fraction=1e-9)
+
+
+# ------------------------------------------------------------------ the streaming path's column policy
+
+
+def _frame(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(n, 3))
+    return pd.DataFrame(X, columns=["x0", "x1", "x2"]).assign(y=X @ [1.0, -2.0, 0.5] + 3.0)
+
+
+def test_a_text_column_of_numbers_is_used_and_one_of_words_is_left_out(tmp_path):
+    import reglab
+
+    frame = _frame()
+    x3 = frame["x0"] * 0.25 + frame["x1"] ** 2
+    noise = np.random.default_rng(1).normal(scale=0.1, size=len(frame))
+    frame = frame.assign(y=frame["y"] + 0.7 * x3 + noise)
+    stored = frame.assign(x3=[repr(float(v)) for v in x3], label="a")
+    stored.to_parquet(tmp_path / "t.parquet", row_group_size=100, index=False)
+    numeric = stored.assign(x3=stored["x3"].astype(float)).drop(columns="label")
+    feats, left = large.column_policy(tmp_path / "t.parquet", target="y")
+    assert feats == ["x0", "x1", "x2", "x3"]
+    assert left == {"label": "not numeric: no cell is a number (first value 'a')"}
+    streamed = reglab.fit_stream(tmp_path / "t.parquet", target="y")
+    in_memory = reglab.fit(numeric, target="y")
+    np.testing.assert_allclose(list(streamed.coef.values()), list(in_memory.coef.values()), rtol=1e-10)
+    assert streamed.columns_left_out == left
+
+
+def test_a_named_text_feature_that_is_not_a_number_stops_with_file_column_row(tmp_path):
+    import reglab
+
+    frame = _frame().assign(x3="1.5")
+    frame.loc[123, "x3"] = "n/a"
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=100, index=False)
+    named = r"t\.parquet: column 'x3', data row 124: value 'n/a' is not a number"
+    with pytest.raises(ValueError, match=named):
+        reglab.fit_stream(tmp_path / "t.parquet", target="y", features=["x0", "x3"])
+    # not named: numeric but for some cells is an error too, never a silent leave-out
+    with pytest.raises(ValueError, match=r"column 'x3', data row 124: .*1 non-numeric cell"):
+        large.column_policy(tmp_path / "t.parquet", target="y")
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_column_of_decimal_commas_gets_the_hint_streamed_and_in_memory(tmp_path, suffix):
+    from reglab.data import datasets
+
+    frame = _frame().assign(x3=[f"{v:.4f}".replace(".", ",") for v in np.linspace(0, 1, 300)])
+    path = tmp_path / f"t.{suffix}"
+    frame.to_parquet(path, index=False) if suffix == "parquet" else frame.to_csv(path, index=False)
+    hint = r"column 'x3', data row 1: .*'0,0000'.*a decimal comma\? write 0\.5, not 0,5"
+    with pytest.raises(ValueError, match=hint):
+        large.column_policy(path, target="y")
+    with pytest.raises(datasets.DataError, match=hint):
+        datasets.from_file("t", path, target="y")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "why"),
+    [
+        (
+            "truncated.parquet",
+            lambda p, good: p.write_bytes(good[: len(good) // 2]),
+            "not a readable Parquet",
+        ),
+        ("empty.parquet", lambda p, good: p.write_bytes(b""), r"empty \(0 bytes\)"),
+        ("text.parquet", lambda p, good: p.write_text("a,b\n1,2\n"), "not a readable Parquet"),
+        ("norows.parquet", lambda p, good: _frame().iloc[:0].to_parquet(p), "no data rows"),
+        ("header.csv", lambda p, good: p.write_text("x0,x1,y\n"), "header but no data rows"),
+    ],
+    ids=["truncated", "zero-bytes", "not-parquet", "no-rows", "csv-header-only"],
+)
+def test_every_bad_file_error_names_the_file(tmp_path, name, make, why):
+    import reglab
+
+    good = tmp_path / "good.parquet"
+    _frame().to_parquet(good, index=False)
+    path = tmp_path / name
+    make(path, good.read_bytes())
+    with pytest.raises(ValueError, match=rf"{path.name}: .*{why}"):
+        reglab.fit_stream(path, target="y")

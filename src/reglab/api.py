@@ -360,17 +360,19 @@ def fit_stream(
     >>> round(f.coef["x"], 12), round(f.intercept, 12), f.streamed
     (0.5, 1.0, True)
     """
+    from reglab.data import large
     from reglab.data.datasets import DataError
     from reglab.linalg import streaming
     from reglab.linalg.lsq.result import from_streamed
 
     items = [paths] if _is_path(paths) else list(paths)
-    parts, names = [], None
+    parts, names, left = [], None, {}
     for item in items:
         path = Path(item)
         if not path.exists():
             raise DataError(f"{path}: file not found")
         got, feats = streaming.source_parts(path, target=target, features=features, chunk_rows=chunk_rows)
+        left.update(large.column_policy(path, target=target, features=features)[1])
         if names is not None and feats != names:
             raise DataError(f"{path}: feature columns {feats} differ from the first input's {names}")
         parts += got
@@ -398,6 +400,7 @@ def fit_stream(
         se_digits=_num(v["se_digits"]),
         method=f"streamed, {v['passes']} pass(es): {v['method']}",
         streamed=True,
+        columns_left_out=left,
         source=", ".join(str(i) for i in items),
         message=v["message"],
     )

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from reglab.core.io import atomic_path
 from reglab.core.rng import generator
+from reglab.data.cells import decimal_comma_hint
 
 META_KEY = b"reglab"
 
@@ -351,9 +352,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
-
-
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     """Column as float64; errors name file, column, the first bad data row (1-based, header excluded)
     and its value."""
@@ -363,11 +361,7 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     if bad_text.size:
         row = int(bad_text[0])
         value = series.iloc[row]
-        hint = (
-            " (a decimal comma? write 0.5, not 0,5)"
-            if isinstance(value, str) and _DECIMAL_COMMA.match(value)
-            else ""
-        )
+        hint = decimal_comma_hint(value)
         raise DataError(
             f"{path}: column '{column}', data row {row + 1}: non-numeric value {value!r}{hint} "
             f"({bad_text.size} non-numeric cell(s) in this otherwise numeric column)"
@@ -399,7 +393,15 @@ def _infer_features(frame: pd.DataFrame, target: str, path: Path) -> tuple[list[
             _numeric_column(frame, c, path)  # raises on the first non-numeric or missing cell
             features.append(c)
         else:
-            left_out[c] = f"not numeric: no cell is a number (first value {series.dropna().iloc[0]!r})"
+            first = series.dropna().iloc[0]
+            if decimal_comma_hint(first):
+                row = int(np.flatnonzero(series.notna().to_numpy())[0]) + 1
+                raise DataError(
+                    f"{path}: column '{c}', data row {row}: "
+                    f"non-numeric value {first!r}{decimal_comma_hint(first)}; every cell of the column is "
+                    "written so"
+                )
+            left_out[c] = f"not numeric: no cell is a number (first value {first!r})"
     return features, left_out
 
 

@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from reglab.core.rng import generator
+from reglab.data.cells import decimal_comma_hint, parses
 
 __all__ = [
     "META_KEY",
@@ -298,13 +299,36 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         p = parquet_files(p)[0]
-    md = pq.read_schema(p).metadata or {}
+    md = read_schema(p).metadata or {}
     if META_KEY not in md:
         raise ValueError(f"{p}: no reglab metadata (not written by write_large)")
     return json.loads(md[META_KEY])
 
 
 # --------------------------------------------------------------------------------------------- reading
+
+
+def _unreadable(path: Path, exc: Exception) -> ValueError:
+    """A Parquet file that cannot be opened (truncated, empty, not Parquet, unreadable), by its name."""
+    size = path.stat().st_size if path.exists() else None
+    what = "empty (0 bytes)" if size == 0 else f"not a readable Parquet file ({type(exc).__name__}: {exc})"
+    return ValueError(f"{path}: {what}")
+
+
+def read_schema(path: Path) -> pa.Schema:
+    """The Parquet file's schema; a ValueError naming the file when it cannot be read."""
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def read_metadata(path: Path) -> pq.FileMetaData:
+    """The Parquet file's metadata; a ValueError naming the file when it cannot be read."""
+    try:
+        return pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from None
 
 
 def is_csv(path: Path) -> bool:
@@ -325,7 +349,7 @@ def shard_ranges(path: str | os.PathLike, shards: int) -> list[list[int]]:
     (some empty when there are fewer row groups than shards); together they cover each group once."""
     if shards < 1:
         raise ValueError("shards must be >= 1")
-    groups = pq.ParquetFile(path).metadata.num_row_groups
+    groups = read_metadata(path).num_row_groups
     sizes = _split(groups, shards)
     out, start = [], 0
     for s in sizes:
@@ -361,7 +385,9 @@ def _column_to_numpy(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
     nulls = None
     if col.null_count:
         nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
-    if col.type != pa.float64():
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = col.cast(pa.float64())  # numbers stored as text; a cell that is none raises ArrowInvalid
+    elif col.type != pa.float64():
         col = col.cast(pa.float64())
     if len(col) == 0:
         return np.empty(0), nulls
@@ -442,7 +468,11 @@ def _to_block(
     names = features + [target]
     for j, name in enumerate(names):
         jj = j if j < p else p + 1
-        values, nm = _column_to_numpy(get(name))
+        raw = get(name)
+        try:
+            values, nm = _column_to_numpy(raw)
+        except pa.ArrowInvalid:
+            raise _text_cell_error(file, name, raw, first_row) from None
         col = buf[:, jj]
         if offset is None:
             col[:] = values
@@ -467,38 +497,137 @@ def _numeric(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
 
 
-def _pick_features(file: Path, schema: pa.Schema, target: str, features: Sequence[str] | None) -> list[str]:
+def _text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _text_cell_error(file: Path, name: str, col: Any, first_row: int) -> ValueError:
+    """The first cell of a text column that is not a number, by file, column and data row."""
+    values = col.to_pylist()
+    i = next((i for i, v in enumerate(values) if v is not None and not parses(v)), 0)
+    v = values[i] if values else None
+    return ValueError(
+        f"{file}: column {name!r}, data row {first_row + i + 1}: value {v!r} is not a number"
+        f"{decimal_comma_hint(v)}"
+    )
+
+
+def _classify_text(file: Path, name: str, values: list[Any]) -> str | None:
+    """None when every cell of a text column reads as a number (the column is used), else the reason it is
+    left out; raises for one numeric but for some cells and for one written with decimal commas (the
+    in-memory reader's rules, :func:`reglab.data.datasets.from_file`)."""
+    cells = [(i, v) for i, v in enumerate(values) if v is not None]
+    bad = [(i, v) for i, v in cells if not parses(v)]
+    if not cells:
+        return "empty: no value in any row"
+    if not bad:
+        return None
+    i, v = bad[0]
+    if len(bad) < len(cells) or decimal_comma_hint(v):
+        some = (
+            f" ({len(bad)} non-numeric cell(s) in this otherwise numeric column)"
+            if len(bad) < len(cells)
+            else ""
+        )
+        hint = decimal_comma_hint(v)
+        raise ValueError(
+            f"{file}: column {name!r}, data row {i + 1}: value {v!r} is not a number{hint}{some}"
+        )
+    return f"not numeric: no cell is a number (first value {v!r})"
+
+
+def _pick_features(
+    file: Path,
+    schema: pa.Schema,
+    target: str,
+    features: Sequence[str] | None,
+    text_values: Any = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The feature columns and the columns left out, each with the reason.
+
+    Named ``features`` are used as named, never left out: numeric or text (a text cell that is not a number
+    is an error at read time, by file, column and row); any other type is an error. Without ``features``
+    every other column is a candidate: numeric ones are used, a text column is used when every cell reads
+    as a number (``text_values(name)`` gives its cells) and is otherwise left out with the reason, any
+    other type is left out. The target must be numeric or text."""
     names = list(schema.names)
     if target not in names:
         raise ValueError(f"{file}: no target column {target!r} (columns: {names[:10]}...)")
+    usable = [target] if features is None else [*features, target]
+    missing = [f for f in usable if f not in names]
+    if missing:
+        raise ValueError(f"{file}: feature columns {missing} not found")
+    for c in usable:
+        t = schema.field(c).type
+        if not (_numeric(t) or _text(t)):
+            raise ValueError(f"{file}: column {c!r} is {t}, not numeric")
     if features is not None:
-        missing = [f for f in features if f not in names]
-        if missing:
-            raise ValueError(f"{file}: feature columns {missing} not found")
-        feats = list(features)
-    else:
-        feats = [c for c in names if c != target and _numeric(schema.field(c).type)]
-    for c in feats + [target]:
-        if not _numeric(schema.field(c).type):
-            raise ValueError(f"{file}: column {c!r} is {schema.field(c).type}, not numeric")
+        return list(features), {}
+    feats, left_out = [], {}
+    for c in names:
+        if c == target:
+            continue
+        t = schema.field(c).type
+        if _numeric(t):
+            feats.append(c)
+        elif _text(t) and text_values is not None:
+            reason = _classify_text(file, c, text_values(c))
+            if reason is None:
+                feats.append(c)
+            else:
+                left_out[c] = reason
+        else:
+            left_out[c] = f"not numeric: column type {t}"
     if not feats:
-        raise ValueError(f"{file}: no numeric feature columns")
-    return feats
+        raise ValueError(f"{file}: no numeric feature columns (left out: {left_out})")
+    return feats, left_out
+
+
+def column_policy(
+    source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The feature columns :func:`iter_chunks` will yield for ``source`` and the columns left out with the
+    reason (the in-memory reader's policy); a ValueError naming the file when it cannot be read or holds no
+    data rows."""
+    src = Path(source)
+    if src.is_dir():
+        files = parquet_files(src)
+        if not files:
+            raise ValueError(f"{src}: no *.parquet file in this folder")
+        src = files[0]
+    if not src.exists():
+        raise ValueError(f"{src}: file not found")
+    if not is_csv(src):
+        md = read_metadata(src)
+        if md.num_rows == 0:
+            raise ValueError(f"{src}: the file has a schema ({md.num_columns} columns) but no data rows")
+        schema = md.schema.to_arrow_schema()
+
+        def text_values(c: str) -> list[Any]:
+            return pq.read_table(src, columns=[c]).column(c).to_pylist()
+    else:
+        try:
+            reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=1 << 20))
+            schema = reader.schema
+            first = reader.read_next_batch()
+        except StopIteration:
+            raise ValueError(f"{src}: the file has a header but no data rows") from None
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"{src}: cannot be read as CSV ({exc})") from None
+        if first.num_rows == 0:
+            raise ValueError(f"{src}: the file has a header but no data rows")
+
+        def text_values(c: str) -> list[Any]:  # the first block: the reader's type inference saw as much
+            return first.column(c).to_pylist()
+
+    return _pick_features(src, schema, target, features, text_values)
 
 
 def feature_columns(
     source: str | os.PathLike, *, target: str, features: Sequence[str] | None = None
 ) -> list[str]:
-    """The feature columns :func:`iter_chunks` will yield for ``source`` (checked against its schema)."""
-    src = Path(source)
-    if src.is_dir():
-        src = parquet_files(src)[0]
-    if not is_csv(src):
-        schema = pq.read_schema(src)
-    else:
-        reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=1 << 20))
-        schema = reader.schema
-    return _pick_features(src, schema, target, features)
+    """The feature columns :func:`iter_chunks` will yield for ``source`` (:func:`column_policy`)."""
+    return column_policy(source, target=target, features=features)[0]
 
 
 class RowGroups:
@@ -536,11 +665,11 @@ class RowGroups:
         self._meta: dict[Path, pq.FileMetaData] = {}
         first = 0
         for i, f in enumerate(files):
-            md = pq.read_metadata(f)
+            md = read_metadata(f)
             # the first file fixes the feature columns; every later one must hold them
             self.features = _pick_features(
                 f, md.schema.to_arrow_schema(), target, self.features if i else features
-            )
+            )[0]
             starts = np.concatenate(
                 [[0], np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)])]
             )
@@ -567,7 +696,7 @@ class RowGroups:
             with self._lock:
                 md = self._meta.get(path)
                 if md is None:
-                    md = self._meta[path] = pq.read_metadata(path)
+                    md = self._meta[path] = read_metadata(path)
                     while len(self._meta) > 2:
                         self._meta.pop(next(iter(self._meta)))
             local["path"], local["file"] = path, pq.ParquetFile(path, metadata=md, pre_buffer=False)
@@ -616,7 +745,7 @@ def _iter_csv(
     schema = probe.schema
     probe.close() if hasattr(probe, "close") else None
     del probe
-    feats = _pick_features(file, schema, target, features)
+    feats = _pick_features(file, schema, target, features)[0]
     cols = feats + [target]
     # only an empty cell is missing: "nan"/"NA" are reported as written, not silently nulled
     conv = pacsv.ConvertOptions(
@@ -736,7 +865,7 @@ def estimated_bytes(path: Path) -> int:
     if path.is_dir():
         return sum(estimated_bytes(f) for f in parquet_files(path))
     if path.suffix.lower() == ".parquet":
-        md = pq.ParquetFile(path).metadata
+        md = read_metadata(path)
         total = sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))
         return max(int(total), int(md.num_rows) * int(md.num_columns) * 8)
     return path.stat().st_size

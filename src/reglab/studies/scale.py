@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from reglab.core.provenance import peak_rss_mb
+from reglab.data import large
 from reglab.linalg import streaming
 from reglab.linalg.lsq.result import coef_vector, from_streamed
 
@@ -164,6 +165,10 @@ def solve_merged(
             "single_process_passes": single["passes"],
             "threads": single["threads"],
             "merged_vs_single_rel_diff": agree,
+            # the in-memory reader's policy: a column with no number is left out, with the reason
+            "columns_left_out": large.column_policy(
+                source, target=spec.get("target", "y"), features=spec.get("features")
+            )[1],
             "peak_rss_mb": max(by_job.values()),
             "peak_rss_mb_by_job": by_job,
         }
