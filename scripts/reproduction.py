@@ -5,6 +5,7 @@ from reglab.core.io import write_csv
 from reglab.core.logs import log_to
 
 with log_to(snakemake.log[0]):
-    table = questions.build_table(questions.Artifacts.from_paths(snakemake.input))
+    art = questions.Artifacts.from_paths(snakemake.input)
+    table = questions.build_table(art, snakemake.params.questions)
     write_csv(snakemake.output[0], table)
     print(table[["document", "quantity", "verdict"]].to_string())

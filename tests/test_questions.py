@@ -219,21 +219,37 @@ def test_findings_one_per_question_and_two_for_seed_001():
     assert all(f.verdict == "not run" for f in found if f is not toy)
 
 
-def test_missing_run_warning_names_the_run_and_the_question():
+def test_missing_run_warning_is_one_line_per_asked_question_naming_what_it_lacks():
     config = {
+        "questions": "all",
         "datasets": {"collinear_toy": {}},
         "keras": {"runs": {"s001_adam": {"dataset": "collinear_toy"}}},
         "convergence": {"studies": {}},
     }
     warnings = questions.missing_inputs(config)
+    assert [w[:8] for w in warnings] == [f"seed {q.doc_id}" for q in questions.QUESTIONS]  # one each
     sgd = [w for w in warnings if "'s001_sgd'" in w]
-    assert len(sgd) == 1 and sgd[0].startswith("seed 001 (") and "Keras run" in sgd[0]
+    assert len(sgd) == 1 and sgd[0].startswith("seed 001 (") and "Keras run 's001_sgd'" in sgd[0]
     assert not any("'s001_adam'" in w for w in warnings)
     assert any("'underdetermined'" in w and w.startswith("seed 002") for w in warnings)
+    # a study that asks one question is warned about that one; one that asks none, about none
+    assert [w[:8] for w in questions.missing_inputs({**config, "questions": ["002"]})] == ["seed 002"]
+    assert questions.missing_inputs({k: v for k, v in config.items() if k != "questions"}) == []
+
+
+def test_a_study_asks_the_questions_it_names():
+    assert questions.asked({}) == () and questions.asked({"questions": "all"}) == questions.QUESTIONS
+    assert [q.doc_id for q in questions.asked({"questions": ["004", "001"]})] == ["001", "004"]
+    with pytest.raises(ValueError, match=r"unknown seed question\(s\) \['007'\]"):
+        questions.asked(["007"])
+    config = {"datasets": {"fuel": {}}, "keras": {"runs": {"s004_sgd_raw": {}}}}
+    assert questions.reads(config)["datasets"] == []  # asks nothing: reads nothing
+    assert questions.reads({**config, "questions": ["004"]})["datasets"] == ["fuel"]
 
 
 def test_reads_are_the_declared_inputs_that_the_config_has():
     config = {
+        "questions": "all",
         "datasets": {"fuel": {}, "mine": {}},
         "keras": {"runs": {"s004_sgd_raw": {}, "other": {}}},
         "convergence": {"studies": {"seed004": {}, "x": {}}},
@@ -245,3 +261,81 @@ def test_reads_are_the_declared_inputs_that_the_config_has():
         "encoders": [],
         "scale": [],
     }
+
+
+def test_a_users_own_datasets_runs_and_studies_get_findings_with_sources():
+    from reglab.questions import own
+
+    docs = {
+        "diagnostics": {
+            "mine": {
+                "verdict_class": "near-collinear",
+                "rank": 3,
+                "n_params": 3,
+                "condition_scaled": 456.0,
+                "target": "y",
+            },
+            "fuel": {"verdict_class": "identifiable", "rank": 4, "n_params": 4, "condition_scaled": 24.0},
+        },
+        "closed_form": {
+            "mine": {"targets": {"y": {"least_squares": {"recommended": "refined", "correct_digits": 15.5}}}}
+        },
+        "keras": {
+            "my_run": {
+                "dataset": "mine",
+                "distance": {"closed_form": 0.25},
+                "diverged": False,
+                "epochs_run": 7,
+            },
+            "bad_run": {
+                "dataset": "mine",
+                "distance": {"closed_form": 9e9},
+                "diverged": True,
+                "n_diverged": 2,
+                "n_repeats": 3,
+            },
+        },
+        "convergence": {
+            "my_study": {
+                "tolerance": {"metric": "mse", "value": 1e-6},
+                "runs": [
+                    {
+                        "family": "reference",
+                        "solver": "cg",
+                        "time_to_tolerance": {"reached": True, "seconds": 0.0},
+                    },
+                    {
+                        "family": "keras",
+                        "optimizer": "sgd",
+                        "learning_rate": 0.1,
+                        "batch_size": 8,
+                        "time_to_tolerance": {"reached": True, "seconds": 2.0, "epochs": 9},
+                    },
+                    {
+                        "family": "keras",
+                        "optimizer": "adam",
+                        "learning_rate": 0.1,
+                        "batch_size": 8,
+                        "time_to_tolerance": {"reached": True, "seconds": 1.5, "epochs": 30},
+                    },
+                ],
+            }
+        },
+    }
+    art = questions.Artifacts(docs)
+    found = own.findings(art, questions.asked(["004"]))  # seed 004 reads fuel: not a finding of one's own
+    by = {f.question: f for f in found}
+    assert [f.section for f in found] == ["dataset-mine", "keras-mine", "keras-mine", "study-my_study"]
+    mine = by["Does dataset mine have one least-squares answer?"]
+    assert (
+        mine.verdict == "near-collinear"
+        and mine.value == 456.0
+        and "refined keeps 15.5 correct digits" in mine.answer
+    )
+    assert mine.source == "results/diagnostics/mine.json#/condition_scaled"
+    assert by["How close does Keras run bad_run get to the closed form?"].verdict == "diverged"
+    study = by["Which optimizer reaches mse ≤ 1e-06 first in study my_study?"]
+    # the reference solver is a yardstick, not a candidate: adam is first among the trained runs
+    assert study.answer.startswith("adam") and study.value == 1.5
+    assert study.source == "results/convergence/my_study/summary.json#/runs/2/time_to_tolerance/seconds"
+    assert own.findings(questions.Artifacts({}), questions.asked("all")) == []

@@ -372,9 +372,10 @@ def test_every_json_artifact_says_what_produced_it(run_dir):
 def test_missing_seed_runs_are_warned_about_when_the_config_is_checked(run_dir):
     console = RUN_LOG["console"]
     # the tiny config has no s001_sgd run: seed 001's answer cannot use it, and the user is told so
-    assert re.search(
-        r"seed 001 \(.*\) reads Keras run 's001_sgd', which this config does not define", console
-    )
+    warned = r"seed 001 \(.*\) is asked but this config does not define .*Keras run 's001_sgd'"
+    assert re.search(warned, console)
+    # one line per question, not one per run
+    assert len(re.findall(r"reglab: seed 001 \(", console)) == 1
 
 
 def test_changing_library_code_reruns_exactly_the_jobs_that_run_it(run_dir, tmp_path):
@@ -428,6 +429,28 @@ def test_a_keras_edit_reruns_no_exact_least_squares_job(run_dir, tmp_path):
     assert rules <= {r for r in rules if r.startswith("scale_adam_")} | {"reproduction", "report", "all"}, (
         sorted(rules)
     )
+
+
+def test_a_copied_project_folder_reruns_nothing(tmp_path):
+    """The project run in its own folder (the workflow's folder is the working directory, as README's
+    command runs it), then copied elsewhere with its results/ and .snakemake/: nothing to be done."""
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    first = tmp_path / "first"
+    for rel in filter(None, tracked):
+        if (REPO / rel).is_file():
+            (first / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, first / rel)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", "study=tiny"]
+    run = subprocess.run(cmd, cwd=first, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-5000:]
+    moved = tmp_path / "elsewhere" / "moved"
+    shutil.copytree(first, moved, symlinks=True)  # copy2: modification times kept, as cp -a or rsync -a
+    dry = subprocess.run([*cmd, "-n"], cwd=moved, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert planned_jobs(dry) == [], dry.stdout[-3000:]
+    assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
 def test_paper_config_plans_the_seed_size_encoders(tmp_path):
@@ -652,6 +675,55 @@ def _check_page(driver, page: Path) -> None:
 
 def test_the_report_in_a_real_browser(run_dir, browser):
     _check_page(browser, run_dir / "results" / "report.html")
+
+
+@pytest.fixture(scope="module")
+def example_dir(tmp_path_factory):
+    """The starter study, as README's three steps run it (its file is data/FuelConsumption.csv)."""
+    work = tmp_path_factory.mktemp("example")
+    (work / "data").mkdir()
+    shutil.copy2(REPO / "data" / "FuelConsumption.csv", work / "data")
+    dry = snakemake(work, "-n", study="example")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    RUN_LOG["example_dry"] = dry.stdout + dry.stderr
+    started = time.perf_counter()
+    result = snakemake(work, study="example")
+    assert result.returncode == 0, result.stderr[-5000:]
+    RUN_LOG["example_seconds"] = f"{time.perf_counter() - started:.1f}"
+    return work
+
+
+def test_the_example_study_plans_only_its_own_jobs_and_warns_of_no_seed(example_dir):
+    dry = RUN_LOG["example_dry"]
+    rules = {rule for rule, _ in planned_jobs(subprocess.CompletedProcess([], 0, dry, ""))}
+    own = {
+        "dataset",
+        "closed_form",
+        "diagnostics",
+        "figures_dataset",
+        "keras_run",
+        "keras_history",
+        "figures_keras",
+        "convergence_group",
+        "convergence_references",
+        "convergence_merge",
+        "figures_convergence",
+        "reproduction",
+        "report",
+        "all",
+    }
+    assert rules == own, sorted(rules)
+    assert "reglab: seed" not in dry  # it asks no seed question
+    html = (example_dir / "results" / "report.html").read_text()
+    findings = html[html.index('<table id="findings">') : html.index("</table>", html.index('id="findings"'))]
+    for name in ("dataset cars", "Keras run cars_adam", "study cars_optimizers"):
+        assert name in findings, name
+    assert findings.count("data-source=") >= 2
+    assert 'id="seed-001"' not in html  # no seed question, no seed section
+
+
+def test_the_example_studys_report_in_a_real_browser(example_dir, browser):
+    _check_page(browser, example_dir / "results" / "report.html")
 
 
 def test_long_and_cjk_names_keep_the_report_and_its_figures_in_shape(run_dir, browser, tmp_path):

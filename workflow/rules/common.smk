@@ -10,10 +10,17 @@ from reglab.core import provenance
 from reglab.data.datasets import FUEL_SHA256
 from reglab.studies import grid as study_grid
 
+
+def here(*parts):
+    """A file of the workflow, relative to the working directory: inputs then do not depend on where the
+    project folder lives, so a copied or moved checkout with its results/ and .snakemake/ reruns nothing."""
+    return os.path.relpath(Path(workflow.basedir, *parts))
+
+
 # Seed 004's data ship with the workflow (data/FuelConsumption.SOURCE.md: licence, provenance) and are
 # checked against their sha256 when read; the download (rule fetch_fuel) is a fallback for a checkout
 # that lacks the file.
-FUEL_SHIPPED = Path(workflow.basedir, "data", "FuelConsumption.csv")
+FUEL_SHIPPED = Path(here("data", "FuelConsumption.csv"))
 FUEL_DOWNLOAD = "resources/FuelConsumption.csv"
 FUEL_FILE = str(FUEL_SHIPPED) if FUEL_SHIPPED.is_file() else FUEL_DOWNLOAD
 # Datasets too large for memory (kind large, or streaming: true) get the scale stage only.
@@ -28,6 +35,8 @@ TABULAR = [n for n in DATASETS if n not in GROUPED]
 REPORT_INPUTS = {}
 REPRODUCTION_INPUTS = {}
 QUESTION_READS = questions.reads(config)
+# the seed questions this study asks (config key questions): the reproduction table's and report's
+ASKED = [q.doc_id for q in questions.asked(config)]
 
 
 wildcard_constraints:
@@ -103,6 +112,14 @@ def dataset_source(wildcards):
     if kind == "file":
         return spec["path"]
     return []
+
+
+def report_fragments():
+    """The report's section templates (relative paths, as :func:`here`)."""
+    return sorted(
+        here("report", "templates", "sections", p.name)
+        for p in Path(here("report", "templates", "sections")).glob("*.html.j2")
+    )
 
 
 def fuel_url(wildcards):

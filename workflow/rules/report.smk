@@ -5,11 +5,9 @@
 rule report:
     input:
         unpack(report_inputs),
-        template=f"{workflow.basedir}/report/templates/report.html.j2",
-        css=f"{workflow.basedir}/report/templates/report.css",
-        fragments=sorted(
-            str(p) for p in Path(workflow.basedir, "report/templates/sections").glob("*.html.j2")
-        ),
+        template=here("report", "templates", "report.html.j2"),
+        css=here("report", "templates", "report.css"),
+        fragments=report_fragments(),
     output:
         report(
             "results/report.html",
@@ -34,5 +32,6 @@ rule report:
         benchmarks="results/benchmarks",
         job_sizes=JOB_SIZES,
         code=code("report"),
+        questions=ASKED,
     script:
         "../../scripts/report.py"

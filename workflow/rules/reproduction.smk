@@ -39,6 +39,7 @@ rule reproduction:
         **job_resources("light"),
     params:
         code=code("reproduction"),
+        questions=ASKED,
     script:
         "../../scripts/reproduction.py"
 

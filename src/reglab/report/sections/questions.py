@@ -13,7 +13,7 @@ from reglab.report.tables import final_vs_reference_table
 def build(inputs: Inputs) -> dict[str, Any]:
     art = inputs.art
     out = []
-    for q in questions.QUESTIONS:
+    for q in questions.asked(inputs.params.get("questions")):
         answer = q.answer(art)
         docs = [art.keras[r] for r in q.runs if r in art.keras]
         out.append(
@@ -31,7 +31,7 @@ def build(inputs: Inputs) -> dict[str, Any]:
                 "studies": [s for s in q.studies if s in art.studies],
             }
         )
-    return {"questions": out}
+    return {"questions": out} if out else None
 
 
 SECTION = Section("questions", "Questions", build)
