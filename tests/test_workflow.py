@@ -334,7 +334,25 @@ def test_report_opens_with_findings_whose_numbers_name_their_source(run_dir):
     first_section = re.search(r'<section id="(\w+)"', report).group(1)
     assert first_section == "findings" and 'id="findings"' in report
     table = report[report.index('id="findings"') : report.index("</table>", report.index('id="findings"'))]
-    assert table.count("<tr>") == 1 + 6  # header, 000, seed 001 twice, 002, 003, 004
+    # header, 000, seed 001 twice, 002, 003, 004, then the study's own: what no question reads
+    from reglab import questions
+
+    config = yaml.safe_load(TINY.read_text())
+    read = questions.reads(config)
+    tabular = {n for n, d in config["datasets"].items() if d.get("kind") not in ("amortized", "large")}
+    own = (
+        [f"dataset {n} " for n in sorted(tabular - set(read["datasets"]))]
+        + [f"Keras run {n} " for n in sorted(set(config["keras"]["runs"]) - set(read["runs"]))]
+        + [f"study {n}?" for n in sorted(set(config["convergence"]["studies"]) - set(read["studies"]))]
+    )
+    assert "Keras run my_adam_on_collinear " in own
+    assert table.count("<tr>") == 1 + 6 + len(own), table
+    assert all(name in table for name in own), own
+    # decisive numbers carry their unit, and no cell shows more digits than the one rule's four
+    assert re.search(r">[0-9.e+-]+ %<", table) and re.search(r">[0-9.e+-]+ s<", table)
+    cells = re.findall(r"<td[^>]*>([-+0-9.e]+)(?: [^<]*)?</td>", report)
+    floats = [c for c in cells if "." in c or "e" in c]  # integers (counts, epochs) are shown whole
+    assert floats and all(len(re.sub(r"e.*|[^0-9]", "", c).lstrip("0")) <= 4 for c in floats), floats
     sources = re.findall(r'data-source="([^"]+)" title="[^"]*source: ([^"]+)">([^<]*)<', report)
     assert sources, "no number in the report names its source"
     for src, tooltip, shown in sources:

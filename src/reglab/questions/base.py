@@ -16,7 +16,7 @@ from typing import Any
 
 from reglab.core import stages
 from reglab.core.io import read_json
-from reglab.core.numbers import sig
+from reglab.core.numbers import sig, unit_of
 from reglab.core.select import keyed_runs
 from reglab.core.stats import median
 
@@ -164,6 +164,7 @@ class Finding:
     section: str
     source: str
     label: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ def finding_from_row(q: Question, row: Row | None, question: str, answer: str, l
     if row is None:
         return Finding(question, answer, None, None, "not run", q.section, "", label)
     article = None if isinstance(row.article, float) and math.isnan(row.article) else row.article
-    return Finding(question, answer, row.reglab, article, row.outcome, q.section, row.source, label)
+    unit = unit_of(row.quantity)
+    return Finding(question, answer, row.reglab, article, row.outcome, q.section, row.source, label, unit)
 
 
 def row_by(rows: Sequence[Row], quantity: str) -> Row | None:

@@ -100,6 +100,7 @@ def _study(art: Artifacts, name: str) -> Finding:
             "convergence", name, "runs", (s.get("runs") or []).index(r), "time_to_tolerance", "seconds"
         ),
         label="seconds to the tolerance",
+        unit="s",
     )
 
 
