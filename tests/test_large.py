@@ -310,3 +310,12 @@ def test_every_bad_file_error_names_the_file(tmp_path, name, make, why):
     make(path, good.read_bytes())
     with pytest.raises(ValueError, match=rf"{path.name}: .*{why}"):
         reglab.fit_stream(path, target="y")
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_named_feature_is_never_left_out_on_either_path(tmp_path, suffix):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["2", "x", "4"], "y": [3.0, 4.0, 5.0]})
+    path = tmp_path / f"named.{suffix}"
+    frame.to_parquet(path, index=False) if suffix == "parquet" else frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"named\.{suffix}: column 'b', data row 2: value 'x' is not a"):
+        list(large.iter_chunks(path, target="y", features=["a", "b"]))

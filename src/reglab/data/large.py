@@ -754,7 +754,10 @@ def _iter_csv(
         null_values=[""],
         strings_can_be_null=False,
     )
-    reader = pacsv.open_csv(file, read_options=read_opts, convert_options=conv)
+    try:  # the reader converts its first block on opening
+        reader = pacsv.open_csv(file, read_options=read_opts, convert_options=conv)
+    except pa.ArrowInvalid as exc:
+        raise _locate_csv_error(file, cols, 0, block_size, exc) from None
     row = 0
     while True:
         try:
