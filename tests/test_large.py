@@ -319,3 +319,19 @@ def test_a_named_feature_is_never_left_out_on_either_path(tmp_path, suffix):
     frame.to_parquet(path, index=False) if suffix == "parquet" else frame.to_csv(path, index=False)
     with pytest.raises(ValueError, match=rf"named\.{suffix}: column 'b', data row 2: value 'x' is not a"):
         list(large.iter_chunks(path, target="y", features=["a", "b"]))
+
+
+def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
+    """Permissions cannot be taken from root (the tests' user), so the OS's refusal is raised where the
+    file is opened, as it would be for another user."""
+    import reglab
+
+    path = tmp_path / "locked.parquet"
+    _frame().to_parquet(path, index=False)
+
+    def refuse(where, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(where))
+
+    monkeypatch.setattr(large.pq, "read_metadata", refuse)
+    with pytest.raises(ValueError, match=r"locked\.parquet: not a readable Parquet file \(PermissionError"):
+        reglab.fit_stream(path, target="y")
