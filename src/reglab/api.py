@@ -220,11 +220,9 @@ def _inputs(
             raise ValueError(f"{data}: give the target column (target=...)")
         ds = datasets.from_file("api", data, target=target, features=features, intercept=intercept)
         return _of_dataset(ds, str(data))
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd  # a dependency; imported here so that arrays alone do not load it
+
+    if isinstance(data, pd.DataFrame):
         frame = data
         if y is not None:
             if target is not None:
