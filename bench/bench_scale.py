@@ -23,7 +23,10 @@ each as ``{seconds, peak_rss_mb, coef_digits}``, ``coef_digits`` = −log10 of t
     .venv/bin/python bench/bench_scale.py --n 20000 --d 10 --json
 
 Prints a table and, with ``--json``, one JSON object on the last line (keys ``n, d, gram_in_memory_s,
-warm_s, cold_s, read_only_s, warm_over_gram, cold_over_read, peak_rss_mb, competitors``).
+warm_s, cold_s, read_only_s, read_only_warm_s, warm_over_gram, cold_over_read, gram_flops_per_s,
+warm_flops_per_s, warm_fraction_of_gram, warm_over_read_warm_plus_gram, bound, peak_rss_mb, competitors``):
+the roofline counts n·d² flop per pass, and ``bound`` says which floor applies: the in-memory product, or
+(where decoding the file alone takes longer) decoding plus the product.
 """
 
 from __future__ import annotations
@@ -367,6 +370,13 @@ def main(argv: list[str] | None = None) -> dict:
         "read_only_warm_s": sec("read_only_warm"),
         "warm_over_gram": sec("warm") / sec("gram_in_memory"),
         "cold_over_read": sec("cold") / sec("read_only"),
+        # the roofline: n·d² per pass (one SYRK over the design); the bound that applies is the in-memory
+        # product, or, where decoding the file alone takes longer than it, decoding plus the product
+        "gram_flops_per_s": a.n * a.d**2 / sec("gram_in_memory"),
+        "warm_flops_per_s": a.n * a.d**2 / sec("warm"),
+        "warm_fraction_of_gram": sec("gram_in_memory") / sec("warm"),
+        "warm_over_read_warm_plus_gram": sec("warm") / (sec("read_only_warm") + sec("gram_in_memory")),
+        "bound": "decode + gram" if sec("read_only_warm") > sec("gram_in_memory") else "gram",
         "peak_rss_mb": runs["warm"].get("peak_rss_mb", math.nan),
         "peak_rss_cold_mb": runs["cold"].get("peak_rss_mb", math.nan),
         "cache_dropped": runs["cold"].get("cache_dropped"),
@@ -394,6 +404,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         f"warm/gram = {doc['warm_over_gram']:.2f}, cold/read = {doc['cold_over_read']:.2f}, "
         f"passes = {doc['passes']}"
+    )
+    print(
+        f"roofline: X.T @ X at {doc['gram_flops_per_s'] / 1e9:.1f} GF/s (n·d²/t), the warm solve at "
+        f"{doc['warm_flops_per_s'] / 1e9:.1f} GF/s = {100 * doc['warm_fraction_of_gram']:.0f} % of it; "
+        f"warm / (read_only_warm + gram) = {doc['warm_over_read_warm_plus_gram']:.2f}; bound: {doc['bound']}"
     )
     if a.json:
         print(json.dumps(doc))

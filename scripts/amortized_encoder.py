@@ -7,7 +7,7 @@ from reglab.data import datasets
 from reglab.studies import amortized, amortized_encoder
 from reglab.training.session import configure_threads
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     configure_threads(snakemake.threads)
     data = datasets.load(snakemake.input.data)
     fixed = amortized.training_batch(data.frame, data.features, data.target, data.truth)

@@ -9,7 +9,7 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.studies import amortized
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     docs = {Path(p).stem: read_json(p) for p in snakemake.input.docs}
     tables = [pd.read_parquet(p) for p in [*snakemake.input.evaluations, snakemake.input.ref_evaluation]]
     summary, table = amortized.summarize(docs, read_json(snakemake.input.references), tables)

@@ -7,7 +7,7 @@ from reglab.data import datasets
 from reglab.studies import convergence
 from reglab.training.session import configure_threads
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     configure_threads(snakemake.threads)
     curves, doc = convergence.run_group(
         snakemake.wildcards.study,

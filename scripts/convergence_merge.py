@@ -7,7 +7,7 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.studies import convergence
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     parts = [(pd.read_parquet(c), read_json(d)) for c, d in zip(snakemake.input.curves, snakemake.input.docs)]
     references = (pd.read_parquet(snakemake.input.reference_curves), read_json(snakemake.input.references))
     curves, summary = convergence.merge(snakemake.wildcards.study, snakemake.params.study, parts, references)

@@ -6,7 +6,7 @@ from reglab.core.provenance import job_block, stamp
 from reglab.data import datasets
 from reglab.studies import convergence
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     curves, doc = convergence.run_references(
         snakemake.wildcards.study,
         snakemake.params.entry,

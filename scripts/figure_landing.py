@@ -5,7 +5,7 @@ from reglab.core.logs import log_to
 from reglab.plotting import keras as keras_figures
 from reglab.plotting.style import save
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     docs = [d for d in (read_json(p) for p in snakemake.input.runs) if not d["standardize"]]
     fig = keras_figures.landing_points(
         docs, article_point=tuple(snakemake.params.article_point), seed=snakemake.params.seed

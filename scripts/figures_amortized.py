@@ -9,7 +9,7 @@ from reglab.core.logs import log_to
 from reglab.plotting import amortized as figs
 from reglab.plotting.style import save
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     docs = {Path(p).stem: read_json(p) for p in snakemake.input.docs}
     references = read_json(snakemake.input.references)
     evaluation = pd.read_parquet(snakemake.input.evaluation)

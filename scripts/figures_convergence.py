@@ -7,7 +7,7 @@ from reglab.core.logs import log_to
 from reglab.plotting import convergence as cf
 from reglab.plotting.style import save
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     curves = pd.read_parquet(snakemake.input.curves)
     summary = read_json(snakemake.input.summary)
     save(cf.metric_curves(curves, summary, x="epoch"), snakemake.output.by_epoch)

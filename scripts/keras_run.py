@@ -7,7 +7,7 @@ from reglab.data import datasets
 from reglab.training import keras_runs
 from reglab.training.session import configure_threads
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     configure_threads(snakemake.threads)
     data = datasets.load(snakemake.input.data)
     closed = read_json(snakemake.input.closed_form)

@@ -5,7 +5,7 @@ from pathlib import Path
 from reglab.core.logs import log_to
 from reglab.data import large
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     spec = dict(snakemake.params.spec)
     options = {
         k: spec[k]

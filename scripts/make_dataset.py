@@ -3,7 +3,7 @@
 from reglab.core.logs import log_to
 from reglab.data import datasets
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     path = snakemake.input[0] if len(snakemake.input) else None
     data = datasets.build(
         snakemake.wildcards.dataset, snakemake.params.spec, seed=snakemake.params.seed, path=path

@@ -5,7 +5,7 @@ from pathlib import Path
 from reglab.core.logs import log_to
 from reglab.report import render
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     fixed = {"template", "css", "fragments"}
     render(
         groups={name: list(files) for name, files in snakemake.input.items() if name not in fixed},

@@ -7,7 +7,7 @@ from reglab.studies import scale
 from reglab.training.session import configure_threads
 from reglab.training.streamed import adam_comparison
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     configure_threads(snakemake.threads)
     parts, features = scale.parts_of(
         scale.source_of(snakemake.params.spec, snakemake.input.data[0]), snakemake.params.spec

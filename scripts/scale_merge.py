@@ -5,7 +5,7 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.studies import scale
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     doc = scale.merge_shards([read_json(p) for p in snakemake.input.stats])
     write_json(snakemake.output[0], stamp(doc, job_block(snakemake)))
     print(

@@ -5,7 +5,7 @@ from reglab.core.logs import log_to
 from reglab.core.provenance import job_block, stamp
 from reglab.studies import scale
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], snakemake):
     plan = read_json(snakemake.input.merged)["plan"]
     doc = scale.refine_stat(
         scale.source_of(snakemake.params.spec, snakemake.input.data[0]),

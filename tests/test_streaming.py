@@ -486,3 +486,9 @@ def test_a_one_row_row_group_read_shifted_neither_fails_nor_hangs(tmp_path):
     X = np.column_stack([frame[["a", "b"]].to_numpy(), np.ones(21)])
     ref = np.linalg.lstsq(X, frame["y"].to_numpy(), rcond=None)[0]
     np.testing.assert_allclose(out[2]["coef"], ref[:2], rtol=1e-10)
+
+
+def test_the_gram_yardstick_times_one_in_memory_product_per_row_block():
+    yard = st.gram_yardstick(12, threads=1, rows=3000, repeat=2)
+    assert (yard["rows"], yard["d"], yard["threads"]) == (3000, 12, 1)
+    assert yard["seconds"] > 0 and yard["flops_per_s"] == pytest.approx(3000 * 12 * 12 / yard["seconds"])

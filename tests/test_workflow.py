@@ -202,7 +202,7 @@ def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):
             ("diagnostics", "collinear"),
             ("figures_dataset", "collinear"),
             ("report", ""),
-            ("keras_run", "collinear"),
+            ("keras_runs_collinear", ""),  # a local run packs a dataset's runs (pack_jobs: auto)
             ("keras_history", "collinear"),
             ("figures_keras", "collinear"),
         ]
@@ -240,11 +240,14 @@ def _change_run(config):
 
 
 DOWNSTREAM = [("all", ""), ("report", "")]
+# A local run packs a study's groups and a dataset's runs into one job each (pack_jobs: auto); the job's
+# memo then retrains only the changed unit (test_a_packed_job_retrains_only_the_changed_run). The cluster's
+# one job per unit is planned by the SLURM test, which runs it.
 RERUN_SCOPES = {
     "new_grid_point": (
         _add_batch_size,
         [
-            ("convergence_group", "study=seed002, group=lr0.05_bs8"),
+            ("convergence_groups_seed002", ""),
             ("convergence_merge", "study=seed002"),
             ("figures_convergence", "study=seed002"),
             ("reproduction", ""),
@@ -253,7 +256,7 @@ RERUN_SCOPES = {
     "changed_grid_point": (
         _change_optimizer,
         [
-            ("convergence_group", "study=seed004, group=lr0.01_full"),
+            ("convergence_groups_seed004", ""),
             ("convergence_merge", "study=seed004"),
             ("figures_convergence", "study=seed004"),
             ("reproduction", ""),
@@ -262,7 +265,7 @@ RERUN_SCOPES = {
     "new_keras_run": (
         _add_run,
         [
-            ("keras_run", "dataset=fuel, run=extra_adam"),
+            ("keras_runs_fuel", ""),
             ("keras_history", "dataset=fuel"),
             ("figures_keras", "dataset=fuel"),
         ],
@@ -270,7 +273,7 @@ RERUN_SCOPES = {
     "changed_keras_run": (
         _change_run,
         [
-            ("keras_run", "dataset=fuel, run=s004_sgd_standardized"),
+            ("keras_runs_fuel", ""),
             ("keras_history", "dataset=fuel"),
             ("figures_keras", "dataset=fuel"),
             ("reproduction", ""),
@@ -286,6 +289,28 @@ def test_a_changed_grid_point_or_keras_run_reruns_only_its_job_and_the_merge(run
     edit, expected = RERUN_SCOPES[case]
     jobs = planned_job_wildcards(snakemake(run_dir, "-n", configfiles=[_edited_tiny(tmp_path, edit)]))
     assert jobs == sorted(expected + DOWNSTREAM)
+
+
+def test_a_packed_job_retrains_only_the_changed_run_and_restores_the_others(run_dir, tmp_path):
+    """The rerun unit of a packed job: a changed Keras run (and a changed convergence group) is trained
+    again; its dataset's other runs come back from the memo byte for byte, and the run that changed is
+    the only new number."""
+    work = tmp_path / "copy"
+    shutil.copytree(run_dir, work, symlinks=True)
+    runs = work / "results" / "keras" / "fuel"
+    before = {f.name: f.read_bytes() for f in runs.glob("*.json")}
+    changed = _edited_tiny(tmp_path, lambda c: (_change_run(c), _change_optimizer(c)))
+    result = snakemake(work, configfiles=[changed])
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (work / "results" / "logs" / "keras" / "fuel" / "runs.log").read_text()
+    summary = [line for line in log.splitlines() if " restored" in line or " computed" in line][-1]
+    states = dict(part.rsplit(" ", 1) for part in summary.split(", "))
+    assert states.pop("s004_sgd_standardized") == "computed" and set(states.values()) == {"restored"}, summary
+    after = {f.name: f.read_bytes() for f in runs.glob("*.json")}
+    assert {n for n in before if after[n] != before[n]} == {"s004_sgd_standardized.json"}
+    assert json.loads(after["s004_sgd_standardized.json"])["epochs_run"] == 4
+    groups = (work / "results" / "logs" / "convergence" / "seed004" / "groups.log").read_text()
+    assert "lr0.01_full computed" in groups
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -525,6 +550,10 @@ def test_scale_stage_solves_the_large_design_from_its_shards(run_dir):
         "quantity"
     )
     assert float(table.loc["ols_1e6x100_seconds", "reglab"]) == pytest.approx(doc["seconds"])
+    roof = doc["roofline"]  # the solve's rate beside one in-memory X.T @ X on the same threads
+    assert roof["gram"]["d"] == doc["d"] and roof["gram"]["threads"] == doc["threads"]
+    assert roof["solve_pass1_flops_per_s"] == pytest.approx(doc["n"] * doc["d"] ** 2 / doc["seconds_pass1"])
+    assert 0 < roof["fraction_of_gram"] and roof["floor_seconds"] > 0
     assert 'id="scale-large"' in (run_dir / "results" / "report.html").read_text()
     assert not (run_dir / "results" / "closed_form" / "large.json").exists()  # no in-memory stage reads it
     assert not doc["second_scatter"] and not list((run_dir / "results" / "scale" / "large").glob("refine-*"))
@@ -563,15 +592,19 @@ def test_the_tiny_study_under_slurm_gives_the_local_numbers(run_dir, tmp_path):
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     log = result.stdout + result.stderr
-    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", log)
-    assert len(submitted) >= 20, log[-3000:]  # the stage jobs went to the scheduler ...
+    singles = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", log)
+    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)", log)
+    jobs = len(singles) + sum(len(ids.split(",")) for ids, _ in arrays)
+    assert jobs >= 20, log[-3000:]  # the stage jobs went to the scheduler ...
+    assert arrays and len(singles) + len(arrays) < jobs, log[-3000:]  # ... fan-outs as arrays ...
+    submitted = singles + [parent for _, parent in arrays]
     states = subprocess.run(
         ["sacct", "-n", "-X", "-P", "-o", "State", "-j", ",".join(submitted)],
         capture_output=True,
         text=True,
         timeout=60,
     ).stdout.split()
-    assert states and set(states) == {"COMPLETED"}, states  # ... and accounting saw them finish
+    assert len(states) >= jobs and set(states) == {"COMPLETED"}, states  # ... accounting saw each finish
     local = pd.read_csv(run_dir / "results" / "reproduction.csv", dtype={"document": str})
     remote = pd.read_csv(work / "results" / "reproduction.csv", dtype={"document": str})
     timing = local["quantity"].str.contains("seconds|peak_mb")  # wall time and memory differ; numbers may not
@@ -719,10 +752,10 @@ def test_the_example_study_plans_only_its_own_jobs_and_warns_of_no_seed(example_
         "closed_form",
         "diagnostics",
         "figures_dataset",
-        "keras_run",
+        "keras_runs_cars",
         "keras_history",
         "figures_keras",
-        "convergence_group",
+        "convergence_groups_cars_optimizers",
         "convergence_references",
         "convergence_merge",
         "figures_convergence",

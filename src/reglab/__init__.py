@@ -8,6 +8,9 @@ on first use: importing ``reglab`` loads nothing else, so the pipeline jobs' cod
 closure of each script) do not cover the API.
 """
 
+# a job's clock (reglab.core.timing) starts at its first reglab import: the standard library only, ~0 s
+from reglab.core import timing as _timing  # noqa: F401
+
 __version__ = "0.1.0"
 __all__ = ["Diagnosis", "Fit", "diagnose", "fit", "fit_stream"]
 

@@ -52,6 +52,20 @@ def canonical(obj):
     return obj
 
 
+def packed():
+    """Whether the small TensorFlow jobs run packed: a dataset's Keras runs, a study's convergence groups
+    in one process (TensorFlow imported once), a memo (results/.memo) keeping each run's and group's
+    rerun unit. Config ``pack_jobs``; ``auto`` packs on a local run and not on a cluster, where one job per
+    run keeps the nodes busy (a cluster job parses the workflow again and decides as its main process)."""
+    mode = config["pack_jobs"]
+    if mode == "auto":
+        return workflow.local_exec and not workflow.remote_exec
+    return bool(mode)
+
+
+MEMO = "results/.memo"
+
+
 def code(script):
     """Digest of the library code a rule's script imports (and of the numerical packages' versions)."""
     return provenance.code_digest(f"{workflow.basedir}/scripts/{script}.py")

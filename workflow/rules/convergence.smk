@@ -1,7 +1,9 @@
-# Stage 3b: convergence studies. Each study runs as one job per group of Keras configurations (the grid
-# cut by the study's group_by; TensorFlow imported once per group), one job for the reference solvers and
-# theory, and a merge job that writes the study's table and summary. Each job gets only its own slice of
-# the study's config entry through params, so a changed grid point reruns only its group and the merge.
+# Stage 3b: convergence studies. On a cluster each study runs as one job per group of Keras configurations
+# (the grid cut by the study's group_by; TensorFlow imported once per group); on a local run (pack_jobs)
+# one job trains all its groups, its memo keeping the same rerun unit. Then one job for the reference
+# solvers and theory, and a merge job that writes the study's table and summary. Each job gets only its own
+# slice of the study's config entry through params, so a changed grid point reruns only its group and the
+# merge.
 
 STUDIES = sorted(config["convergence"]["studies"])
 
@@ -11,28 +13,65 @@ wildcard_constraints:
     group="[^/]+",
 
 
-rule convergence_group:
-    input:
-        data=entry_path("convergence/studies", "study", "results/data/{dataset}.parquet"),
-        closed_form=entry_path("convergence/studies", "study", "results/closed_form/{dataset}.json"),
-    output:
-        curves="results/convergence/{study}/groups/{group}.parquet",
-        doc="results/convergence/{study}/groups/{group}.json",
-    log:
-        "results/logs/convergence/{study}/groups/{group}.log",
-    benchmark:
-        benchmark_file("keras", "convergence_group", "{study}/{group}")
-    conda:
-        "../../envs/keras.yaml"
-    threads: config["threads"]
-    resources:
-        **job_resources("keras"),
-    params:
-        entry=study_group_entry,
-        seed=config["seed"],
-        code=code("convergence_group"),
-    script:
-        "../../scripts/convergence_group.py"
+if packed():
+    for _study in STUDIES:
+        _groups = study_groups(_study)
+        _spec = config["convergence"]["studies"][_study]
+
+        # one job per study: its groups in one process (TensorFlow imported once); the memo restores a
+        # group whose configurations, inputs and code are unchanged, so a changed grid point still trains
+        # only its group
+        rule:
+            name:
+                f"convergence_groups_{_study}"
+            input:
+                data=f"results/data/{_spec['dataset']}.parquet",
+                closed_form=f"results/closed_form/{_spec['dataset']}.json",
+            output:
+                curves=[f"results/convergence/{_study}/groups/{g}.parquet" for g in _groups],
+                docs=[f"results/convergence/{_study}/groups/{g}.json" for g in _groups],
+            log:
+                f"results/logs/convergence/{_study}/groups.log",
+            benchmark:
+                benchmark_file("keras", f"convergence_groups_{_study}")
+            conda:
+                "../../envs/keras.yaml"
+            threads: config["convergence"]["threads"]
+            resources:
+                **job_resources("keras"),
+            params:
+                study=_study,
+                entries={g: canonical(study_grid.group_entry(_spec, g)) for g in _groups},
+                seed=config["seed"],
+                memo=f"{MEMO}/convergence/{_study}",
+                code=code("convergence_groups"),
+            script:
+                "../../scripts/convergence_groups.py"
+
+else:
+
+    rule convergence_group:
+        input:
+            data=entry_path("convergence/studies", "study", "results/data/{dataset}.parquet"),
+            closed_form=entry_path("convergence/studies", "study", "results/closed_form/{dataset}.json"),
+        output:
+            curves="results/convergence/{study}/groups/{group}.parquet",
+            doc="results/convergence/{study}/groups/{group}.json",
+        log:
+            "results/logs/convergence/{study}/groups/{group}.log",
+        benchmark:
+            benchmark_file("keras", "convergence_group", "{study}/{group}")
+        conda:
+            "../../envs/keras.yaml"
+        threads: config["convergence"]["threads"]
+        resources:
+            **job_resources("keras"),
+        params:
+            entry=study_group_entry,
+            seed=config["seed"],
+            code=code("convergence_group"),
+        script:
+            "../../scripts/convergence_group.py"
 
 
 rule convergence_references:

@@ -1,6 +1,7 @@
-# Stage 3a: Keras training. One job per run (all its repeats), so adding or changing a run reruns only
-# that run's job; its config entry reaches it through params. One merge job per dataset puts its runs'
-# histories into one table.
+# Stage 3a: Keras training. On a cluster one job per run (all its repeats), so adding or changing a run
+# reruns only that run's job; its config entry reaches it through params. On a local run (pack_jobs) one
+# job per dataset trains its runs in one process and its memo keeps the same rerun unit. One merge job per
+# dataset puts its runs' histories into one table.
 
 KERAS_RUNS = config["keras"]["runs"]
 KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
@@ -12,28 +13,62 @@ wildcard_constraints:
     run="|".join(KERAS_RUNS) if KERAS_RUNS else "^$",
 
 
-rule keras_run:
-    input:
-        data=entry_path("keras/runs", "run", "results/data/{dataset}.parquet"),
-        closed_form=entry_path("keras/runs", "run", "results/closed_form/{dataset}.json"),
-    output:
-        doc="results/keras/{dataset}/{run}.json",
-        history="results/keras/{dataset}/history/{run}.parquet",
-    log:
-        "results/logs/keras/{dataset}/runs/{run}.log",
-    benchmark:
-        benchmark_file("keras", "keras_run", "{dataset}/{run}")
-    conda:
-        "../../envs/keras.yaml"
-    threads: config["threads"]
-    resources:
-        **job_resources("keras"),
-    params:
-        run=entry("keras/runs", "run"),
-        seed=config["seed"],
-        code=code("keras_run"),
-    script:
-        "../../scripts/keras_run.py"
+if packed():
+    for _dataset in KERAS_DATASETS:
+        _runs = keras_runs_of(_dataset)
+
+        # one job per dataset: its runs in one process (TensorFlow imported once); the memo restores a
+        # run whose entry, inputs and code are unchanged, so a changed run still trains only that run
+        rule:
+            name:
+                f"keras_runs_{_dataset}"
+            input:
+                data=f"results/data/{_dataset}.parquet",
+                closed_form=f"results/closed_form/{_dataset}.json",
+            output:
+                docs=[f"results/keras/{_dataset}/{r}.json" for r in _runs],
+                histories=[f"results/keras/{_dataset}/history/{r}.parquet" for r in _runs],
+            log:
+                f"results/logs/keras/{_dataset}/runs.log",
+            benchmark:
+                benchmark_file("keras", f"keras_runs_{_dataset}")
+            conda:
+                "../../envs/keras.yaml"
+            threads: config["keras"]["threads"]
+            resources:
+                **job_resources("keras"),
+            params:
+                runs=_runs,
+                seed=config["seed"],
+                memo=f"{MEMO}/keras/{_dataset}",
+                code=code("keras_runs"),
+            script:
+                "../../scripts/keras_runs.py"
+
+else:
+
+    rule keras_run:
+        input:
+            data=entry_path("keras/runs", "run", "results/data/{dataset}.parquet"),
+            closed_form=entry_path("keras/runs", "run", "results/closed_form/{dataset}.json"),
+        output:
+            doc="results/keras/{dataset}/{run}.json",
+            history="results/keras/{dataset}/history/{run}.parquet",
+        log:
+            "results/logs/keras/{dataset}/runs/{run}.log",
+        benchmark:
+            benchmark_file("keras", "keras_run", "{dataset}/{run}")
+        conda:
+            "../../envs/keras.yaml"
+        threads: config["keras"]["threads"]
+        resources:
+            **job_resources("keras"),
+        params:
+            run=entry("keras/runs", "run"),
+            seed=config["seed"],
+            code=code("keras_run"),
+        script:
+            "../../scripts/keras_run.py"
 
 
 rule keras_history:

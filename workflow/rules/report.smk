@@ -30,6 +30,7 @@ rule report:
         threads=config["threads"],
         config_digest=provenance.digest(config),
         benchmarks="results/benchmarks",
+        logs="results/logs",
         job_sizes=JOB_SIZES,
         code=code("report"),
         questions=ASKED,

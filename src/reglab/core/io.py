@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from reglab.core.timing import phase
+
 if TYPE_CHECKING:  # only for annotations: a job that writes JSON does not pay pandas' 40 MB and 0.25 s
     import pandas as pd
 
@@ -56,24 +58,25 @@ def to_jsonable(obj: Any) -> Any:
 
 def write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
     """Write ``data`` as strict, indented JSON, atomically."""
-    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
+    with phase("write"):
+        text = json.dumps(to_jsonable(data), indent=2, allow_nan=False)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
+    with phase("read"), open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
 
 def write_parquet(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
     """Write a tidy table as Parquet (pyarrow), atomically."""
-    with atomic_path(path) as tmp:
+    with phase("write"), atomic_path(path) as tmp:
         frame.to_parquet(tmp, engine="pyarrow", index=False)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_path(path) as tmp:
+    with phase("write"), atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -85,5 +88,5 @@ def json_float(x: Any) -> float | None:
 
 def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
     """Write a table as CSV (no index), atomically."""
-    with atomic_path(path) as tmp:
+    with phase("write"), atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)

@@ -83,9 +83,17 @@ def _package_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path) -> frozenset[str]:
     """Every module name imported anywhere in ``path`` (top level and inside functions)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    st = path.stat()
+    return _parsed_imports(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=None)
+def _parsed_imports(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    # one parse per file version and process: the workflow digests some 25 scripts whose import closures
+    # share most of the library (parsing each file once cut the no-op dry run by seconds)
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -93,9 +101,10 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{a.name}" for a in node.names)
-    return names
+    return frozenset(names)
 
 
+@lru_cache(maxsize=None)
 def _module_file(root: Path, name: str) -> Path | None:
     """The source file of reglab module ``name`` under ``root`` (the package folder), if it is one."""
     parts = name.split(".")
@@ -196,14 +205,15 @@ def stamp(doc: Mapping[str, Any], block: Mapping[str, Any]) -> dict[str, Any]:
     return {"produced_by": dict(block), **{k: v for k, v in doc.items() if k != "produced_by"}}
 
 
-def job_block(job: Any) -> dict[str, Any]:
+def job_block(job: Any, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """:func:`produced_by` for a running Snakemake job (duck-typed: ``rule``, ``params``, ``threads``,
-    ``scriptdir``), so the adapters stay one line."""
-    params = dict(job.params.items())
+    ``scriptdir``), so the adapters stay one line. ``params``: a packed job's unit's own config slice
+    instead of the job's (its config digest is then the one the unit's own job would record)."""
+    own = dict(job.params.items())
     return produced_by(
         rule=job.rule,
-        code=params.get("code", ""),
-        params=params,
+        code=own.get("code", ""),
+        params=own if params is None else dict(params),
         threads=job.threads,
         workflow_dir=Path(job.scriptdir).parent,
     )

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from reglab.core.io import atomic_path
 from reglab.core.rng import generator
+from reglab.core.timing import phase
 from reglab.data.cells import decimal_comma_hint
 
 META_KEY = b"reglab"
@@ -92,12 +93,17 @@ def save(dataset: Dataset, path: str | Path) -> None:
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(dataset.metadata()).encode("utf-8")
     table = table.replace_schema_metadata(meta)
-    with atomic_path(path) as tmp:
+    with phase("write"), atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
 
 def load(path: str | Path) -> Dataset:
     """Read a dataset artifact written by :func:`save`."""
+    with phase("read"):
+        return _load(path)
+
+
+def _load(path: str | Path) -> Dataset:
     table = pq.read_table(path)
     raw = (table.schema.metadata or {}).get(META_KEY)
     if raw is None:

@@ -168,6 +168,29 @@ def one_blas_thread() -> Any:
     return _blas().limit(limits=1, user_api="blas")
 
 
+def gram_yardstick(d: int, *, threads: int, rows: int = 20_000, repeat: int = 5) -> dict[str, float]:
+    """The machine's rate for the work a streamed solve must do: the best of ``repeat`` in-memory
+    ``B.T @ B`` products (numpy dispatches them to BLAS SYRK/GEMM) of a ``rows × d`` float64 block, on
+    ``threads`` BLAS threads. ``flops_per_s`` counts ``rows·d²`` per product (the issue's n·d²
+    convention: one SYRK pass over a whole design costs n·d² of it), so ``n·d² / flops_per_s`` is the
+    floor for an exact solve of an ``n × d`` design. A block of 20,000 rows (16 MB at d = 100) is past
+    the caches and within the job's memory budget; the values do not matter to BLAS, so no random draw."""
+    block = np.ones((int(rows), int(d)))
+    best = math.inf
+    with _blas().limit(limits=max(1, int(threads)), user_api="blas"):
+        for _ in range(int(repeat)):
+            t0 = time.perf_counter()
+            block.T @ block
+            best = min(best, time.perf_counter() - t0)
+    return {
+        "rows": int(rows),
+        "d": int(d),
+        "threads": int(threads),
+        "seconds": best,
+        "flops_per_s": rows * d * d / best,
+    }
+
+
 def usable_cores() -> int:
     """CPUs this process may run on (its affinity mask, which SLURM and taskset narrow), at least 1."""
     try:

@@ -13,6 +13,7 @@ adam_comparison`: nothing here imports TensorFlow, so these jobs' code digests d
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -173,6 +174,16 @@ def solve_merged(
             "peak_rss_mb_by_job": by_job,
         }
     )
+    # the yardstick: one in-memory X.T @ X pass of this n × d design at the machine's measured rate
+    yard = streaming.gram_yardstick(len(feats), threads=single["threads"])
+    work = float(stat.n) * len(feats) ** 2
+    solve_rate = work / single["seconds_pass1"] if single["seconds_pass1"] > 0 else math.nan
+    doc["roofline"] = {
+        "gram": yard,
+        "solve_pass1_flops_per_s": solve_rate,
+        "fraction_of_gram": solve_rate / yard["flops_per_s"],
+        "floor_seconds": work / yard["flops_per_s"],
+    }
     return doc
 
 

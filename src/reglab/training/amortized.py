@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from reglab.core.timing import phase
 from reglab.data.amortized import Batch, Condition, sample
 from reglab.linalg import batched
 from reglab.training.session import tensorflow
@@ -400,54 +401,55 @@ def train(
     history: list[dict[str, float]] = []
     t0 = time.perf_counter()
     steps_run = 0
-    if spec.data == "fixed":
-        data = fixed if fixed is not None else sample(spec.condition, spec.m, rng)
-        m = len(data.X)
-        n_val = int(round(m * spec.validation_split))
-        tr = Batch(data.X[: m - n_val], data.y[: m - n_val], data.beta[: m - n_val], data.sd[: m - n_val])
-        va = Batch(data.X[m - n_val :], data.y[m - n_val :], data.beta[m - n_val :], data.sd[m - n_val :])
-        Xt, yt, tt = tensors(tr)
-        val = tensors(va) if n_val else None
-        stopper = _early_stopping(keras, spec, has_val=val is not None)
-        for epoch in range(spec.epochs):
-            perm = rng.permutation(len(tr.X))
-            losses = []
-            for i in range(0, len(perm), spec.batch_size):
-                idx = tf.constant(perm[i : i + spec.batch_size])
-                losses.append(float(step(tf.gather(Xt, idx), tf.gather(yt, idx), tf.gather(tt, idx))))
-                steps_run += 1
-            logs = {
-                "epoch": epoch + 1,
-                "step": steps_run,
-                "loss": float(np.mean(losses)),
-                "seconds": time.perf_counter() - t0,
-            }
-            if val is not None:
-                logs["val_loss"] = float(evaluate(*val))
-            history.append(logs)
-            if stopper is not None:
-                stopper.on_epoch_end(epoch, logs)
-                if stopper.model.stop_training:
-                    break
-    else:
-        held = sample(spec.condition, 500, np.random.default_rng([seed, 1]))
-        val = tensors(held)
-        losses = []
-        for s in range(steps_total):
-            b = sample(spec.condition.with_(n=_draw_n(spec, rng)), spec.batch_size, rng)
-            losses.append(float(step(*tensors(b))))
-            steps_run += 1
-            if (s + 1) % log_every == 0 or s + 1 == steps_total:
-                history.append(
-                    {
-                        "epoch": None,
-                        "step": s + 1,
-                        "loss": float(np.mean(losses)),
-                        "val_loss": float(evaluate(*val)),
-                        "seconds": time.perf_counter() - t0,
-                    }
-                )
+    with phase("train"):  # the Keras steps' own tracing on their first call included
+        if spec.data == "fixed":
+            data = fixed if fixed is not None else sample(spec.condition, spec.m, rng)
+            m = len(data.X)
+            n_val = int(round(m * spec.validation_split))
+            tr = Batch(data.X[: m - n_val], data.y[: m - n_val], data.beta[: m - n_val], data.sd[: m - n_val])
+            va = Batch(data.X[m - n_val :], data.y[m - n_val :], data.beta[m - n_val :], data.sd[m - n_val :])
+            Xt, yt, tt = tensors(tr)
+            val = tensors(va) if n_val else None
+            stopper = _early_stopping(keras, spec, has_val=val is not None)
+            for epoch in range(spec.epochs):
+                perm = rng.permutation(len(tr.X))
                 losses = []
+                for i in range(0, len(perm), spec.batch_size):
+                    idx = tf.constant(perm[i : i + spec.batch_size])
+                    losses.append(float(step(tf.gather(Xt, idx), tf.gather(yt, idx), tf.gather(tt, idx))))
+                    steps_run += 1
+                logs = {
+                    "epoch": epoch + 1,
+                    "step": steps_run,
+                    "loss": float(np.mean(losses)),
+                    "seconds": time.perf_counter() - t0,
+                }
+                if val is not None:
+                    logs["val_loss"] = float(evaluate(*val))
+                history.append(logs)
+                if stopper is not None:
+                    stopper.on_epoch_end(epoch, logs)
+                    if stopper.model.stop_training:
+                        break
+        else:
+            held = sample(spec.condition, 500, np.random.default_rng([seed, 1]))
+            val = tensors(held)
+            losses = []
+            for s in range(steps_total):
+                b = sample(spec.condition.with_(n=_draw_n(spec, rng)), spec.batch_size, rng)
+                losses.append(float(step(*tensors(b))))
+                steps_run += 1
+                if (s + 1) % log_every == 0 or s + 1 == steps_total:
+                    history.append(
+                        {
+                            "epoch": None,
+                            "step": s + 1,
+                            "loss": float(np.mean(losses)),
+                            "val_loss": float(evaluate(*val)),
+                            "seconds": time.perf_counter() - t0,
+                        }
+                    )
+                    losses = []
     seconds = time.perf_counter() - t0
     return Trained(model, encoder, spec, history, seconds, steps_run, n_params)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import warnings
 
+from reglab.core.timing import phase
+
 # Set before TensorFlow is first imported: its C++ start-up banners (oneDNN, CPU features) are
 # noise in job logs, and Keras must use the TensorFlow backend.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +28,7 @@ def configure_threads(n: int | None) -> None:
     if int(n) < 1:
         raise ValueError(f"threads must be >= 1 or None, got {n!r}")
     n = int(n)
-    import tensorflow as tf
+    tf, _ = tensorflow()
 
     cur = (
         tf.config.threading.get_intra_op_parallelism_threads(),
@@ -49,8 +51,9 @@ def configure_threads(n: int | None) -> None:
 def tensorflow():
     """Import TensorFlow + Keras once, with op determinism on; returns (tf, keras)."""
     global _READY
-    import tensorflow as tf  # noqa: I001  (TensorFlow before Keras)
-    import keras
+    with phase("tensorflow"):
+        import tensorflow as tf  # noqa: I001  (TensorFlow before Keras)
+        import keras
 
     if not _READY:
         if keras.backend.backend() != "tensorflow":

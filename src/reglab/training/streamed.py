@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from reglab.core.provenance import peak_rss_mb
+from reglab.core.timing import phase
 from reglab.linalg.lsq.digits import METRIC, lre
 from reglab.linalg.lsq.result import coef_vector
 from reglab.training.session import tensorflow
@@ -47,20 +48,18 @@ def adam_stream(
 
     steps, history = 0, []
     t0 = time.perf_counter()
-    for epoch in range(epochs):
-        losses = []
-        for part in parts:
-            for X, y, _ in part():
-                perm = rng.permutation(len(y))
-                losses.append(
-                    float(
-                        train_chunk(tf.constant(X[perm], tf.float32), tf.constant(y[perm, None], tf.float32))
-                    )
-                )
-                steps += -(-len(y) // bs)
-        history.append(
-            {"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0}
-        )
+    with phase("train"):  # the step's tracing on its first call included
+        for epoch in range(epochs):
+            losses = []
+            for part in parts:
+                for X, y, _ in part():
+                    perm = rng.permutation(len(y))
+                    Xb, yb = tf.constant(X[perm], tf.float32), tf.constant(y[perm, None], tf.float32)
+                    losses.append(float(train_chunk(Xb, yb)))
+                    steps += -(-len(y) // bs)
+            history.append(
+                {"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0}
+            )
     kernel, bias = (np.asarray(w, dtype=np.float64) for w in layer.get_weights())
     return {
         "coef": kernel[:, 0].tolist(),
