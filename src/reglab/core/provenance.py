@@ -17,7 +17,7 @@ import os
 import platform
 import resource
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,13 +89,24 @@ def _imports(path: Path) -> frozenset[str]:
     return _parsed_imports(str(path), st.st_mtime_ns, st.st_size)
 
 
+def _statements(body: list[Any]) -> Iterator[Any]:
+    """Every statement in ``body`` and in the blocks nested in it (functions, classes, if/try/with/for/
+    match): imports are statements, so the expressions (most of a tree) need not be visited."""
+    for node in body:
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                yield from _statements(block)
+
+
 @lru_cache(maxsize=None)
 def _parsed_imports(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     # one parse per file version and process: the workflow digests some 25 scripts whose import closures
     # share most of the library (parsing each file once cut the no-op dry run by seconds)
     tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
