@@ -56,10 +56,15 @@ def packed():
     """Whether the small TensorFlow jobs run packed: a dataset's Keras runs, a study's convergence groups
     in one process (TensorFlow imported once), a memo (results/.memo) keeping each run's and group's
     rerun unit. Config ``pack_jobs``; ``auto`` packs on a local run and not on a cluster, where one job per
-    run keeps the nodes busy (a cluster job parses the workflow again and decides as its main process)."""
+    run keeps the nodes busy.
+
+    The executor is chosen after the Snakefile is parsed (``workflow.local_exec`` still reads True here on
+    a SLURM run), so ``auto`` reads what is known at parse time: a cluster job runs in remote mode, and a
+    cluster's main process has ``nodes`` (``--jobs``; Snakemake requires it off a local run and, on a
+    local run without ``--cores``, turns ``--jobs`` into cores). Both sides of a cluster run decide alike."""
     mode = config["pack_jobs"]
     if mode == "auto":
-        return workflow.local_exec and not workflow.remote_exec
+        return not workflow.remote_exec and workflow.resource_settings.nodes is None
     return bool(mode)
 
 
