@@ -46,7 +46,7 @@ if workflow.is_main_process and not workflow.dryrun:
         logger.warning(f"reglab: removed what a crashed run left: {_left}")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.json")
 reglab_config.check(config)
 for _warning in questions.missing_inputs(config):
     logger.warning(f"reglab: {_warning}")

@@ -77,7 +77,7 @@ def test_every_activation_the_schema_allows_is_a_keras_activation():
     import keras
 
     schema = yaml.safe_load(
-        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text()
+        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.json").read_text()
     )
     enums = [
         d["activation"]["enum"]
@@ -112,7 +112,7 @@ def test_an_empty_mlp_or_an_unknown_activation_fails_the_schema_before_any_job(c
     import jsonschema
 
     schema = yaml.safe_load(
-        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text()
+        (Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.json").read_text()
     )
     cfg = copy.deepcopy(TINY)
     run = next(iter(cfg["keras"]["runs"]))

@@ -71,9 +71,14 @@ def packed():
 MEMO = "results/.memo"
 
 
+# each library source's imports, kept between commands (keyed by content): parsing them was most of the
+# digests' time, which every command and every cluster job pays
+IMPORT_CACHE = ".snakemake/reglab/imports.json"
+
+
 def code(script):
     """Digest of the library code a rule's script imports (and of the numerical packages' versions)."""
-    return provenance.code_digest(f"{workflow.basedir}/scripts/{script}.py")
+    return provenance.code_digest(f"{workflow.basedir}/scripts/{script}.py", cache=IMPORT_CACHE)
 
 
 def register_report(section, files):

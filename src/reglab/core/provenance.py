@@ -83,10 +83,62 @@ def _package_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _imports(path: Path) -> frozenset[str]:
-    """Every module name imported anywhere in ``path`` (top level and inside functions)."""
-    st = path.stat()
-    return _parsed_imports(str(path), st.st_mtime_ns, st.st_size)
+class _ImportCache:
+    """The module names each source file imports, keyed by the sha256 of its bytes and kept in a JSON
+    file between processes: every Snakemake command (and every cluster job) computes the workflow's code
+    digests, and parsing the library's sources is most of that. Keyed by content, an entry can only be
+    stale by being unused; a missing, unreadable or foreign file is an empty cache."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.dirty = path, False
+        self.entries: dict[str, list[str]] = {}
+        if path is not None:
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    self.entries = loaded
+            except (OSError, ValueError):
+                pass
+
+    def imports(self, source: Path) -> frozenset[str]:
+        data = source.read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        names = self.entries.get(key)
+        if not isinstance(names, list):
+            names = sorted(_scan_imports(data, source))
+            self.entries[key], self.dirty = names, True
+        return frozenset(names)
+
+    def save(self) -> None:
+        """Write the entries back (atomically: concurrent jobs each write a whole file) if any is new."""
+        if self.path is None or not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.part")
+            tmp.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError:
+            pass  # a read-only folder: the next process parses again
+
+
+@lru_cache(maxsize=None)
+def _import_cache(path: str | None) -> _ImportCache:
+    return _ImportCache(Path(path) if path else None)
+
+
+def _scan_imports(data: bytes, path: Path) -> set[str]:
+    """Every module name imported anywhere in a source file (top level and inside functions)."""
+    tree = ast.parse(data, filename=str(path))
+    names: set[str] = set()
+    for node in _statements(tree.body):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
 
 
 def _statements(body: list[Any]) -> Iterator[Any]:
@@ -98,21 +150,6 @@ def _statements(body: list[Any]) -> Iterator[Any]:
             block = getattr(node, name, None)
             if isinstance(block, list):
                 yield from _statements(block)
-
-
-@lru_cache(maxsize=None)
-def _parsed_imports(path: str, mtime_ns: int, size: int) -> frozenset[str]:
-    # one parse per file version and process: the workflow digests some 25 scripts whose import closures
-    # share most of the library (parsing each file once cut the no-op dry run by seconds)
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
-    names: set[str] = set()
-    for node in _statements(tree.body):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-    return frozenset(names)
 
 
 @lru_cache(maxsize=None)
@@ -128,16 +165,19 @@ def _module_file(root: Path, name: str) -> Path | None:
     return None
 
 
-def import_closure(script: str | os.PathLike[str], root: Path | None = None) -> tuple[list[Path], set[str]]:
+def import_closure(
+    script: str | os.PathLike[str], root: Path | None = None, cache: str | None = None
+) -> tuple[list[Path], set[str]]:
     """reglab source files a script imports, transitively (package ``__init__`` files included), and the
-    top-level names of the other packages they import."""
+    top-level names of the other packages they import. ``cache``: the file of :class:`_ImportCache`."""
     root = root or _package_root()
+    scans = _import_cache(cache)
     seen: dict[Path, None] = {}
     external: set[str] = set()
     todo = [Path(script)]
     while todo:
         path = todo.pop()
-        for name in sorted(_imports(path)):
+        for name in sorted(scans.imports(path)):
             if not name.startswith("reglab"):
                 external.add(name.split(".")[0])
                 continue
@@ -148,15 +188,17 @@ def import_closure(script: str | os.PathLike[str], root: Path | None = None) -> 
                 if f is not None and f not in seen:
                     seen[f] = None
                     todo.append(f)
+    scans.save()
     return sorted(seen, key=lambda p: p.relative_to(root).as_posix()), external
 
 
 @lru_cache(maxsize=None)
-def code_digest(script: str, root: str | None = None) -> str:
+def code_digest(script: str, root: str | None = None, cache: str | None = None) -> str:
     """Digest of a script's reglab import closure (file names and sources) and of the versions of the
-    numerical packages it imports: changes when the code a job runs changes, and only then."""
+    numerical packages it imports: changes when the code a job runs changes, and only then. ``cache``: a
+    file that keeps each source's imports between processes (keyed by content, so never stale)."""
     base = Path(root) if root else _package_root()
-    files, external = import_closure(script, base)
+    files, external = import_closure(script, base, cache)
     h = hashlib.sha256()
     for f in files:
         h.update(f.relative_to(base).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
