@@ -212,3 +212,118 @@ def test_supervised_and_normalized_losses_train_towards_ols(loss, units):
     b = ev.batches["seed"]
     loss_enc = batched.mse(b.X, b.y, trained.coefficients(b.X, b.y)).mean()
     assert loss_enc < batched.mse(b.X, b.y, batched.intercept_only(b.y, 3)).mean()
+
+
+# --------------------------------------------------------------------------- the self-refining encoder
+
+
+def _perturbed_inverse(G, rel, seed=0):
+    """An inverse of each standardized Gram accurate to about ``rel`` (relative, entrywise noise)."""
+    exact = np.linalg.inv(G)
+    P = exact * (1.0 + rel * np.random.default_rng(seed).standard_normal(exact.shape))
+    return lambda _G, u: np.einsum("mij,mj->mi", P, u)
+
+
+def test_refinement_with_an_approximate_inverse_reaches_ols_and_flags_what_does_not_contract(batch):
+    beta_ols = batched.ols(batch.X, batch.y)
+    _, _, sx, G = batched.standardized(batch.X)
+    ref = batched.refine(batch.X, batch.y, np.zeros_like(beta_ols), _perturbed_inverse(G, 0.05), passes=12)
+    err = [np.max(np.abs(b - beta_ols) / np.maximum(np.abs(beta_ols), 1.0)) for b in ref.betas]
+    assert err[0] > 0.99 and err[-1] < 1e-9  # from β = 0 to least squares
+    assert all(b < 0.2 * a for a, b in zip(err[1:7], err[2:8], strict=True))  # each pass contracts
+    assert np.nanmax(ref.contraction) < 0.5
+    # an "inverse" 2.5 times too large overshoots: I − N·G has eigenvalue −1.5, the passes diverge
+    too_big = lambda _G, u: 2.5 * np.einsum("mij,mj->mi", np.linalg.inv(G), u)  # noqa: E731
+    bad = batched.refine(batch.X, batch.y, beta_ols + 1.0, too_big, passes=3)
+    assert np.all(bad.contraction >= 1.0)
+
+
+def test_refinement_of_an_exact_answer_stays_put_and_one_pass_of_the_exact_inverse_solves(batch):
+    beta_ols = batched.ols(batch.X, batch.y)
+    _, _, _, G = batched.standardized(batch.X)
+    exact = lambda _G, u: np.linalg.solve(G, u[..., None])[..., 0]  # noqa: E731
+    one = batched.refine(batch.X, batch.y, np.zeros_like(beta_ols), exact, passes=1)
+    np.testing.assert_allclose(one.betas[-1], beta_ols, rtol=1e-9, atol=1e-9)
+    stay = batched.refine(batch.X, batch.y, beta_ols, _perturbed_inverse(G, 0.1), passes=2)
+    np.testing.assert_allclose(stay.betas[-1], beta_ols, rtol=1e-12, atol=1e-9)
+
+
+def test_standard_errors_match_statsmodels_and_an_exact_inverse_gives_the_same(batch):
+    sm = pytest.importorskip("statsmodels.api")
+    beta = batched.ols(batch.X, batch.y)
+    se = batched.standard_errors(batch.X, batch.y, beta)
+    for i in range(3):
+        np.testing.assert_allclose(se[i], sm.OLS(batch.y[i], batch.X[i]).fit().bse, rtol=1e-10)
+    _, _, _, G = batched.standardized(batch.X)
+    np.testing.assert_allclose(
+        batched.standard_errors(batch.X, batch.y, beta, np.linalg.inv(G)), se, rtol=1e-9
+    )
+    # the refined inverse of a 10%-accurate one converges to the exact inverse
+    V = batched.refine_inverse(G, _perturbed_inverse(G, 0.1), passes=25)
+    np.testing.assert_allclose(V, np.linalg.inv(G), rtol=1e-8, atol=1e-10)
+
+
+def test_large_conditions_get_fewer_datasets_and_costly_encoders_skip_them():
+    ev = study.Evaluation(3, {"n": [5, 1000]}, 50, max_rows=10_000)
+    assert ev.m == {"seed": 50, "n=5": 50, "n=1000": 10}
+    assert ev.batches["n=1000"].X.shape == (10, 1000, 3)
+    skipped = ev.affordable(lambda n: n * n, max_flops=1e6)  # quadratic in n, like attention
+    assert list(skipped) == ["n=1000"] and "max_flops" in skipped["n=1000"]
+    table = ev.table("ols", "reference", "reference", batched.ols, skip=skipped)
+    assert set(table["condition"]) == {"seed", "n=5"}
+
+
+def test_refine_needs_a_normalized_moments_encoder():
+    from reglab.training import amortized as am
+
+    with pytest.raises(ValueError, match="refine 2: .*moments"):
+        am.EncoderSpec(kind="deepsets", normalize=True, refine=2)
+    with pytest.raises(ValueError, match="normalize"):
+        am.EncoderSpec(kind="moments", refine=1)
+
+
+@pytest.mark.keras
+def test_flop_count_of_a_moments_encoder_matches_its_dense_kernels():
+    from reglab.training import amortized as am
+
+    enc = am.EncoderSpec(kind="moments", head_width=16, head_depth=2, normalize=True, refine=3)
+    model = am.build(enc, 3, seed=1)
+    head = sum(2 * int(np.prod(w.shape)) for w in model.weights if w.path.endswith("kernel"))
+    n, d = 100, 3
+    moments = 2 * n * (d * (d + 1) // 2 + d)
+    passes = 3 * (2 * n * d + 2 * n * (d - 1) + 2 * head)
+    assert am.flops(enc, d, n) == moments + head + passes
+
+
+@pytest.mark.keras
+def test_a_refined_encoder_job_contracts_towards_ols_and_reports_its_passes():
+    entry = {
+        "kind": "moments",
+        "normalize": True,
+        "data": "fresh",
+        "steps": 300,
+        "batch_size": 64,
+        "learning_rate": 3e-3,
+        "lr_decay": True,
+        "train_n": [8, 100],
+        "head_width": 32,
+        "head_depth": 2,
+        "refine": 4,
+    }
+    evaluation = {"m": 60, "permutations": 2, "factors": {"coef_scale": [1e6], "noise_max": [0]}}
+    doc, table, _ = amortized_encoder.run_encoder("refined", entry, evaluation=evaluation, seed=3, fixed=None)
+    by = doc["refine"]["by_condition"]
+    assert doc["refine"]["passes"] == 4 and len(doc["refine"]["flops_per_dataset"]) == 5
+    for key in ("seed", "coef_scale=1000000.0"):
+        pct = by[key]["excess_pct"]
+        assert len(pct) == 5 and pct[-1] < 1e-3 * pct[0], (key, pct)
+        assert by[key]["contraction_median"] < 1.0
+    se = by["seed"]["se_err_pct_median"]  # the residual variance of the (refined) fit, the inverse refined
+    assert se["refined"] < min(1e-3, se["learned"])
+    assert (
+        by["noise_max=0"]["excess_pct"] == [None] * 5
+        and by["noise_max=0"]["se_err_pct_median"]["learned"] is None
+    )
+    # the artifact's headline numbers are the refined answer's
+    assert doc["excess_pct"] == pytest.approx(by["seed"]["excess_pct"][-1])
+    assert doc["permutation"]["max"] < 1e-8 and doc["skipped_conditions"] == {}  # float32 alone: ~1e-7

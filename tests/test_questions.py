@@ -339,3 +339,57 @@ def test_a_users_own_datasets_runs_and_studies_get_findings_with_sources():
     assert study.answer.startswith("adam") and study.value == 1.5
     assert study.source == "results/convergence/my_study/summary.json#/runs/2/time_to_tolerance/seconds"
     assert own.findings(questions.Artifacts({}), questions.asked("all")) == []
+
+
+def _refined_artifacts(worst_final):
+    """Seed 000's artifacts with a moments_mlp and a self-refining encoder (5 passes) on four conditions."""
+    conds = {"seed": {"n": 100}, "n=5": {"n": 5}, "n=10": {"n": 10}, "n=1000": {"n": 1000}}
+
+    def cond(pcts, se=0.4):
+        return {
+            "datasets": 100,
+            "excess_pct": pcts,
+            "excess_mean": [p / 100 for p in pcts],
+            "slope_rel_err_median": [0.0] * len(pcts),
+            "step_median": [0.0] * (len(pcts) - 1),
+            "contraction_median": 0.03,
+            "contraction_p95": 0.2,
+            "not_contracting": 3,
+            "se_err_pct_median": {"learned": se, "refined": 1e-9},
+        }
+
+    refine = {
+        "passes": 5,
+        "flops_per_dataset": [1000, 2000, 3000, 4000, 5000, 6000],
+        "by_condition": {
+            "seed": cond([0.7, 1e-4, 1e-8, 1e-11, 1e-14, 1e-15]),
+            "n=5": cond([300.0, 70, 30, 20, 12, 8]),
+            "n=10": cond([30.0, 3, 1, 0.5, 0.2, 0.1]),
+            "n=1000": cond([0.3, 1e-4, 1e-8, 1e-11, 1e-12, worst_final], se=0.8),
+        },
+    }
+    base = {"params": 100, "train_seconds": 8.0, "flops_per_dataset": 500, "permutation": {"max": 1e-14}}
+    mlp = {**base, "kind": "moments", "spec": {"encoder": {}}, "conditions": {"seed": {"excess_pct": 0.08}}}
+    refined = {**base, "kind": "moments", "spec": {"encoder": {"refine": 5}}, "refine": refine}
+    refined["conditions"] = {"seed": {"excess_pct": 1e-15}}
+    refs = {"conditions": conds}
+    return Artifacts({"amortized": {"moments_mlp": mlp, "moments_refined": refined, "references": refs}})
+
+
+def test_000_refined_rows_take_the_worst_condition_with_n_of_at_least_30_and_say_whether_targets_hold():
+    from reglab.questions.seed000 import built_in, refined_rows
+
+    rows = {r.quantity: r for r in refined_rows(_refined_artifacts(3e-9))}
+    worst = rows["refined_worst_n30_excess_pct"]
+    assert worst.reglab == 3e-9 and "n=1000" in worst.verdict and "met" in worst.verdict
+    assert worst.source.endswith("#/refine/by_condition/n=1000/excess_pct/5")
+    assert rows["refined_n10_excess_pct"].reglab == 0.1 and "met" in rows["refined_n10_excess_pct"].verdict
+    se = rows["refined_worst_n30_se_err_pct"]  # the worst of 0.4% and 0.8%, in % as its artifact has it
+    assert se.reglab == 0.8 and se.source.endswith("#/refine/by_condition/n=1000/se_err_pct_median/learned")
+    missed = {r.quantity: r for r in refined_rows(_refined_artifacts(2e-6))}["refined_worst_n30_excess_pct"]
+    assert "missed" in missed.verdict
+    table = built_in(_refined_artifacts(3e-9))
+    assert [r["name"] for r in table] == ["moments_mlp"] + [f"moments_refined K={k}" for k in (0, 1, 2, 3, 5)]
+    k3 = table[4]
+    assert k3["flops"] == 4000 and k3["conditions"]["n=10"]["value"] == 0.5
+    assert k3["conditions"]["n=10"]["source"].endswith("by_condition/n=10/excess_pct/3")

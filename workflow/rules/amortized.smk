@@ -3,7 +3,7 @@
 
 AMORTIZED = config["amortized"]
 ENCODERS = sorted(AMORTIZED["encoders"])
-AMORTIZED_FIGURES = ["curves", "conditions", "permutation", "plane"]
+AMORTIZED_FIGURES = ["curves", "conditions", "permutation", "plane", "built_in"]
 
 
 for _enc in ENCODERS:
@@ -118,6 +118,13 @@ rule figures_amortized:
             category="Seed 000: amortized regression",
             subcategory="encoders",
             labels={"figure": "predicted vs OLS coefficients"},
+        ),
+        built_in=report(
+            "results/figures/amortized/built_in.png",
+            caption="../../report/captions/amortized_built_in.rst",
+            category="Seed 000: amortized regression",
+            subcategory="encoders",
+            labels={"figure": "how much must be built in"},
         ),
     log:
         "results/logs/figures/amortized.log",

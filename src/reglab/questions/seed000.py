@@ -16,6 +16,7 @@ from reglab.core.numbers import sig
 from reglab.questions.base import Artifacts, Finding, Question, Row, finding_from_row, row_by
 
 SEED_LSTM = "lstm_seed"
+SEED_KEY = "seed"  # the seed condition's key in the amortized artifacts (reglab.studies.amortized)
 #: cause -> (baseline encoder, changed encoder, what changed)
 ABLATIONS: dict[str, tuple[str, str, str | None]] = {
     "scale": ("lstm_seed", "lstm_normalized", "per-dataset standardization of x and y"),
@@ -24,7 +25,22 @@ ABLATIONS: dict[str, tuple[str, str, str | None]] = {
     "matrix_inverse": ("moments_mlp", "moments", "a head linear in y, so only M(XᵀX) ≈ (XᵀX)⁻¹ is learned"),
 }
 SET_ENCODERS = ("deepsets", "set_transformer", "moments_mlp", "moments")
-ENCODERS = ("lstm_seed", "lstm_narrow", "lstm_normalized", "lstm_budget", *SET_ENCODERS, "unrolled")
+REFINED = "moments_refined"
+ENCODERS = ("lstm_seed", "lstm_narrow", "lstm_normalized", "lstm_budget", *SET_ENCODERS, "unrolled", REFINED)
+#: the table "how much must be built in": (encoder, what it builds in), in order of what is built in
+BUILT_IN = (
+    ("lstm_seed", "nothing: a sequence model on raw rows"),
+    ("lstm_normalized", "scale equivariance (per-dataset standardization)"),
+    ("deepsets", "+ permutation invariance (a set encoder)"),
+    ("set_transformer", "+ permutation invariance with attention between rows"),
+    ("moments_mlp", "+ sufficient statistics (XᵀX/n, Xᵀy/n as features)"),
+    ("moments", "+ linearity in y (only M(XᵀX) ≈ (XᵀX)⁻¹ is learned)"),
+    ("unrolled", "the least-squares gradient and its iteration (27 learned numbers)"),
+    (REFINED, "+ a fixed point: the network applied to its own residual"),
+)
+REFINED_ROWS = ("refined_worst_n30_excess_pct", "refined_n10_excess_pct", "refined_worst_n30_se_err_pct")
+#: refinement passes the table shows (those the encoder ran, up to its refine)
+TABLE_PASSES = (1, 2, 3, 5)
 CRITERION_FAIL = (
     "the seed's claim 'not giving very nice results': loss at least 10x the per-dataset OLS floor"
 )
@@ -129,7 +145,119 @@ def answer(art: Artifacts) -> list[str]:
             "iteration, and learns only the step matrices, so it is OLS solved approximately rather than "
             "learned."
         )
+    out += [t for t in (_refine_sentence(art), _built_in_sentence(art)) if t]
     return out
+
+
+def _n_of(art: Artifacts, key: str) -> int | None:
+    cond = ((art.amortized.get("references") or {}).get("conditions") or {}).get(key)
+    return None if cond is None else cond["n"]
+
+
+def refined_numbers(art: Artifacts) -> dict[str, Any] | None:
+    """The self-refining encoder's decisive numbers: its final excess at the seed's setting, the worst
+    over the held-out conditions with n >= 30 (where the floor is not 0) and which, n = 10 and n = 5 with
+    their contraction, its learned standard errors' worst median error at n >= 30 (learned and refined)."""
+    doc = art.amortized.get(REFINED)
+    ref = (doc or {}).get("refine")
+    if not ref:
+        return None
+    by, K = ref["by_condition"], ref["passes"]
+    big = {k: v for k, v in by.items() if (_n_of(art, k) or 0) >= 30 and v["excess_pct"][-1] is not None}
+    worst = max(big, key=lambda k: big[k]["excess_pct"][-1]) if big else None
+    se: dict[str, Any] = {}
+    for label in ("learned", "refined"):
+        have = {k: v["se_err_pct_median"][label] for k, v in big.items()}
+        have = {k: v for k, v in have.items() if v is not None}
+        key = max(have, key=have.__getitem__) if have else None
+        se[label] = None if key is None else have[key]
+        se[label + "_key"] = key
+    return {
+        "passes": K,
+        "seed": by.get(SEED_KEY),
+        "worst_key": worst,
+        "worst": big[worst]["excess_pct"][-1] if worst else None,
+        "worst_pass0": max((v["excess_pct"][0] for v in big.values()), default=None),
+        "conditions_n30": len(big),
+        "n10": by.get("n=10"),
+        "n5": by.get("n=5"),
+        "se": se,
+        "doc": doc,
+    }
+
+
+def _contraction(c: Mapping[str, Any]) -> str:
+    med, p95 = c["contraction_median"], c["contraction_p95"]
+    return (
+        f"median contraction {'—' if med is None else sig(med, 2)}, 95th percentile "
+        f"{'—' if p95 is None else sig(p95, 2)}, {c['not_contracting']} of {c['datasets']} datasets not "
+        "contracting"
+    )
+
+
+def _refine_sentence(art: Artifacts) -> str | None:
+    r = refined_numbers(art)
+    if r is None or r["seed"] is None:
+        return None
+    doc, seed, K = r["doc"], r["seed"], r["passes"]
+    text = (
+        f"A fixed point: {REFINED} ({doc['params']:,} parameters, {doc['train_seconds']:.0f} s of training) "
+        f"is {_pct(seed['excess_pct'][0])} over the floor alone. Applied {K} more times to its own residual "
+        "(the residual's standardized moments, in float64, through the same network), each pass multiplies "
+        f"the error by a median {sig(seed['contraction_median'], 2)}; after {K} passes it is "
+        f"{_pct(seed['excess_pct'][-1])} over the floor at the seed's setting and at most {_pct(r['worst'])} "
+        f"over the {r['conditions_n30']} held-out conditions with n ≥ 30 ({r['worst_key']} the worst; "
+        f"{_pct(r['worst_pass0'])} at worst before the passes)"
+    )
+    for key, c in (("n = 10", r["n10"]), ("n = 5", r["n5"])):
+        if c:
+            text += f"; at {key} {_pct(c['excess_pct'][-1])} ({_contraction(c)})"
+    se = r["se"]
+    if se["learned"] is not None:
+        text += (
+            ". Read on the unit vectors, the network is a learned inverse of the standardized Gram: with the "
+            f"residual variance it gives standard errors within {sig(se['learned'], 2)}% of OLS's (the "
+            f"worst median over the conditions with n ≥ 30), {sig(se['refined'], 2)}% once refined the "
+            "same way"
+        )
+    perm = doc.get("permutation")
+    if perm:
+        text += f"; shuffling a dataset's rows changes its β by at most {sig(perm['max'], 2)} of its norm"
+    return text + "."
+
+
+def _built_in_sentence(art: Artifacts) -> str | None:
+    """Which property buys which order of magnitude, at the seed's setting, from the built-in table."""
+    rows = {r["name"]: r for r in built_in(art)}
+    steps = (
+        ("scale equivariance", "lstm_seed", "lstm_normalized"),
+        ("permutation invariance", "lstm_normalized", "deepsets"),
+        ("sufficient statistics", "deepsets", "moments_mlp"),
+        (
+            "a fixed point",
+            "moments_mlp",
+            f"{REFINED} K={max((r['passes'] or 0) for r in rows.values()) if rows else 0}",
+        ),
+    )
+    parts = []
+    for what, a, b in steps:
+        va, vb = (((rows.get(x) or {}).get("conditions") or {}).get(SEED_KEY) for x in (a, b))
+        if not va or not vb or va["unit"] != "%" or vb["unit"] != "%" or va["value"] <= 0:
+            continue
+        ratio = max(vb["value"], 1e-16) / va["value"]
+        parts.append(
+            f"{what} ({a} → {b}) {_pct(va['value'])} → {_pct(vb['value'])}, "
+            f"{-math.log10(ratio):.1f} orders of magnitude"
+        )
+    if not parts:
+        return None
+    return (
+        "How much must be built in (the table below; excess over the floor at the seed's setting): "
+        + "; ".join(parts)
+        + ". Each property removes something the network would otherwise have to learn; only the fixed point "
+        "removes the network's own float32 accuracy from the answer, and with it the dependence on the "
+        "training distribution."
+    )
 
 
 def _precision_sentence(art: Artifacts, best: str, refs: Mapping[str, Any]) -> str | None:
@@ -209,6 +337,7 @@ def rows(art: Artifacts) -> list[Row]:
                 "best_encoder_val_loss",
                 "best_encoder_name",
                 "best_encoder_excess_pct",
+                *REFINED_ROWS,
             )
         ]
     floor, mean_only = summary["ols_floor_loss"], summary["intercept_only_loss"]
@@ -277,7 +406,7 @@ def rows(art: Artifacts) -> list[Row]:
             Row("000", q, nan, None, floor, "not run: no learned encoder", "", "")
             for q in ("best_encoder_val_loss", "best_encoder_name", "best_encoder_excess_pct")
         ]
-        return out
+        return out + refined_rows(art)
     pct = summary["best_encoder_excess_pct"]
     crit = "within 0.5% mean excess over the OLS floor at n = 100"
     verdict = (
@@ -320,6 +449,61 @@ def rows(art: Artifacts) -> list[Row]:
             src("summary", "best_encoder_excess_pct"),
         ),
     ]
+    return out + refined_rows(art)
+
+
+def refined_rows(art: Artifacts) -> list[Row]:
+    """The self-refining encoder against the targets it was built for."""
+    r = refined_numbers(art)
+    nan = math.nan
+    names = REFINED_ROWS
+    if r is None:
+        return [
+            Row("000", q, nan, None, None, f"not run: no encoder named '{REFINED}'", "", "") for q in names
+        ]
+    K = r["passes"]
+    src = lambda *p: art.source("amortized", REFINED, "refine", "by_condition", *p)  # noqa: E731
+
+    def row(q, value, target, what, criterion, method, source):
+        met = value is not None and value <= target
+        verdict = f"measured: {what} {_pct(value)} (target ≤ {target:g}%: {'met' if met else 'missed'})"
+        return Row("000", q, nan, value, target, verdict, criterion, method, source)
+
+    out = [
+        row(
+            names[0],
+            r["worst"],
+            1e-6,
+            f"after {K} passes, worst held-out condition with n ≥ 30 ({r['worst_key']})",
+            "≤ 1e-6% excess over the OLS floor at every held-out condition with n ≥ 30",
+            f"{REFINED}: max over conditions of the mean excess after the last pass",
+            src(r["worst_key"] or "", "excess_pct", K),
+        )
+    ]
+    n10 = r["n10"]
+    out.append(
+        row(
+            names[1],
+            None if n10 is None else n10["excess_pct"][-1],
+            1.0,
+            f"after {K} passes at n = 10",
+            "≤ 1% excess over the OLS floor at n = 10",
+            f"{REFINED}: mean excess after the last pass",
+            src("n=10", "excess_pct", K) if n10 else "",
+        )
+    )
+    se = r["se"]["learned"]
+    out.append(
+        row(
+            names[2],
+            se,
+            1.0,
+            "the network's own inverse (no passes), worst median over the conditions with n ≥ 30",
+            "standard errors within 1% of OLS's (median over datasets) at n ≥ 30",
+            "median over datasets and coefficients of |se/se_OLS − 1|, in %",
+            src(r["se"]["learned_key"] or "", "se_err_pct_median", "learned"),
+        )
+    )
     return out
 
 
@@ -340,6 +524,22 @@ def findings(art: Artifacts, table: list[Row]) -> list[Finding]:
             f" Standardizing each dataset and pooling its moments XᵀX/n, Xᵀy/n into a small network, "
             f"{name.reglab} gets within {best.reglab:.3g}% of the floor."
         )
+    refined = row_by(table, "refined_worst_n30_excess_pct")
+    if refined is not None and refined.reglab is not None:
+        answer_text += (
+            " Applying such a network to its own residual makes it the preconditioner of an iteration whose "
+            f"fixed point is OLS: at worst {_pct(refined.reglab)} over the floor on the held-out conditions "
+            "with n ≥ 30, those far outside its training ranges of n, scale and x included."
+        )
+        return [
+            finding_from_row(
+                QUESTION,
+                refined,
+                _QUESTION_LINE,
+                answer_text,
+                label="self-refining encoder's worst excess over the OLS floor, n ≥ 30 (%)",
+            )
+        ]
     return [
         finding_from_row(
             QUESTION,
@@ -367,3 +567,70 @@ QUESTION = Question(
     rows=rows,
     findings=findings,
 )
+
+
+# --------------------------------------------------------------------------- how much must be built in
+
+
+def _cell(m: Mapping[str, Any] | None, source, k: int | None = None) -> dict[str, Any] | None:
+    """A condition's number: the excess over the floor in %, or, where the floor is 0 (noise-free data),
+    the absolute gap (mean loss − floor); ``k`` picks a refinement pass; ``source(field, *index)`` names
+    it."""
+    if not m:
+        return None
+    idx = () if k is None else (k,)
+    pick = (lambda v: v) if k is None else (lambda v: v[k] if v is not None and k < len(v) else None)
+    for field, unit in (("excess_pct", "%"), ("excess_mean", "abs")):
+        v = pick(m.get(field))
+        if v is not None:
+            return {"value": v, "unit": unit, "source": source(field, *idx)}
+    return None
+
+
+def built_in(art: Artifacts) -> list[dict[str, Any]]:
+    """One row per entry of :data:`BUILT_IN` present (the refined encoder once per pass of
+    :data:`TABLE_PASSES` it ran, and its pass 0): parameters, training seconds, FLOPs per dataset at
+    n = 100 and, per condition, the excess over the floor (%) or, where the floor is 0, the absolute gap."""
+    out = []
+    for name, what in BUILT_IN:
+        doc = art.amortized.get(name)
+        if doc is None:
+            continue
+        base = {
+            "name": name,
+            "built_in": what,
+            "params": doc["params"],
+            "train_seconds": doc["train_seconds"],
+            "flops": doc.get("flops_per_dataset"),
+            "passes": None,
+        }
+        ref = doc.get("refine")
+        if not ref:
+            cells = {
+                key: _cell(m, lambda *p, key=key: art.source("amortized", name, "conditions", key, *p))
+                for key, m in doc["conditions"].items()
+            }
+            out.append(
+                {**base, "conditions": cells, "source": art.source("amortized", name, "flops_per_dataset")}
+            )
+            continue
+        K = ref["passes"]
+        for k in (0, *[p for p in TABLE_PASSES if p <= K]):
+            cells = {
+                key: _cell(
+                    m, lambda *p, key=key: art.source("amortized", name, "refine", "by_condition", key, *p), k
+                )
+                for key, m in ref["by_condition"].items()
+            }
+            out.append(
+                {
+                    **base,
+                    "name": f"{name} K={k}",
+                    "passes": k,
+                    "flops": ref["flops_per_dataset"][k],
+                    "built_in": what if k else "its network alone (0 passes)",
+                    "conditions": cells,
+                    "source": art.source("amortized", name, "refine", "flops_per_dataset", k),
+                }
+            )
+    return out

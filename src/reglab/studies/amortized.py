@@ -124,17 +124,52 @@ def _row(
 class Evaluation:
     """The held-out datasets of every condition with their OLS fits, computed once per job."""
 
-    def __init__(self, seed: int, factors: Mapping[str, Sequence[Any]], m: int):
+    def __init__(self, seed: int, factors: Mapping[str, Sequence[Any]], m: int, max_rows: int | None = None):
         self.conditions = conditions(factors)
-        self.batches = {k: held_out(seed, k, c, m) for k, c in self.conditions.items()}
+        # a condition of many rows gets fewer datasets (at most max_rows rows in all, at least one dataset)
+        self.m = {
+            k: m if max_rows is None else max(1, min(m, max_rows // c.n)) for k, c in self.conditions.items()
+        }
+        self.batches = {k: held_out(seed, k, c, self.m[k]) for k, c in self.conditions.items()}
         self.ols = {k: batched.ols(b.X, b.y) for k, b in self.batches.items()}
         self.floor = {k: batched.mse(b.X, b.y, self.ols[k]) for k, b in self.batches.items()}
 
-    def table(self, name: str, kind: str, family: str, coefficients) -> pd.DataFrame:
-        """One row per condition: the metrics of ``coefficients(X, y) -> beta``."""
+    @classmethod
+    def from_config(cls, evaluation: Mapping[str, Any], seed: int) -> Evaluation:
+        """The evaluation config ``amortized.evaluation``: ``factors``, ``m``, ``max_rows``."""
+        return cls(
+            seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)), evaluation.get("max_rows")
+        )
+
+    @staticmethod
+    def max_flops(evaluation: Mapping[str, Any]) -> float | None:
+        v = evaluation.get("max_flops")
+        return None if v is None else float(v)
+
+    def affordable(self, flops_per_dataset, max_flops: float | None) -> dict[str, str]:
+        """The conditions an encoder is *not* evaluated on, with why: its forward passes there
+        (``flops_per_dataset(n)`` times the condition's datasets) would exceed ``max_flops``."""
+        out = {}
+        for key, b in self.batches.items():
+            cost = flops_per_dataset(b.X.shape[1]) * len(b.X)
+            if max_flops is not None and cost > max_flops:
+                out[key] = (
+                    f"not evaluated: {cost:.2g} FLOPs for its {len(b.X)} datasets > max_flops {max_flops:.2g}"
+                )
+        return out
+
+    def table(self, name: str, kind: str, family: str, coefficients, skip=()) -> pd.DataFrame:
+        """One row per condition (but those in ``skip``): the metrics of ``coefficients(X, y) -> beta``."""
+        betas = {k: coefficients(b.X, b.y) for k, b in self.batches.items() if k not in skip}
+        return self.table_of(name, kind, family, betas)
+
+    def table_of(self, name: str, kind: str, family: str, betas: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """One row per condition in ``betas``: the metrics of the coefficients ``betas[condition]``."""
         rows = []
         for key, b in self.batches.items():
-            beta = np.asarray(coefficients(b.X, b.y), dtype=np.float64)
+            if key not in betas:
+                continue
+            beta = np.asarray(betas[key], dtype=np.float64)
             rows.append(
                 _row(
                     name,
@@ -229,7 +264,7 @@ def none_if_nan(v: Any) -> Any:
 
 
 def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    ev = Evaluation(seed, evaluation.get("factors", {}), int(evaluation.get("m", 1000)))
+    ev = Evaluation.from_config(evaluation, seed)
     table = evaluate_references(ev)
     seed_rows = table[table["condition"] == SEED_KEY].set_index("name")
     by_cond = {
@@ -240,6 +275,7 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
         "references": {n: {c: none_if_nan(seed_rows.loc[n, c]) for c in METRIC_COLUMNS} for n in REFERENCES},
         "by_condition": by_cond,
         "conditions": {k: c.as_dict() for k, c in ev.conditions.items()},
+        "datasets_by_condition": dict(ev.m),
         # the floor's own fits, per condition, in the result vocabulary (rank, claimed digits, residual SD)
         "floor_fits": {k: batched.fit_summary(b.X, b.y, ev.ols[k]) for k, b in ev.batches.items()},
         "m": int(evaluation.get("m", 1000)),
@@ -251,14 +287,19 @@ def run_references(*, evaluation: Mapping[str, Any], seed: int) -> tuple[dict[st
 # --------------------------------------------------------------------------- merging
 
 
+def _purely_learned(doc: Mapping[str, Any]) -> bool:
+    """An encoder whose answer is the network's alone (no hand-coded gradient steps or refinement)."""
+    return doc["kind"] != "unrolled" and not doc["spec"]["encoder"].get("refine")
+
+
 def summarize(
     encoders: Mapping[str, Mapping[str, Any]], references: Mapping[str, Any], tables: Sequence[pd.DataFrame]
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The evaluation table of every encoder and reference, and the study's summary: the seed-condition
     numbers of each, and the best learned encoder (the lowest mean loss at the seed's setting among the
-    trained encoders that are not ``unrolled``)."""
+    trained encoders that hard-code no iteration: not ``unrolled``, no ``refine`` passes)."""
     table = pd.concat(list(tables), ignore_index=True)
-    learned = {n: d for n, d in encoders.items() if d["kind"] != "unrolled" and math.isfinite(d["eval_loss"])}
+    learned = {n: d for n, d in encoders.items() if _purely_learned(d) and math.isfinite(d["eval_loss"])}
     best = min(learned, key=lambda n: learned[n]["eval_loss"]) if learned else None
     refs = references["references"]
     summary = {

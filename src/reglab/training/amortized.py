@@ -23,6 +23,11 @@ Kinds (``EncoderSpec.kind``):
 beta = M(x-features) · h, with h pooled from y times learned row features of x. Only the map from
 the design to M is learned — for ``moments`` that is the inverse of the Gram matrix.
 
+``refine: K`` (``moments`` with ``normalize``) applies the trained network K more times to its own
+residual, in float64 outside the network (:func:`reglab.linalg.batched.refine`): the head, read at the
+residual's standardized moments scaled to unit norm minus its output at 0, is a learned inverse of the
+standardized Gram, and the passes make it the preconditioner of an iteration whose fixed point is OLS.
+
 ``normalize`` standardizes x and y per dataset before the encoder and un-normalizes its output
 exactly (slopes · sy/sx, intercept from the means), so the encoder is equivariant to shifts and
 scales of x and to the scale of y; the loss is then measured in the standardized units.
@@ -47,6 +52,8 @@ ENCODER_KINDS = ("lstm", "deepsets", "set_transformer", "moments", "unrolled")
 LOSSES = ("unsupervised", "supervised")
 DATA_MODES = ("fixed", "fresh")
 POOLINGS = ("mean", "attention")
+#: attention scores held at once when an attention encoder predicts (float32: 4 bytes each)
+ATTENTION_SCORES = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class EncoderSpec:
     linear_in_y: bool = False
     normalize: bool = False
     activation: str = "gelu"
+    refine: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in ENCODER_KINDS:
@@ -70,6 +78,11 @@ class EncoderSpec:
             raise ValueError(f"pooling '{self.pooling}': expected one of {list(POOLINGS)}")
         if self.linear_in_y and self.kind in ("lstm", "unrolled"):
             raise ValueError(f"linear_in_y applies to moments, deepsets and set_transformer, not {self.kind}")
+        if self.refine < 0 or (self.refine and not (self.kind == "moments" and self.normalize)):
+            raise ValueError(
+                f"refine {self.refine}: passes >= 0, and only for kind 'moments' with normalize: true (the "
+                "passes read the network as a map from standardized moments)"
+            )
 
 
 @dataclass(frozen=True)
@@ -121,12 +134,40 @@ class Trained:
             self._predict = tf.function(
                 lambda xb, yb: _predict(model, normalize, xb, yb), reduce_retracing=True
             )
+        if self.encoder.kind == "set_transformer":  # attention holds batch x heads x n² scores
+            batch = max(1, min(batch, ATTENTION_SCORES // (X.shape[1] ** 2 * self.encoder.num_heads)))
         out = []
         for i in range(0, len(X), batch):
             xb = tf.constant(X[i : i + batch], tf.float32)
             yb = tf.constant(y[i : i + batch], tf.float32)
             out.append(self._predict(xb, yb).numpy())
         return np.concatenate(out).astype(np.float64)
+
+    def inverse(self, G: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The network as a learned inverse of the standardized Gram (``moments`` kind, standardized
+        units): its slopes for the moments ``(G, u)`` minus those for ``(G, 0)``, so 0 maps to 0. ``G``
+        (m, k, k) as :func:`reglab.linalg.batched.standardized` gives it, ``u`` (m, k)."""
+        tf, _ = tensorflow()
+        m, k = u.shape
+        gram = np.zeros((m, k + 1, k + 1))
+        gram[:, :k, :k], gram[:, k, k] = G, 1.0  # the ones column: standardized features have mean 0
+        i, j = np.triu_indices(k + 1)
+        upper = tf.constant(gram[:, i, j], tf.float32)
+        head = self.model.moments_head
+        pad = np.zeros((m, 1))
+        at_u = head(upper, tf.constant(np.concatenate([u, pad], 1), tf.float32)).numpy()
+        at_0 = head(upper, tf.constant(np.zeros((m, k + 1)), tf.float32)).numpy()
+        return (at_u[:, :k] - at_0[:, :k]).astype(np.float64)
+
+    def refined(self, X: np.ndarray, y: np.ndarray) -> batched.Refinement:
+        """The encoder's answer (pass 0) and ``refine`` passes of it on its own residual."""
+        return batched.refine(X, y, self.coefficients(X, y), self.inverse, self.encoder.refine)
+
+    def inverse_gram(self, X: np.ndarray, passes: int = 0) -> np.ndarray:
+        """(m, k, k) the network's inverse of each dataset's standardized Gram (its output on the unit
+        vectors), refined ``passes`` times on its own residual ``I − G·V``."""
+        _, _, _, G = batched.standardized(X)
+        return batched.refine_inverse(G, self.inverse, passes)
 
 
 # --------------------------------------------------------------------------- building
@@ -213,6 +254,12 @@ def _model_class():
                 else:
                     self.head = _mlp(keras, s.head_width, s.head_depth, d, act, "head")
 
+        def moments_head(self, upper, xty):
+            """``moments``: beta from the Gram's upper triangle and Xᵀy/n (standardized when normalized)."""
+            if self.spec.linear_in_y:
+                return tf.einsum("bij,bj->bi", tf.reshape(self.head(upper), (-1, self.d, self.d)), xty)
+            return self.head(tf.concat([upper, xty], -1))
+
         def _rows(self, h):
             s = self.spec
             if s.kind == "deepsets":
@@ -244,10 +291,7 @@ def _model_class():
                         grad = 2.0 * (tf.einsum("bij,bj->bi", gram, beta) - xty)
                         beta = beta - tf.einsum("ij,bj->bi", self.P[k], grad)
                     return beta
-                upper = _upper(tf, gram, d)
-                if s.linear_in_y:
-                    return tf.einsum("bij,bj->bi", tf.reshape(self.head(upper), (-1, d, d)), xty)
-                return self.head(tf.concat([upper, xty], -1))
+                return self.moments_head(_upper(tf, gram, d), xty)
             if s.linear_in_y:
                 h = self._rows(x)
                 g = tf.reduce_mean(h, axis=1)
@@ -277,6 +321,61 @@ def build(spec: EncoderSpec, d: int, seed: int):
     model = _model_class()(spec, d)
     model(tf.zeros((1, 4, d)))
     return model
+
+
+# --------------------------------------------------------------------------- cost
+
+
+def _dense(a: int, b: int) -> int:
+    return 2 * a * b
+
+
+def _mlp_flops(inp: int, width: int, depth: int, out: int) -> int:
+    sizes = [inp] + [width] * depth + [out]
+    return sum(_dense(a, b) for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def flops(spec: EncoderSpec, d: int, n: int) -> int:
+    """Floating-point operations of one forward pass on one dataset of ``n`` rows (``d`` coefficients),
+    a multiply-add counted as 2, from the layer sizes: dense, recurrent and attention products, the
+    moments' sums, the refinement's residuals and head calls. Activations, norms and biases are left out
+    (a few per cent of the dense layers' count)."""
+    s, k = spec, d - 1
+    moments = 2 * n * (d * (d + 1) // 2 + d)  # the Gram's upper triangle and Xᵀy
+    if s.kind == "lstm":
+        total, inp = 0, d
+        for _ in range(s.depth):
+            total += 2 * n * 4 * _dense(inp + s.width, s.width)  # two directions, four gates per step
+            inp = 2 * s.width
+        return total + _mlp_flops(inp, s.head_width, s.head_depth, d)
+    if s.kind == "unrolled":
+        return moments + s.unroll_steps * 2 * _dense(d, d)
+    if s.kind == "moments":
+        tri = d * (d + 1) // 2
+        head = (
+            _mlp_flops(tri, s.head_width, s.head_depth, d * d) + _dense(d, d)
+            if s.linear_in_y
+            else _mlp_flops(tri + d, s.head_width, s.head_depth, d)
+        )
+        # each pass: the residual and its moments (2nd + 2nk), the head at the moments and at 0
+        return moments + head + s.refine * (2 * n * d + 2 * n * k + 2 * head)
+    inp = k if s.linear_in_y else d
+    if s.kind == "deepsets":
+        rows = n * _mlp_flops(inp, s.width, s.depth - 1, s.width)
+    else:  # set_transformer: embedding, then per block four projections, scores and mixing, the FFN
+        rows = n * _dense(inp, s.width)
+        block = n * (
+            4 * _dense(s.width, s.width) + _dense(s.width, 2 * s.width) + _dense(2 * s.width, s.width)
+        )
+        rows += s.depth * (block + 2 * 2 * n * n * s.width)
+        if s.pooling == "attention" and not s.linear_in_y:
+            rows += 2 * n * _dense(s.width, s.width) + 2 * _dense(s.width, s.width) + 2 * 2 * n * s.width
+    if s.linear_in_y:
+        rows += n * (_dense(s.width, s.width) + 2 * s.width)
+        return (
+            rows + _mlp_flops(s.width, s.head_width, s.head_depth, d * (s.width + 1)) + _dense(s.width + 1, d)
+        )
+    return rows + _mlp_flops(s.width, s.head_width, s.head_depth, d)
 
 
 # --------------------------------------------------------------------------- forward and losses

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reglab.questions.seed000 import answer
+from reglab.questions.seed000 import answer, built_in
 from reglab.report.inputs import Inputs
 from reglab.report.sections.base import Section
 
@@ -28,6 +28,8 @@ def build(inputs: Inputs) -> dict[str, Any] | None:
         "conditions": conditions,
         "best": summary["best_encoder"],
         "m": refs["m"],
+        "datasets_by_condition": refs.get("datasets_by_condition", {}),
+        "built_in": built_in(art),
         "figures": inputs.figures("amortized").get("amortized", {}),
     }
 
