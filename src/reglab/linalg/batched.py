@@ -201,6 +201,17 @@ def standardized(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return z, mx, sx, np.einsum("mni,mnj->mij", z, z) / X.shape[1]
 
 
+Inverse = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (G, u) -> approximately G⁻¹u, row by row
+
+
+def _step(G: np.ndarray, r: np.ndarray, inverse: Inverse) -> np.ndarray:
+    """``ρ · inverse(G, r/ρ)`` per row, ``ρ = |r|`` (0 where ``r = 0``): a learned inverse applied at unit
+    norm, the scale it was trained at, and scaled back."""
+    rho = np.linalg.norm(r, axis=1)
+    safe = np.where(rho > 0, rho, 1.0)
+    return np.where((rho > 0)[:, None], rho[:, None] * inverse(G, r / safe[:, None]), 0.0)
+
+
 def refine(
     X: np.ndarray,
     y: np.ndarray,
@@ -224,9 +235,7 @@ def refine(
     for _ in range(passes):
         e = y - predictions(X, beta)
         r = np.einsum("mnk,mn->mk", z, e) / X.shape[1]
-        rho = np.linalg.norm(r, axis=1)
-        safe = np.where(rho > 0, rho, 1.0)
-        delta = np.where((rho > 0)[:, None], rho[:, None] * inverse(G, r / safe[:, None]), 0.0)
+        delta = _step(G, r, inverse)
         slopes = delta / sx
         beta = beta.copy()
         beta[:, :-1] += slopes
@@ -289,8 +298,5 @@ def refine_inverse(
     for _ in range(passes + 1):
         resid = eye - G @ V
         for j in range(k):
-            r = resid[:, :, j]
-            rho = np.linalg.norm(r, axis=1)
-            safe = np.where(rho > 0, rho, 1.0)
-            V[:, :, j] += np.where((rho > 0)[:, None], rho[:, None] * inverse(G, r / safe[:, None]), 0.0)
+            V[:, :, j] += _step(G, resid[:, :, j], inverse)
     return V
