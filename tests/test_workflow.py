@@ -329,6 +329,26 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_numerical_jobs_of_a_small_dataset_hold_one_thread(tmp_path):
+    """``threads`` reaches the closed form of a dataset of 10^6 cells; a small one's runs at one thread."""
+    data = tmp_path / "results" / "data"
+    data.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.random((200_000, 5)), columns=list("abcde")).to_parquet(data / "collinear.parquet")
+    pd.DataFrame(rng.random((10, 3)), columns=list("abc")).to_parquet(data / "collinear_toy.parquet")
+    over = tmp_path / "threads.yaml"
+    over.write_text("threads: 2\n")
+    result = snakemake(tmp_path, "-n", configfiles=[over])
+    assert result.returncode == 0, result.stderr[-3000:]
+    threads = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout + result.stderr):
+        if m := re.search(r"rule (closed_form|diagnostics):\s+input: results/data/(\w+)\.parquet", block):
+            found = re.search(r"threads: (\d+)", block)
+            threads[m.groups()] = int(found.group(1)) if found else 1
+    assert threads[("closed_form", "collinear")] == threads[("diagnostics", "collinear")] == 2
+    assert threads[("closed_form", "collinear_toy")] == threads[("diagnostics", "collinear_toy")] == 1
+
+
 def test_user_dataset_via_extra_configfile(run_dir, tmp_path):
     csv = run_dir / "mine.csv"
     csv.write_text("x1,x2,y\n1,0,1.5\n2,1,2.5\n3,0,3.9\n4,1,5.2\n5,3,6.1\n")

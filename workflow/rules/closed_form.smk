@@ -12,7 +12,7 @@ rule closed_form:
         benchmark_file("data", "closed_form", "{dataset}")
     conda:
         "../../envs/numerical.yaml"
-    threads: config["threads"]
+    threads: blas_threads
     resources:
         **job_resources("data"),
     params:

@@ -87,7 +87,7 @@ rule convergence_references:
         benchmark_file("data", "convergence_references", "{study}")
     conda:
         "../../envs/keras.yaml"
-    threads: config["threads"]
+    threads: blas_threads
     resources:
         **job_resources("data"),
     params:

@@ -12,7 +12,7 @@ rule diagnostics:
         benchmark_file("data", "diagnostics", "{dataset}")
     conda:
         "../../envs/numerical.yaml"
-    threads: config["threads"]
+    threads: blas_threads
     resources:
         **job_resources("data"),
     params:
