@@ -1,5 +1,8 @@
 """Adapter: train a dataset's Keras runs in one process (TensorFlow imported once), each into its own JSON
-document and history table; a run whose memo key (entry, inputs, seed, code) is unchanged is restored."""
+document and history table; a run whose memo key (entry, inputs, seed, code) is unchanged is restored. Then
+the dataset's history table, merged from its runs' (as the ``keras_history`` job does on a cluster)."""
+
+import pandas as pd
 
 from reglab.core import memo
 from reglab.core.io import read_json, write_json, write_parquet
@@ -27,3 +30,5 @@ with log_to(snakemake.log[0], snakemake):
         )
 
     print(memo.said(memo.run_units(memo.Memo(snakemake.params.memo), units, train)))
+    histories = [pd.read_parquet(p) for p in snakemake.output.histories]
+    write_parquet(snakemake.output.history, keras_runs.merge_histories(histories))

@@ -203,7 +203,6 @@ def test_changing_one_dataset_reruns_only_its_jobs(run_dir, tmp_path):
             ("figures_dataset", "collinear"),
             ("report", ""),
             ("keras_runs_collinear", ""),  # a local run packs a dataset's runs (pack_jobs: auto)
-            ("keras_history", "collinear"),
             ("figures_keras", "collinear"),
         ]
     )
@@ -266,7 +265,6 @@ RERUN_SCOPES = {
         _add_run,
         [
             ("keras_runs_fuel", ""),
-            ("keras_history", "dataset=fuel"),
             ("figures_keras", "dataset=fuel"),
             # no seed question reads the new run, but the packed job rewrites its dataset's other runs
             # (restored byte for byte) and the reproduction table reads those (a second's work)
@@ -277,7 +275,6 @@ RERUN_SCOPES = {
         _change_run,
         [
             ("keras_runs_fuel", ""),
-            ("keras_history", "dataset=fuel"),
             ("figures_keras", "dataset=fuel"),
             ("reproduction", ""),
         ],
@@ -777,7 +774,6 @@ def test_the_example_study_plans_only_its_own_jobs_and_warns_of_no_seed(example_
         "diagnostics",
         "figures_dataset",
         "keras_runs_cars",
-        "keras_history",
         "figures_keras",
         "convergence_groups_cars_optimizers",
         "convergence_references",

@@ -1,7 +1,8 @@
 # Stage 3a: Keras training. On a cluster one job per run (all its repeats), so adding or changing a run
 # reruns only that run's job; its config entry reaches it through params. On a local run (pack_jobs) one
-# job per dataset trains its runs in one process and its memo keeps the same rerun unit. One merge job per
-# dataset puts its runs' histories into one table.
+# job per dataset trains its runs in one process and its memo keeps the same rerun unit. A dataset's runs'
+# histories go into one table: written by the packed job itself, or on a cluster by one merge job per
+# dataset (one job fewer on a one-run change: its chain to the report is a second shorter).
 
 KERAS_RUNS = config["keras"]["runs"]
 KERAS_DATASETS = sorted({run["dataset"] for run in KERAS_RUNS.values()})
@@ -28,6 +29,7 @@ if packed():
             output:
                 docs=[f"results/keras/{_dataset}/{r}.json" for r in _runs],
                 histories=[f"results/keras/{_dataset}/history/{r}.parquet" for r in _runs],
+                history=f"results/keras/{_dataset}/history.parquet",  # the merge, here: no job of its own
             log:
                 f"results/logs/keras/{_dataset}/runs.log",
             benchmark:
@@ -70,25 +72,24 @@ else:
         script:
             "../../scripts/keras_run.py"
 
-
-rule keras_history:
-    input:
-        histories=keras_history_files,
-    output:
-        "results/keras/{dataset}/history.parquet",
-    log:
-        "results/logs/keras/{dataset}/history.log",
-    benchmark:
-        benchmark_file("light", "keras_history", "{dataset}")
-    localrule: True
-    conda:
-        "../../envs/keras.yaml"
-    resources:
-        **job_resources("light"),
-    params:
-        code=code("keras_history"),
-    script:
-        "../../scripts/keras_history.py"
+    rule keras_history:
+        input:
+            histories=keras_history_files,
+        output:
+            "results/keras/{dataset}/history.parquet",
+        log:
+            "results/logs/keras/{dataset}/history.log",
+        benchmark:
+            benchmark_file("light", "keras_history", "{dataset}")
+        localrule: True
+        conda:
+            "../../envs/keras.yaml"
+        resources:
+            **job_resources("light"),
+        params:
+            code=code("keras_history"),
+        script:
+            "../../scripts/keras_history.py"
 
 
 rule figures_keras:
