@@ -12,7 +12,7 @@ with log_to(snakemake.log[0], snakemake):
     data = datasets.load(snakemake.input.data)
     fixed = amortized.training_batch(data.frame, data.features, data.target, data.truth)
     doc, table, history = amortized_encoder.run_encoder(
-        snakemake.params.name,
+        snakemake.wildcards.encoder,
         snakemake.params.encoder,
         evaluation=snakemake.params.evaluation,
         seed=snakemake.params.seed,

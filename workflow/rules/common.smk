@@ -214,6 +214,19 @@ def streaming_inputs(dataset):
     return [spec["path"]]
 
 
+def stream_spec(wildcards):
+    """A streamed dataset's own config entry (canonical key order), for its shard jobs' params."""
+    return canonical(config["datasets"][wildcards.stream])
+
+
+def stream_inputs(wildcards):
+    return streaming_inputs(wildcards.stream)
+
+
+def shard_index(wildcards):
+    return int(wildcards.shard)
+
+
 def scale_refinements(dataset, shards):
     """The refinement statistics a streamed dataset's solve job reads: one per shard when the merge job (a
     checkpoint) says the first pass leaves digits at risk, else none (the second scatter does not run)."""
@@ -232,7 +245,9 @@ def scale_refinements(dataset, shards):
 ENCODER_COST_RANK = {"lstm": 3, "moments": 2, "set_transformer": 2, "deepsets": 1, "unrolled": 0}
 
 
-def encoder_priority(entry):
+def encoder_priority(wildcards):
+    """``priority:`` of an encoder's job, from its config entry's kind (and depth)."""
+    entry = config["amortized"]["encoders"][wildcards.encoder]
     stacked = entry["kind"] == "lstm" and int(entry.get("depth", 2)) > 1
     return ENCODER_COST_RANK.get(entry["kind"], 0) + int(stacked)
 

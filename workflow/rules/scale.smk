@@ -6,58 +6,79 @@
 SCALE = config["scale"]
 
 
+wildcard_constraints:
+    stream="|".join(STREAMING) if STREAMING else "^$",
+    shard=r"\d{3}",
+
+
+# One wildcard rule per scatter step (one job per shard; a cluster submits a rule's shards as one job
+# array): write a shard of a dataset of kind large, its least-squares statistic, its refinement.
+rule large_shard:
+    output:
+        "results/large/{stream}/part-{shard}.parquet",
+    log:
+        "results/logs/large/{stream}_{shard}.log",
+    benchmark:
+        benchmark_file("stream", "large_shard", "{stream}/{shard}")
+    conda:
+        "../../envs/numerical.yaml"
+    resources:
+        **job_resources("stream"),
+    params:
+        spec=stream_spec,
+        shard=shard_index,
+        seed=config["seed"],
+        code=code("large_shard"),
+    script:
+        "../../scripts/large_shard.py"
+
+
+rule scale_shard:
+    input:
+        data=stream_inputs,
+    output:
+        "results/scale/{stream}/stat-{shard}.json",
+    log:
+        "results/logs/scale/{stream}_{shard}.log",
+    benchmark:
+        benchmark_file("stream", "scale_shard", "{stream}/{shard}")
+    conda:
+        "../../envs/numerical.yaml"
+    resources:
+        **job_resources("stream"),
+    params:
+        spec=stream_spec,
+        shard=shard_index,
+        code=code("scale_shard"),
+    script:
+        "../../scripts/scale_shard.py"
+
+
+rule scale_refine:
+    input:
+        merged="results/scale/{stream}/merged.json",
+        data=stream_inputs,
+    output:
+        "results/scale/{stream}/refine-{shard}.json",
+    log:
+        "results/logs/scale/{stream}_refine_{shard}.log",
+    benchmark:
+        benchmark_file("stream", "scale_refine", "{stream}/{shard}")
+    conda:
+        "../../envs/numerical.yaml"
+    resources:
+        **job_resources("stream"),
+    params:
+        spec=stream_spec,
+        shard=shard_index,
+        code=code("scale_refine"),
+    script:
+        "../../scripts/scale_refine.py"
+
+
 for _ds in STREAMING:
     _spec = canonical(config["datasets"][_ds])
-    _source = streaming_source(_ds)
     _shards = int(_spec.get("shards") or 1)
-
-    if _spec.get("kind") == "large":
-        for _i in range(_shards):
-
-            rule:
-                name:
-                    f"large_{_ds}_{_i}"
-                output:
-                    f"{_source}/part-{_i:03d}.parquet",
-                log:
-                    f"results/logs/large/{_ds}_{_i}.log",
-                benchmark:
-                    benchmark_file("stream", f"large_{_ds}_{_i}")
-                conda:
-                    "../../envs/numerical.yaml"
-                resources:
-                    **job_resources("stream"),
-                params:
-                    spec=_spec,
-                    shard=_i,
-                    seed=config["seed"],
-                    code=code("large_shard"),
-                script:
-                    "../../scripts/large_shard.py"
-
-    for _i in range(_shards):
-
-        rule:
-            name:
-                f"scale_shard_{_ds}_{_i}"
-            input:
-                data=streaming_inputs(_ds),
-            output:
-                f"results/scale/{_ds}/stat-{_i:03d}.json",
-            log:
-                f"results/logs/scale/{_ds}_{_i}.log",
-            benchmark:
-                benchmark_file("stream", f"scale_shard_{_ds}_{_i}")
-            conda:
-                "../../envs/numerical.yaml"
-            resources:
-                **job_resources("stream"),
-            params:
-                spec=_spec,
-                shard=_i,
-                code=code("scale_shard"),
-            script:
-                "../../scripts/scale_shard.py"
 
     # a checkpoint: the solve's inputs depend on what the merge says (second scatter or not)
     checkpoint:
@@ -80,31 +101,6 @@ for _ds in STREAMING:
             code=code("scale_merge"),
         script:
             "../../scripts/scale_merge.py"
-
-    for _i in range(_shards):
-
-        rule:
-            name:
-                f"scale_refine_{_ds}_{_i}"
-            input:
-                merged=f"results/scale/{_ds}/merged.json",
-                data=streaming_inputs(_ds),
-            output:
-                f"results/scale/{_ds}/refine-{_i:03d}.json",
-            log:
-                f"results/logs/scale/{_ds}_refine_{_i}.log",
-            benchmark:
-                benchmark_file("stream", f"scale_refine_{_ds}_{_i}")
-            conda:
-                "../../envs/numerical.yaml"
-            resources:
-                **job_resources("stream"),
-            params:
-                spec=_spec,
-                shard=_i,
-                code=code("scale_refine"),
-            script:
-                "../../scripts/scale_refine.py"
 
     rule:
         name:
