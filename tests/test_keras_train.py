@@ -11,6 +11,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from reglab.training import keras_train as kt
@@ -319,3 +320,27 @@ def test_bad_names_and_references():
         train(spec, X1, Y1, seed=1, feature_names=NAMES, references={"r": np.ones(2)})
     with pytest.raises(ValueError, match="threads"):
         kt.configure_threads(0)
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_epochs_split_across_compiled_calls_train_exactly_as_in_one(monkeypatch, patience):
+    """The epochs run in compiled calls of at most ``_CHUNK_EPOCHS``; where the calls split a run (with
+    shuffling, early stopping and validation carried over) changes no number, only the timing."""
+    spec = FitSpec(
+        "linear",
+        40,
+        0.02,
+        "sgd",
+        batch_size=2,
+        validation_split=0.2,
+        early_stopping_patience=patience,
+        repeats=2,
+    )
+    one = _fast(spec)
+    monkeypatch.setattr(kt, "_CHUNK_EPOCHS", 3)
+    split = _fast(spec)
+    assert [r.epochs_run for r in one] == [r.epochs_run for r in split]
+    for a, b in zip(one, split):
+        cols = [c for c in a.history.columns if c != "seconds"]
+        pd.testing.assert_frame_equal(a.history[cols], b.history[cols], check_exact=True)
+        assert np.array_equal(a.coef, b.coef) and a.intercept == b.intercept
