@@ -200,23 +200,12 @@ def study_group_files(ext):
     return get
 
 
-def streaming_source(dataset):
-    """Where a streamed dataset's rows are read from: the shard folder reglab writes, or the user's path."""
-    spec = config["datasets"][dataset]
-    return f"results/large/{dataset}" if spec.get("kind") == "large" else spec["path"]
-
-
 def streaming_inputs(dataset):
     """The files a streamed dataset's jobs read (each shard file, or the user's file)."""
     spec = config["datasets"][dataset]
     if spec.get("kind") == "large":
         return [f"results/large/{dataset}/part-{i:03d}.parquet" for i in range(int(spec.get("shards") or 1))]
     return [spec["path"]]
-
-
-def stream_spec(wildcards):
-    """A streamed dataset's own config entry (canonical key order), for its shard jobs' params."""
-    return canonical(config["datasets"][wildcards.stream])
 
 
 def stream_inputs(wildcards):

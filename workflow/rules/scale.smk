@@ -25,7 +25,7 @@ rule large_shard:
     resources:
         **job_resources("stream"),
     params:
-        spec=stream_spec,
+        spec=entry("datasets", "stream"),
         shard=shard_index,
         seed=config["seed"],
         code=code("large_shard"),
@@ -47,7 +47,7 @@ rule scale_shard:
     resources:
         **job_resources("stream"),
     params:
-        spec=stream_spec,
+        spec=entry("datasets", "stream"),
         shard=shard_index,
         code=code("scale_shard"),
     script:
@@ -69,7 +69,7 @@ rule scale_refine:
     resources:
         **job_resources("stream"),
     params:
-        spec=stream_spec,
+        spec=entry("datasets", "stream"),
         shard=shard_index,
         code=code("scale_refine"),
     script:
