@@ -495,6 +495,14 @@ def test_a_keras_edit_reruns_no_exact_least_squares_job(run_dir, tmp_path):
     )
 
 
+def test_a_changed_solve_rescores_the_streamed_adam_without_retraining_it(run_dir):
+    """The streamed Adam waits for the files only (so it can start before the solve): a rerun solve reruns
+    its scoring, never its training."""
+    rules = {rule for rule, _ in planned_jobs(snakemake(run_dir, "-n", "--forcerun", "scale_solve_large"))}
+    assert {"scale_solve_large", "scale_adam_score", "report"} <= rules, sorted(rules)
+    assert not [r for r in rules if r.startswith("scale_adam_large")], sorted(rules)
+
+
 def test_a_copied_project_folder_reruns_nothing(tmp_path):
     """The project run in its own folder (the workflow's folder is the working directory, as README's
     command runs it), then copied elsewhere with its results/ and .snakemake/: nothing to be done."""

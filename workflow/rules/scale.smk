@@ -1,7 +1,8 @@
 # Stage 7: seed 001's large design, streamed. A dataset of kind large is written shard by shard; each
 # shard's least-squares statistic is one job (a cluster job under --executor slurm); one merge job (a
 # checkpoint) combines them and says whether digits are at risk; only then a second scatter of one
-# refinement (TSQR) job per shard runs; one solve job answers. Keras Adam streams the same files.
+# refinement (TSQR) job per shard runs; one solve job answers. Keras Adam streams the same files (from the
+# moment they exist), and a light job scores it against the solve.
 
 SCALE = config["scale"]
 
@@ -20,6 +21,7 @@ rule large_shard:
         "results/logs/large/{stream}_{shard}.log",
     benchmark:
         benchmark_file("stream", "large_shard", "{stream}/{shard}")
+    priority: SCALE_PRIORITY
     conda:
         "../../envs/numerical.yaml"
     resources:
@@ -42,6 +44,7 @@ rule scale_shard:
         "results/logs/scale/{stream}_{shard}.log",
     benchmark:
         benchmark_file("stream", "scale_shard", "{stream}/{shard}")
+    priority: SCALE_PRIORITY
     conda:
         "../../envs/numerical.yaml"
     resources:
@@ -128,18 +131,21 @@ for _ds in STREAMING:
         script:
             "../../scripts/scale_solve.py"
 
+    # Adam needs only the files: it starts as soon as they are written (priority: its ~25 s on one core
+    # overlap the rest of the run instead of ending it alone, after the two-thread solve, which waits for
+    # two free cores); scale_adam_score sets it beside the solve's answer.
     rule:
         name:
             f"scale_adam_{_ds}"
         input:
-            ols=f"results/scale/{_ds}.json",
             data=streaming_inputs(_ds),
         output:
-            f"results/scale/{_ds}_adam.json",
+            f"results/scale/{_ds}_adam_runs.json",
         log:
             f"results/logs/scale/{_ds}_adam.log",
         benchmark:
             benchmark_file("keras", f"scale_adam_{_ds}")
+        priority: SCALE_PRIORITY
         conda:
             "../../envs/keras.yaml"
         threads: config["keras"]["threads"]  # a small model: one thread is faster, and the same bits
@@ -153,6 +159,27 @@ for _ds in STREAMING:
             code=code("scale_adam"),
         script:
             "../../scripts/scale_adam.py"
+
+
+rule scale_adam_score:
+    input:
+        runs="results/scale/{stream}_adam_runs.json",
+        ols="results/scale/{stream}.json",
+    output:
+        "results/scale/{stream}_adam.json",
+    log:
+        "results/logs/scale/{stream}_adam_score.log",
+    benchmark:
+        benchmark_file("light", "scale_adam_score", "{stream}")
+    localrule: True
+    conda:
+        "../../envs/numerical.yaml"
+    resources:
+        **job_resources("light"),
+    params:
+        code=code("scale_adam_score"),
+    script:
+        "../../scripts/scale_adam_score.py"
 
 
 register_report("scale", expand("results/scale/{dataset}.json", dataset=STREAMING))

@@ -73,18 +73,13 @@ def adam_stream(
     }
 
 
-def adam_comparison(
-    parts: Sequence[Part],
-    features: Sequence[str],
-    ols: Mapping[str, Any],
-    runs: Sequence[Mapping[str, Any]],
-    seed: int,
+def adam_runs(
+    parts: Sequence[Part], features: Sequence[str], runs: Sequence[Mapping[str, Any]], seed: int
 ) -> dict[str, Any]:
-    """Keras Dense(1) + Adam streaming ``parts`` once per configured run, each run's coefficients (slopes
-    and intercept) in correct digits (:func:`reglab.linalg.lsq.digits.lre`) against the streamed least-squares
-    fit ``ols`` (a ``results/scale/<dataset>.json`` document)."""
+    """Keras Dense(1) + Adam streaming ``parts`` once per configured run: each run's coefficients by
+    feature name, its steps, seconds and loss history. Needs no least-squares answer, so its job starts as
+    soon as the files exist (:func:`score_runs` scores it afterwards)."""
     feats = list(features)
-    reference = coef_vector(ols, feats)
     out = {}
     for run in runs:
         res = adam_stream(
@@ -95,13 +90,37 @@ def adam_comparison(
             learning_rate=float(run.get("learning_rate", 1e-3)),
             seed=seed,
         )
-        est = np.array([*res["coef"], res["intercept"]])
-        res["coef_digits"] = lre(est, reference) if np.all(np.isfinite(est)) else None
-        res["coef_digits_metric"] = METRIC
         res["coef"] = dict(zip(feats, res["coef"], strict=True))
         out[run["name"]] = res
+    return {"runs": out, "peak_rss_mb": peak_rss_mb()}
+
+
+def score_runs(doc: Mapping[str, Any], ols: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` (from :func:`adam_runs`) with each run's coefficients (slopes and intercept) in correct
+    digits (:func:`reglab.linalg.lsq.digits.lre`) against the streamed least-squares fit ``ols`` (a
+    ``results/scale/<dataset>.json`` document)."""
+    runs = {}
+    for name, res in doc["runs"].items():
+        feats = list(res["coef"])
+        est = np.array([*res["coef"].values(), res["intercept"]])
+        runs[name] = {
+            **res,
+            "coef_digits": lre(est, coef_vector(ols, feats)) if np.all(np.isfinite(est)) else None,
+            "coef_digits_metric": METRIC,
+        }
     return {
-        "runs": out,
+        "runs": runs,
         "reference": "streamed least squares (results/scale/<dataset>.json)",
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": doc["peak_rss_mb"],
     }
+
+
+def adam_comparison(
+    parts: Sequence[Part],
+    features: Sequence[str],
+    ols: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    seed: int,
+) -> dict[str, Any]:
+    """:func:`adam_runs` scored against ``ols`` by :func:`score_runs` (what the pipeline's two jobs write)."""
+    return score_runs(adam_runs(parts, features, runs, seed), ols)
