@@ -346,6 +346,31 @@ def test_numerical_jobs_of_a_small_dataset_hold_one_thread(tmp_path):
     assert threads[("closed_form", "collinear_toy")] == threads[("diagnostics", "collinear_toy")] == 1
 
 
+def test_the_longest_jobs_inputs_and_the_streamed_adam_go_first(tmp_path):
+    """The encoders' dataset, the scale stage's scatter jobs and its Adam rank above every encoder (the
+    longest jobs, which wait for that dataset); the Adam does not wait for the two-thread solve."""
+    result = snakemake(tmp_path, "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    priority, inputs = {}, {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout + result.stderr):
+        if not (m := re.match(r"(?:local)?rule (\w+):", block)):
+            continue
+        wildcards = re.search(r"wildcards: (.*)", block)
+        key = (m.group(1), wildcards.group(1) if wildcards else "")
+        found = re.search(r"priority: (\d+)", block)
+        priority[key] = int(found.group(1)) if found else 0
+        inputs[key] = found.group(1) if (found := re.search(r"input: (.*)", block)) else ""
+    encoders = [v for (rule, _), v in priority.items() if rule == "amortized_encoder"]
+    first = [
+        k
+        for k in priority
+        if k[0] in ("large_shard", "scale_adam_large") or k == ("dataset", "dataset=amortized")
+    ]
+    assert encoders and len(first) >= 3, sorted(priority)
+    assert min(priority[k] for k in first) > max(encoders), {k: priority[k] for k in first}
+    assert "results/scale/large.json" not in inputs[("scale_adam_large", "")]  # not the solve's answer
+
+
 def test_user_dataset_via_extra_configfile(run_dir, tmp_path):
     csv = run_dir / "mine.csv"
     csv.write_text("x1,x2,y\n1,0,1.5\n2,1,2.5\n3,0,3.9\n4,1,5.2\n5,3,6.1\n")

@@ -237,6 +237,12 @@ ENCODER_COST_RANK = {"lstm": 3, "moments": 2, "set_transformer": 2, "deepsets": 
 SCALE_PRIORITY = max(ENCODER_COST_RANK.values()) + 2
 
 
+def dataset_priority(wildcards):
+    """``priority:`` of a dataset's job: the encoders' dataset as early as the scale stage (a job's priority
+    does not pass to the jobs it waits for, and the encoders are the longest jobs)."""
+    return SCALE_PRIORITY if wildcards.dataset == config["amortized"]["dataset"] else 0
+
+
 def encoder_priority(wildcards):
     """``priority:`` of an encoder's job, from its config entry's kind (and depth)."""
     entry = config["amortized"]["encoders"][wildcards.encoder]

@@ -24,6 +24,7 @@ rule dataset:
         "results/logs/dataset/{dataset}.log",
     benchmark:
         benchmark_file("data", "dataset", "{dataset}")
+    priority: dataset_priority
     conda:
         "../../envs/numerical.yaml"
     resources:
