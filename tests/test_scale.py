@@ -11,7 +11,7 @@ from reglab.data import datasets, large
 from reglab.linalg.lsq.digits import lre
 from reglab.linalg.lsq.result import coef_vector
 from reglab.studies import scale
-from reglab.training.streamed import adam_comparison, adam_runs, score_runs
+from reglab.training.streamed import adam_runs
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +84,14 @@ def test_adam_streaming_is_scored_against_least_squares(shards):
     runs = [{"name": "a", "epochs": 1, "batch_size": 256}]
     trained = adam_runs(parts, features, runs, seed=1)  # the Adam job: no least squares needed
     assert "coef_digits" not in trained["runs"]["a"]
-    doc = score_runs(trained, ols)  # the scoring job
+    doc = scale.score_adam(trained, ols)  # the scoring job
     run = doc["runs"]["a"]
     assert run["steps"] == 3 * (-(-700 // 256) * 2 + -(-(2000 - 1400) // 256))  # per chunk, last batch kept
     assert run["coef_digits"] is not None and run["coef_digits"] < ols["claimed_digits"]
     est = np.array([*run["coef"].values(), run["intercept"]])
     assert run["coef_digits"] == lre(est, coef_vector(ols, features))  # the coefficients the job trained
     assert {k: v for k, v in run.items() if not k.startswith("coef_digits")} == trained["runs"]["a"]
-    assert adam_comparison(parts, features, ols, runs, seed=1)["runs"]["a"]["coef"] == run["coef"]  # seeded
+    assert adam_runs(parts, features, runs, seed=1)["runs"]["a"]["coef"] == run["coef"]  # seeded
 
 
 def test_a_file_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):

@@ -8,7 +8,8 @@ Parquet shards, or a CSV (one shard). Jobs: one statistic per shard (:func:`shar
 refinement job per shard (:func:`refine_stat`, the TSQR pass); a solve (:func:`solve_merged`) that also
 re-solves the whole source in one process: its wall time is the solve's (reading included), and its
 answer must equal the merged shards'. (Keras Adam on the same files is :func:`reglab.training.streamed.
-adam_comparison`: nothing here imports TensorFlow, so these jobs' code digests do not cover Keras code.)
+adam_runs`, scored here by :func:`score_adam`: nothing here imports TensorFlow, so these jobs' code digests
+do not cover Keras code.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from reglab.core.provenance import peak_rss_mb
 from reglab.data import large
 from reglab.linalg import streaming
+from reglab.linalg.lsq.digits import METRIC, lre
 from reglab.linalg.lsq.result import coef_vector, from_streamed
 
 
@@ -198,3 +200,24 @@ def solve_sharded(source: str, spec: Mapping[str, Any], threads: int | None = No
         else []
     )
     return solve_merged(source, spec, merged, shards, refines, threads)
+
+
+def score_adam(doc: Mapping[str, Any], ols: Mapping[str, Any]) -> dict[str, Any]:
+    """The streamed Adam runs (:func:`reglab.training.streamed.adam_runs`'s document) with each run's
+    coefficients (slopes and intercept) in correct digits (:func:`reglab.linalg.lsq.digits.lre`) against
+    the streamed least-squares fit ``ols`` (a ``results/scale/<dataset>.json`` document)."""
+    runs = {}
+    for name, res in doc["runs"].items():
+        est = np.array([*res["coef"].values(), res["intercept"]])
+        runs[name] = {
+            **res,
+            "coef_digits": lre(est, coef_vector(ols, list(res["coef"])))
+            if np.all(np.isfinite(est))
+            else None,
+            "coef_digits_metric": METRIC,
+        }
+    return {
+        "runs": runs,
+        "reference": "streamed least squares (results/scale/<dataset>.json)",
+        "peak_rss_mb": doc["peak_rss_mb"],
+    }

@@ -12,8 +12,6 @@ import numpy as np
 
 from reglab.core.provenance import peak_rss_mb
 from reglab.core.timing import phase
-from reglab.linalg.lsq.digits import METRIC, lre
-from reglab.linalg.lsq.result import coef_vector
 from reglab.training.session import tensorflow
 
 Part = Callable[[], Iterator[tuple[np.ndarray, np.ndarray, int]]]
@@ -78,7 +76,7 @@ def adam_runs(
 ) -> dict[str, Any]:
     """Keras Dense(1) + Adam streaming ``parts`` once per configured run: each run's coefficients by
     feature name, its steps, seconds and loss history. Needs no least-squares answer, so its job starts as
-    soon as the files exist (:func:`score_runs` scores it afterwards)."""
+    soon as the files exist (:func:`reglab.studies.scale.score_adam` scores it afterwards)."""
     feats = list(features)
     out = {}
     for run in runs:
@@ -93,34 +91,3 @@ def adam_runs(
         res["coef"] = dict(zip(feats, res["coef"], strict=True))
         out[run["name"]] = res
     return {"runs": out, "peak_rss_mb": peak_rss_mb()}
-
-
-def score_runs(doc: Mapping[str, Any], ols: Mapping[str, Any]) -> dict[str, Any]:
-    """``doc`` (from :func:`adam_runs`) with each run's coefficients (slopes and intercept) in correct
-    digits (:func:`reglab.linalg.lsq.digits.lre`) against the streamed least-squares fit ``ols`` (a
-    ``results/scale/<dataset>.json`` document)."""
-    runs = {}
-    for name, res in doc["runs"].items():
-        feats = list(res["coef"])
-        est = np.array([*res["coef"].values(), res["intercept"]])
-        runs[name] = {
-            **res,
-            "coef_digits": lre(est, coef_vector(ols, feats)) if np.all(np.isfinite(est)) else None,
-            "coef_digits_metric": METRIC,
-        }
-    return {
-        "runs": runs,
-        "reference": "streamed least squares (results/scale/<dataset>.json)",
-        "peak_rss_mb": doc["peak_rss_mb"],
-    }
-
-
-def adam_comparison(
-    parts: Sequence[Part],
-    features: Sequence[str],
-    ols: Mapping[str, Any],
-    runs: Sequence[Mapping[str, Any]],
-    seed: int,
-) -> dict[str, Any]:
-    """:func:`adam_runs` scored against ``ols`` by :func:`score_runs` (what the pipeline's two jobs write)."""
-    return score_runs(adam_runs(parts, features, runs, seed), ols)
