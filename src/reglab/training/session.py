@@ -1,8 +1,11 @@
 """TensorFlow set-up shared by every trainer: quiet logs, the TensorFlow Keras backend, op
-determinism, thread counts. TensorFlow is imported lazily, on first use."""
+determinism, thread counts, an exit that does not collect TensorFlow's objects. TensorFlow is imported
+lazily, on first use."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import warnings
 
@@ -62,5 +65,10 @@ def tensorflow():
                 f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)"
             )
         tf.config.experimental.enable_op_determinism()
+        # At exit, Python's last garbage collections walk every object TensorFlow and Keras made: about
+        # 1 s of every TensorFlow job, after its outputs are written (measured: 0.96-1.10 s from a
+        # script's last line to its process's end; 0.10 s with this). Frozen objects are skipped;
+        # atexit handlers and the flushing of files still run.
+        atexit.register(gc.freeze)
         _READY = True
     return tf, keras
