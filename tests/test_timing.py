@@ -121,3 +121,18 @@ def test_the_jobs_section_sums_phases_per_rule_beside_the_wall_time(tmp_path):
     assert fuel["startup"] == 4.5 and fuel["train"] == 3.0 and fuel["startup_share"] == pytest.approx(0.45)
     assert rows["report"]["startup"] == 1.0 and rows["report"]["family"] == "light"
     assert [r["rule"] for r in ctx["phases"]] == ["keras_runs_fuel", "report"]  # by family
+
+
+def test_a_job_process_exits_without_collecting_its_objects(tmp_path):
+    """A job (its script inside log_to) freezes the heap at exit, so Python's last collections do not walk
+    the objects it made; an atexit handler registered before it runs after it and sees them frozen."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), file=sys.stderr))\n"
+        "from reglab.core.logs import log_to\n"
+        f"with log_to({str(tmp_path / 'job.log')!r}):\n"
+        "    kept = [[i] for i in range(50_000)]\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stderr.split("frozen")[-1]) >= 50_000, out.stderr  # the job's own objects among them

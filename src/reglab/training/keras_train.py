@@ -79,7 +79,7 @@ Where the trainer deliberately differs from ``fit``
   ``tf.config.experimental.enable_op_determinism()`` (same inputs -> bit-identical
   weights; unseeded TF random ops then raise, which is why :func:`train_with_model_fit`
   calls ``tf.random.set_seed``), the thread counts of :func:`configure_threads`, and ``gc.freeze``
-  at exit (:func:`reglab.training.session.tensorflow`: the process ends ~1 s sooner).
+  at exit (:func:`reglab.core.logs.freeze_heap_at_exit`: the process ends ~1 s sooner).
   One thread is the fastest setting for these tiny graphs.
 * ``dist_<ref>`` is computed in float64 from the recorded per-epoch parameters.
 """

@@ -4,11 +4,10 @@ lazily, on first use."""
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 import warnings
 
+from reglab.core.logs import freeze_heap_at_exit
 from reglab.core.timing import phase
 
 # Set before TensorFlow is first imported: its C++ start-up banners (oneDNN, CPU features) are
@@ -65,10 +64,6 @@ def tensorflow():
                 f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow)"
             )
         tf.config.experimental.enable_op_determinism()
-        # At exit, Python's last garbage collections walk every object TensorFlow and Keras made: about
-        # 1 s of every TensorFlow job, after its outputs are written (measured: 0.96-1.10 s from a
-        # script's last line to its process's end; 0.10 s with this). Frozen objects are skipped;
-        # atexit handlers and the flushing of files still run.
-        atexit.register(gc.freeze)
+        freeze_heap_at_exit()  # a process with TensorFlow loaded spends ~1 s collecting at exit without it
         _READY = True
     return tf, keras
