@@ -83,6 +83,16 @@ def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     )
 
 
+def planned_blocks(result: subprocess.CompletedProcess) -> dict[tuple[str, str], str]:
+    """(rule, its wildcards as printed or '') -> the text a dry run prints for that job."""
+    blocks = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout + result.stderr):
+        if m := re.match(r"(?:local)?rule (\w+):", block):
+            wildcards = re.search(r"wildcards: (.*)", block)
+            blocks[(m.group(1), wildcards.group(1) if wildcards else "")] = block
+    return blocks
+
+
 RUN_LOG: dict[str, str] = {}
 
 
@@ -338,7 +348,7 @@ def test_numerical_jobs_of_a_small_dataset_hold_one_thread(tmp_path):
     result = snakemake(tmp_path, "-n", configfiles=[over])
     assert result.returncode == 0, result.stderr[-3000:]
     threads = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout + result.stderr):
+    for block in planned_blocks(result).values():
         if m := re.search(r"rule (closed_form|diagnostics):\s+input: results/data/(\w+)\.parquet", block):
             found = re.search(r"threads: (\d+)", block)
             threads[m.groups()] = int(found.group(1)) if found else 1
@@ -351,15 +361,10 @@ def test_the_longest_jobs_inputs_and_the_streamed_adam_go_first(tmp_path):
     longest jobs, which wait for that dataset); the Adam does not wait for the two-thread solve."""
     result = snakemake(tmp_path, "-n")
     assert result.returncode == 0, result.stderr[-3000:]
-    priority, inputs = {}, {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout + result.stderr):
-        if not (m := re.match(r"(?:local)?rule (\w+):", block)):
-            continue
-        wildcards = re.search(r"wildcards: (.*)", block)
-        key = (m.group(1), wildcards.group(1) if wildcards else "")
-        found = re.search(r"priority: (\d+)", block)
-        priority[key] = int(found.group(1)) if found else 0
-        inputs[key] = found.group(1) if (found := re.search(r"input: (.*)", block)) else ""
+    blocks = planned_blocks(result)
+    priority = {
+        k: int(m.group(1)) if (m := re.search(r"priority: (\d+)", b)) else 0 for k, b in blocks.items()
+    }
     encoders = [v for (rule, _), v in priority.items() if rule == "amortized_encoder"]
     first = [
         k
@@ -368,7 +373,8 @@ def test_the_longest_jobs_inputs_and_the_streamed_adam_go_first(tmp_path):
     ]
     assert encoders and len(first) >= 3, sorted(priority)
     assert min(priority[k] for k in first) > max(encoders), {k: priority[k] for k in first}
-    assert "results/scale/large.json" not in inputs[("scale_adam_large", "")]  # not the solve's answer
+    adam_inputs = re.search(r"input: (.*)", blocks[("scale_adam_large", "")]).group(1)
+    assert "results/scale/large.json" not in adam_inputs  # not the solve's answer
 
 
 def test_user_dataset_via_extra_configfile(run_dir, tmp_path):

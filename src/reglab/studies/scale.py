@@ -209,11 +209,10 @@ def score_adam(doc: Mapping[str, Any], ols: Mapping[str, Any]) -> dict[str, Any]
     runs = {}
     for name, res in doc["runs"].items():
         est = np.array([*res["coef"].values(), res["intercept"]])
+        reference = coef_vector(ols, list(res["coef"]))
         runs[name] = {
             **res,
-            "coef_digits": lre(est, coef_vector(ols, list(res["coef"])))
-            if np.all(np.isfinite(est))
-            else None,
+            "coef_digits": lre(est, reference) if np.all(np.isfinite(est)) else None,
             "coef_digits_metric": METRIC,
         }
     return {
